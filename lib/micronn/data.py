@@ -1,0 +1,86 @@
+"""Checking and packing training data into flat arrays.
+
+A board cannot afford a list of lists of boxed floats for a data set (each float is a heap
+object), so samples are copied once into one flat array of the network's dtype.
+"""
+import array
+
+ITEMSIZE = {"f": 4, "d": 8}
+
+
+def zeros(typecode, n):
+    """A zeroed array without building a list first (MicroPython has no array * n)."""
+    return array.array(typecode, bytearray(ITEMSIZE[typecode] * n))
+
+
+def length(v):
+    """len(v) for a sequence (not a string), else -1.
+
+    MicroPython's built-in types have no __len__ attribute to test for, so ask len() itself.
+    """
+    if isinstance(v, (str, bytes)):
+        return -1
+    try:
+        return len(v)
+    except TypeError:
+        return -1
+
+
+def number(v):
+    """float(v) for a finite number, else ValueError saying why (the caller adds where)."""
+    if isinstance(v, (str, bytes)):
+        raise ValueError("%r is not a number" % (v,))
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        raise ValueError("%r is not a number" % (v,))
+    if f - f != 0.0:                # true for nan and +-inf only
+        raise ValueError("%s is not allowed: values must be finite" % f)
+    return f
+
+
+def _at(name, r, c, err):
+    return ValueError("%s row %d, column %d: %s" % (name, r, c, err))
+
+
+def pack(rows, width, typecode, name, what="width"):
+    """Copy rows of `width` numbers into one flat array; return (array, number of rows).
+
+    rows: a list of rows, a flat array.array of whole rows, or (width 1 only) a flat list of
+    numbers.  name ("X", "Y") and what (e.g. "the network has 3 inputs") go into error messages.
+    """
+    if isinstance(rows, array.array):
+        n = len(rows)
+        if n == 0 or n % width:
+            raise ValueError("%s is a flat array of %d values, not a whole number of rows of %d (%s)"
+                             % (name, n, width, what))
+        out = zeros(typecode, n)
+        for k in range(n):
+            try:
+                out[k] = number(rows[k])
+            except ValueError as e:
+                raise _at(name, k // width, k % width, e)
+        return out, n // width
+    n = length(rows)
+    if n < 0:
+        raise ValueError("%s must be a list of rows, not %s" % (name, type(rows).__name__))
+    if n == 0:
+        raise ValueError("%s is empty: need at least one sample" % name)
+    out = zeros(typecode, n * width)
+    k = 0
+    for r in range(n):
+        row = rows[r]
+        m = length(row)
+        if m < 0 and width == 1 and not isinstance(row, (str, bytes)):
+            row, m = (row,), 1      # Y = [0, 1, 1, 0] for a network with one output
+        if m < 0:
+            raise ValueError("%s row %d is %r, expected a row of %d numbers (%s)" % (name, r, row, width, what))
+        if m != width:
+            raise ValueError("%s row %d has %d values, expected %d (%s)" % (name, r, m, width, what))
+        for c in range(width):
+            try:
+                out[k] = number(row[c])
+            except ValueError as e:
+                raise _at(name, r, c, e)
+            k += 1
+    return out, n

@@ -1,0 +1,440 @@
+"""A fully connected network that trains by backpropagation, the same on CPython and MicroPython."""
+from math import sqrt
+
+from . import activations, kernels, losses
+from .data import ITEMSIZE, length, number, pack, zeros
+from .rng import Random
+
+INITS = ("uniform", "xavier", "he")
+
+
+class Dense:
+    """One fully connected layer.
+
+    W is a flat array of n_out rows of n_in weights (W[j*n_in + i] joins input i to output j);
+    b is an array of n_out biases or None.  out and delta are per-sample scratch lists.
+    """
+
+    def __init__(self, n_in, n_out, activation, bias, dtype):
+        self.n_in = n_in
+        self.n_out = n_out
+        self.activation = activation
+        self.act_forward, self.act_backward = activations.get(activation)
+        self.W = zeros(dtype, n_in * n_out)
+        self.b = zeros(dtype, n_out) if bias else None
+        self.has_b = 1 if bias else 0
+        self.out = [0.0] * n_out        # activated outputs of the last forward pass
+        self.delta = [0.0] * n_out      # dL/dz of the last backward pass
+        self.GW = self.Gb = None        # gradient sums, made when a batch or optimizer needs them
+
+    def forward(self, x):
+        kernels.dense_forward(x, self.W, self.b, self.has_b, self.n_in, self.n_out, self.out)
+        self.act_forward(self.out, self.n_out)
+        return self.out
+
+    def params(self):
+        return [self.W] if self.b is None else [self.W, self.b]
+
+
+class Network:
+    """Dense layers of the given sizes, e.g. Network([3, 4, 1]) for the article's network.
+
+    activation: the hidden layers' activation (a name, or a list with one name per hidden
+    layer); output: the output layer's (defaults to activation); bias: whether layers have
+    biases; init: "uniform" ([0, 1) like the article), "xavier" or "he" (default: he for
+    relu-like hidden layers, else xavier; False leaves zeros); seed: for init and shuffling
+    (None: a random seed); dtype: "f" (float32 weights, 4 bytes each) or "d" (float64).
+    """
+
+    def __init__(self, layers, activation="sigmoid", output=None, bias=True, init=None, seed=None,
+                 dtype="f"):
+        sizes = _check_sizes(layers)
+        hidden = _hidden_activations(activation, len(sizes) - 2)
+        if output is None:
+            output = activation if isinstance(activation, str) else "linear"
+        activations.check(output)
+        if output == "softmax" and sizes[-1] < 2:
+            raise ValueError("softmax output needs at least 2 units, the output layer has %d" % sizes[-1])
+        if dtype not in ITEMSIZE:
+            raise ValueError("unknown dtype %r; expected 'f' (float32) or 'd' (float64)" % (dtype,))
+        self.sizes = sizes
+        self.dtype = dtype
+        self.bias = bool(bias)
+        acts = hidden + [output]
+        self.layers = [Dense(sizes[l], sizes[l + 1], acts[l], self.bias, dtype)
+                       for l in range(len(sizes) - 1)]
+        self._x = [0.0] * sizes[0]
+        self._rng = Random(seed)
+        self._opt = None
+        self.loss = None            # name of the loss of the last fit()
+        if init is None:
+            init = "he" if hidden and hidden[0] in ("relu", "leaky_relu") else "xavier"
+        if init is not False:       # False: leave zeros, the weights are about to be loaded
+            self.init(init)
+
+    # -- description ---------------------------------------------------------------------------
+
+    @property
+    def activations(self):
+        return [L.activation for L in self.layers]
+
+    @property
+    def n_params(self):
+        return param_count(self.sizes, self.bias)
+
+    @property
+    def nbytes(self):
+        """Bytes of parameter storage (the arrays' contents)."""
+        return self.n_params * ITEMSIZE[self.dtype]
+
+    def __repr__(self):
+        return "Network(%s, activations=%s, bias=%s, dtype=%r, params=%d)" % (
+            "-".join(str(s) for s in self.sizes), self.activations, self.bias, self.dtype, self.n_params)
+
+    # -- weights -------------------------------------------------------------------------------
+
+    def init(self, method="xavier"):
+        """Draw new initial weights from the network's generator; biases start at zero."""
+        if method not in INITS:
+            raise ValueError("unknown init %r; expected one of %s" % (method, ", ".join(INITS)))
+        rng = self._rng
+        for L in self.layers:
+            if method == "uniform":
+                lo, hi = 0.0, 1.0
+            else:
+                hi = sqrt(6.0 / (L.n_in + (L.n_out if method == "xavier" else 0)))
+                lo = -hi
+            W, n_in, n_out = L.W, L.n_in, L.n_out
+            for i in range(n_in):           # draw in get_weights() order: W[i][j]
+                for j in range(n_out):
+                    W[j * n_in + i] = rng.uniform(lo, hi)
+            if L.b is not None:
+                kernels.fill(L.b, n_out, 0.0)
+        self._opt = None
+
+    def get_weights(self):
+        """[[W, b], ...] with W as nested lists of shape [n_in][n_out] and b a list (or None)."""
+        out = []
+        for L in self.layers:
+            W, n_in = L.W, L.n_in
+            rows = [[W[j * n_in + i] for j in range(L.n_out)] for i in range(n_in)]
+            out.append([rows, None if L.b is None else list(L.b)])
+        return out
+
+    def set_weights(self, weights):
+        """Replace all weights; the argument has the shape get_weights() returns.
+
+        Everything is checked before anything is changed.
+        """
+        if length(weights) != len(self.layers):
+            raise ValueError("set_weights needs one [W, b] pair per layer (%d), got %s"
+                             % (len(self.layers), _count(weights)))
+        staged = []
+        for l, L in enumerate(self.layers):
+            pair = weights[l]
+            if length(pair) != 2:
+                raise ValueError("layer %d: expected a [W, b] pair, got %s" % (l, _count(pair)))
+            Wn, bn = pair
+            W = zeros(self.dtype, L.n_in * L.n_out)
+            if length(Wn) != L.n_in:
+                raise ValueError("layer %d: W must have %d rows (inputs), got %s" % (l, L.n_in, _count(Wn)))
+            for i in range(L.n_in):
+                row = Wn[i]
+                if length(row) != L.n_out:
+                    raise ValueError("layer %d: W row %d must have %d values (outputs), got %s"
+                                     % (l, i, L.n_out, _count(row)))
+                for j in range(L.n_out):
+                    W[j * L.n_in + i] = _weight(row[j], l, "W[%d][%d]", (i, j))
+            if L.b is None:
+                if bn is not None:
+                    raise ValueError("layer %d: this network has no biases, but b is given" % l)
+                b = None
+            else:
+                if length(bn) != L.n_out:
+                    raise ValueError("layer %d: b must have %d values, got %s" % (l, L.n_out, _count(bn)))
+                b = zeros(self.dtype, L.n_out)
+                for j in range(L.n_out):
+                    b[j] = _weight(bn[j], l, "b[%d]", (j,))
+            staged.append((W, b))
+        for L, (W, b) in zip(self.layers, staged):
+            L.W, L.b = W, b
+        self._opt = None
+
+    # -- inference -----------------------------------------------------------------------------
+
+    def _forward(self, x):
+        for L in self.layers:
+            x = L.forward(x)
+        return x
+
+    def _load_input(self, x):
+        n = self.sizes[0]
+        m = length(x)
+        if m < 0:
+            raise ValueError("predict needs one sample of %d numbers, got %r" % (n, x))
+        if m != n:
+            raise ValueError("sample has %d values, expected %d (the network has %d inputs)" % (m, n, n))
+        buf = self._x
+        for i in range(n):
+            try:
+                buf[i] = number(x[i])
+            except ValueError as e:
+                raise ValueError("input %d: %s" % (i, e))
+        return buf
+
+    def predict(self, x):
+        """Outputs (a list) for one sample."""
+        return list(self._forward(self._load_input(x)))
+
+    def predict_many(self, X):
+        """Outputs for each sample of X (a list of lists)."""
+        Xf, n = self._pack_x(X)
+        n_in, x = self.sizes[0], self._x
+        out = []
+        for s in range(n):
+            kernels.load_row(Xf, s * n_in, x, n_in)
+            out.append(list(self._forward(x)))
+        return out
+
+    def evaluate(self, X, Y, loss=None):
+        """The loss over a whole data set, defined as in fit()."""
+        loss = self._check_loss(loss)
+        Xf, Yf, n = self._pack_xy(X, Y)
+        n_in, n_out, x = self.sizes[0], self.sizes[-1], self._x
+        scratch = [0.0] * n_out
+        total = 0.0
+        for s in range(n):
+            kernels.load_row(Xf, s * n_in, x, n_in)
+            total += losses.output_delta(loss, self._forward(x), Yf, s * n_out, n_out, scratch, 0.0)
+        return _mean(loss, total, n, n_out)
+
+    # -- training ------------------------------------------------------------------------------
+
+    def _backward(self, x, Y, off, loss, s, lr):
+        """Backpropagate one sample whose forward pass just ran; return its loss term.
+
+        lr is a number: step the weights now (online SGD); None: add to the gradient sums.
+        """
+        layers = self.layers
+        top = layers[-1]
+        value = losses.output_delta(loss, top.out, Y, off, top.n_out, top.delta, s)
+        if not losses.combined(loss):
+            top.act_backward(top.delta, top.out, top.n_out)
+        for l in range(len(layers) - 1, -1, -1):
+            L = layers[l]
+            if l:
+                prev = layers[l - 1]
+                inp, dprev = prev.out, prev.delta
+            else:
+                inp, dprev = x, None
+            if lr is None:
+                kernels.dense_backward_acc(inp, L.W, L.GW, L.Gb, L.has_b, L.n_in, L.n_out,
+                                           L.delta, dprev, 1 if l else 0)
+            else:
+                kernels.dense_backward_sgd(inp, L.W, L.b, L.has_b, L.n_in, L.n_out,
+                                           L.delta, dprev, 1 if l else 0, lr)
+            if l:
+                prev.act_backward(dprev, inp, prev.n_out)
+        return value
+
+    def _grad_buffers(self):
+        """Make the gradient sums (once) and zero them."""
+        for L in self.layers:
+            if L.GW is None:
+                L.GW = zeros(self.dtype, len(L.W))
+                L.Gb = zeros(self.dtype, L.n_out) if L.b is not None else None
+            else:
+                kernels.fill(L.GW, len(L.GW), 0.0)
+                if L.Gb is not None:
+                    kernels.fill(L.Gb, L.n_out, 0.0)
+
+    def _accumulate(self, Xf, Yf, order, start, stop, loss, s):
+        n_in, n_out, x = self.sizes[0], self.sizes[-1], self._x
+        total = 0.0
+        for p in range(start, stop):
+            i = order[p]
+            kernels.load_row(Xf, i * n_in, x, n_in)
+            self._forward(x)
+            total += self._backward(x, Yf, i * n_out, loss, s, None)
+        return total
+
+    def gradient(self, X, Y, loss=None):
+        """The gradient of evaluate(X, Y, loss) with respect to every weight, shaped like get_weights()."""
+        loss = self._check_loss(loss)
+        Xf, Yf, n = self._pack_xy(X, Y)
+        self._grad_buffers()
+        self._accumulate(Xf, Yf, range(n), 0, n, loss, losses.scale(loss, self.sizes[-1], n))
+        out = []
+        for L in self.layers:
+            G, n_in = L.GW, L.n_in
+            out.append([[[G[j * n_in + i] for j in range(L.n_out)] for i in range(n_in)],
+                        None if L.Gb is None else list(L.Gb)])
+        return out
+
+    def fit(self, X, Y, epochs=1, lr=0.1, loss="mse", batch_size=None, optimizer="sgd", shuffle=True,
+            callback=None, every=1, momentum=0.9, beta1=0.9, beta2=0.999, eps=1e-8):
+        """Train by backpropagation; return the loss of the last epoch.
+
+        loss: "sse" (the article's), "mse", "bce" (sigmoid output) or "cce" (softmax output).
+        batch_size: None for full batch (the article), 1 for online, n for mini-batches.
+        optimizer: "sgd", "momentum" or "adam".  The loss of an epoch is measured during its
+        forward passes, before each step.  callback(epoch, loss) runs every `every` epochs and
+        after the last one; returning False stops training.
+        """
+        loss = self._check_loss(loss)
+        epochs = _positive_int(epochs, "epochs", 0)
+        every = _positive_int(every, "every", 1)
+        if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not 0 < lr < 1e30:
+            raise ValueError("lr must be a number > 0, got %r" % (lr,))
+        if callback is not None and not callable(callback):
+            raise ValueError("callback must be callable")
+        Xf, Yf, n = self._pack_xy(X, Y)
+        bs = n if batch_size is None else min(_positive_int(batch_size, "batch_size", 1), n)
+        online_sgd = _check_optimizer(optimizer) == "sgd" and bs == 1
+        if not online_sgd:              # online SGD steps inside backpropagation instead
+            self._grad_buffers()
+            opt = self._optimizer(optimizer, momentum, beta1, beta2, eps)
+        n_in, n_out, x = self.sizes[0], self.sizes[-1], self._x
+        order = list(range(n))
+        rng = self._rng
+        self.loss = loss
+        value = None
+        for epoch in range(1, epochs + 1):
+            if shuffle and bs < n:
+                rng.shuffle(order)
+            total = 0.0
+            if online_sgd:
+                s = losses.scale(loss, n_out, 1)
+                for i in order:
+                    kernels.load_row(Xf, i * n_in, x, n_in)
+                    self._forward(x)
+                    total += self._backward(x, Yf, i * n_out, loss, s, lr)
+            else:
+                for start in range(0, n, bs):
+                    stop = min(start + bs, n)
+                    self._grad_buffers()
+                    total += self._accumulate(Xf, Yf, order, start, stop, loss,
+                                              losses.scale(loss, n_out, stop - start))
+                    opt.step(lr)
+            value = _mean(loss, total, n, n_out)
+            if value - value != 0.0:
+                raise ValueError("training diverged at epoch %d: the loss is %s; try a smaller lr than %s"
+                                 % (epoch, value, lr))
+            if callback is not None and (epoch % every == 0 or epoch == epochs):
+                if callback(epoch, value) is False:
+                    break
+        return value
+
+    def _optimizer(self, name, momentum, beta1, beta2, eps):
+        from .optim import Optimizer
+        opt = self._opt
+        if opt is None or opt.name != name:
+            pairs = []
+            for L in self.layers:
+                pairs.append((L.W, L.GW))
+                if L.b is not None:
+                    pairs.append((L.b, L.Gb))
+            dtype = self.dtype
+            opt = Optimizer(name, pairs, lambda n: zeros(dtype, n), momentum, beta1, beta2, eps)
+            self._opt = opt     # kept so that a second fit() continues with the same moments
+        return opt
+
+    def training_nbytes(self, optimizer="sgd", batch_size=None):
+        """Bytes of training state on top of the parameters: gradient sums and optimizer moments."""
+        return training_nbytes(self.sizes, self.bias, self.dtype, optimizer, batch_size)
+
+    # -- checks --------------------------------------------------------------------------------
+
+    def _check_loss(self, loss):
+        if loss is None:
+            loss = self.loss or "mse"
+        return losses.check(loss, self.layers[-1].activation)
+
+    def _pack_x(self, X):
+        n = self.sizes[0]
+        return pack(X, n, self.dtype, "X", "the network has %d inputs" % n)
+
+    def _pack_xy(self, X, Y):
+        Xf, n = self._pack_x(X)
+        k = self.sizes[-1]
+        Yf, ny = pack(Y, k, self.dtype, "Y", "the network has %d outputs" % k)
+        if ny != n:
+            raise ValueError("X has %d samples but Y has %d" % (n, ny))
+        return Xf, Yf, n
+
+    # -- files ---------------------------------------------------------------------------------
+
+    def save(self, path, format="mnn"):
+        """Write the model atomically: binary .mnn (default) or format="json"."""
+        from .store import save
+        save(self, path, format)
+
+
+def param_count(sizes, bias=True):
+    """How many weights (and biases) a network of these layer sizes has."""
+    return sum(sizes[l] * sizes[l + 1] + (sizes[l + 1] if bias else 0) for l in range(len(sizes) - 1))
+
+
+def training_nbytes(sizes, bias=True, dtype="f", optimizer="sgd", batch_size=None):
+    """Bytes fit() allocates on top of the parameters: gradient sums (none for online SGD, which
+    steps inside backpropagation) and optimizer moments.  Lets a board refuse a job before
+    allocating anything."""
+    per = {"sgd": 1, "momentum": 2, "adam": 3}[_check_optimizer(optimizer)]
+    if optimizer == "sgd" and batch_size == 1:
+        per = 0
+    return per * param_count(sizes, bias) * ITEMSIZE[dtype]
+
+
+def _mean(loss, total, n, n_out):
+    d = losses.divisor(loss, n_out)
+    return total if d == 0 else total / (n * d)
+
+
+def _check_sizes(layers):
+    if length(layers) < 2:
+        raise ValueError("layers must list at least an input and an output size, e.g. [3, 4, 1]; got %r"
+                         % (layers,))
+    if len(layers) > 256:
+        raise ValueError("at most 255 layers, got %d" % (len(layers) - 1))
+    for k, s in enumerate(layers):
+        if isinstance(s, bool) or not isinstance(s, int) or not 1 <= s <= 65535:
+            raise ValueError("layer size %d is %r; sizes must be whole numbers from 1 to 65535" % (k, s))
+    return list(layers)
+
+
+def _hidden_activations(activation, n_hidden):
+    if isinstance(activation, str):
+        names = [activation] * n_hidden
+    else:
+        names = list(activation)
+        if len(names) != n_hidden:
+            raise ValueError("activation lists %d names, but the network has %d hidden layers"
+                             % (len(names), n_hidden))
+    for a in names:
+        activations.check(a)
+        if a == "softmax":
+            raise ValueError("softmax is only allowed as the output activation")
+    return names
+
+
+def _check_optimizer(name):
+    if name not in ("sgd", "momentum", "adam"):
+        raise ValueError("unknown optimizer %r; expected one of sgd, momentum, adam" % (name,))
+    return name
+
+
+def _positive_int(v, name, least):
+    if isinstance(v, bool) or not isinstance(v, int) or v < least:
+        raise ValueError("%s must be a whole number >= %d, got %r" % (name, least, v))
+    return v
+
+
+def _weight(v, layer, fmt, idx):
+    try:
+        return number(v)
+    except ValueError as e:
+        raise ValueError(("layer %d: " + fmt + ": %s") % ((layer,) + idx + (e,)))
+
+
+def _count(v):
+    return "%d items" % length(v) if length(v) >= 0 else repr(v)
