@@ -183,3 +183,19 @@ def test_describe_reads_only_the_header(rt, tmp_path):
     """ % str(path))
     assert got == {"layers": [3, 5, 4, 2], "activations": ["tanh", "relu", "softmax"], "bias": True,
                    "dtype": "f", "n_params": 3 * 5 + 5 + 5 * 4 + 4 + 4 * 2 + 2, "nbytes": 4 * 54}
+
+
+def test_a_complete_temporary_file_is_used_when_the_model_is_missing(rt, tmp_path):
+    """A reset between FAT's remove-then-rename leaves only model.tmp: it still loads."""
+    good = tmp_path / "good.mnn"
+    saved = rt.run(MAKE % (True, "f", str(good), "mnn"))
+    (tmp_path / "m.mnn.tmp").write_bytes(good.read_bytes())
+    assert rt.run(LOAD % str(tmp_path / "m.mnn"))["w"] == saved["w"]
+
+
+def test_a_partial_temporary_file_is_not_used(rt, tmp_path):
+    good = tmp_path / "good.mnn"
+    rt.run(MAKE % (True, "f", str(good), "mnn"))
+    (tmp_path / "m.mnn.tmp").write_bytes(good.read_bytes()[:50])
+    kind, msg = rt.raises("micronn.load(%r)" % str(tmp_path / "m.mnn"))
+    assert kind in ("OSError", "FileNotFoundError"), msg

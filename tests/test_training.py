@@ -268,3 +268,19 @@ def test_parameters_cost_at_most_5_bytes_each_on_micropython(micropython):
     """, heap="192k")
     for n_params, used in got:
         assert used / n_params <= 5.0, (n_params, used)
+
+
+def test_flat_arrays_train_like_lists(rt):
+    """A board streams data into flat arrays; fit() takes them and gives the same result."""
+    got = rt.run("""
+        import array, json, micronn
+        X = [[0, 0, 1], [0, 1, 1], [1, 0, 1], [1, 1, 1]]
+        Y = [[0], [1], [1], [0]]
+        out = []
+        for x, y in ((X, Y), (array.array("f", [v for r in X for v in r]), array.array("f", [0, 1, 1, 0]))):
+            net = micronn.Network([3, 4, 1], seed=2)
+            loss = net.fit(x, y, epochs=50, lr=0.5, batch_size=2)
+            out.append([loss, net.get_weights(), net.predict_many(x)])
+        print(json.dumps(out))
+    """)
+    assert got[0] == got[1]

@@ -112,8 +112,22 @@ def dumps_json(net):
 # -- reading -------------------------------------------------------------------------------------
 
 def load(path):
-    """Read a model saved by save() (.mnn or JSON, told apart by content)."""
-    with open(path, "rb") as f:
+    """Read a model saved by save() (.mnn or JSON, told apart by content).
+
+    On a FAT filesystem MicroPython's rename removes the old file before moving the new one
+    into place; if the board lost power in between, only the complete temporary file is left,
+    and it is used when it reads back whole (CRC and all).
+    """
+    try:
+        f = open(path, "rb")
+    except OSError:
+        try:
+            with open(path + ".tmp", "rb") as f:
+                return read(f, path + ".tmp")
+        except (OSError, ValueError):
+            pass
+        raise
+    with f:
         return read(f, path)
 
 
