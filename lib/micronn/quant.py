@@ -72,15 +72,15 @@ def _ranges(net, X):
             bound = worst if L.activation not in _BOUNDED else 1.0
             hidden.append(bound)
         return in_max, hidden
-    Xf, n = net._pack_x(X)
-    n_in = net.sizes[0]
+    from .data import length
+    if length(X) < 1:
+        raise ValueError("X must be a non-empty list of input rows")
     in_max = 0.0
-    for k in range(len(Xf)):
-        in_max = max(in_max, abs(Xf[k]))
     hidden = [0.0] * (len(layers) - 1)
-    x = [0.0] * n_in
-    for s in range(n):
-        kernels.load_row(Xf, s * n_in, x, n_in)
+    for row in X:                   # one row at a time: no copy of the data set in the heap
+        x = net._load_input(row)
+        for v in x:
+            in_max = max(in_max, abs(v))
         net._forward(x, True)
         for l in range(len(layers) - 1):
             for v in layers[l].out:
