@@ -118,7 +118,7 @@ def table(runtime, rows):
                 notes.append("%s naive baseline does not run in %s; measured in %s, the smallest "
                              "heap (doubling from 192k) it ran in" % (net, HEAP, r["heap"]))
             if "maxdiff" in r:
-                name += ", max |Δout| %.4f" % r["maxdiff"]
+                name += ", max abs Δout %.4f" % r["maxdiff"]
             tr = r.get("train_us")
             ratio_t = ratio_i = ""
             if base and impl != "naive":
@@ -150,7 +150,7 @@ def main():
            "at a time, SGD, sum-of-squares loss, sigmoid layers), 8 samples cycled; infer = "
            "`predict(x)` on a list. Heap bytes/param: `gc.mem_free()` before and after building "
            "the model and one prediction (CPython: tracemalloc); int8: the model alone, loaded "
-           "from its .mnn file after the float original was deleted. max |Δout|: int8 against the float model over the data." % RUNS, ""]
+           "from its .mnn file after the float original was deleted. max abs Δout: int8 against the float model over the data." % RUNS, ""]
     for runtime, title in (("cpython", "CPython %s" % platform.python_version()),
                            ("micropython", "MicroPython unix port (x64), -X heapsize=%s" % HEAP)):
         print("measuring %s ..." % runtime, file=sys.stderr)

@@ -51,8 +51,9 @@ def quantize(net, bits=8, X=None):
         if L.n_in > MAX_IN:
             raise ValueError("a layer with %d inputs is too wide for int8 kernels (at most %d)"
                              % (L.n_in, MAX_IN))
+    bufs = buffers(net.sizes)       # first, before calibration churns the heap
     in_max, hidden = _ranges(net, X)
-    return QNetwork.build(net, in_max, hidden)
+    return QNetwork.build(net, in_max, hidden, bufs)
 
 
 def _ranges(net, X):
@@ -194,9 +195,9 @@ class QNetwork:
         return cls(sizes, acts, info["bias"], W, C, T, scales)
 
     @classmethod
-    def build(cls, net, in_max, hidden):
+    def build(cls, net, in_max, hidden, bufs):
         sizes, layers = net.sizes, net.layers
-        T, scales, W, C = buffers(sizes)
+        T, scales, W, C = bufs
         k_in = _pow2_scale(in_max, 127.0)
         s_x, zx = 2.0 ** -k_in, 128
         scales[0] = k_in
