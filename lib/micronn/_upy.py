@@ -7,12 +7,14 @@ MicroPython's compiler only recognises the decorators when they are spelled lite
         import micropython
     except ImportError:
         from . import _upy as micropython
-        from ._upy import ptr8, ptr16
+        from ._upy import ptr8, ptr16, ptr32
 
 On MicroPython the decorators compile the function to machine code and the pointer casts are
 resolved by the compiler; on CPython they change nothing, so the same source is the reference
-implementation.  `ptr8`/`ptr16` return the buffer itself: a bytearray indexes as unsigned bytes
-and an array('H') as unsigned 16-bit words, exactly what viper's pointers read.
+implementation.  ptr8/ptr16/ptr32 return an unsigned view of the buffer's raw bytes, which is
+what viper's pointers load on a 64-bit port (ptr32 zero-extends there; on a 32-bit board the
+same load gives a signed machine word, so kernels mask or sign-extend explicitly and never
+depend on either).  Stores must be values in the unsigned range of the element.
 """
 
 
@@ -27,8 +29,17 @@ def const(x):
     return x
 
 
+def _view(buf, code):
+    return memoryview(buf).cast("B").cast(code)
+
+
 def ptr8(buf):
-    return buf
+    return _view(buf, "B")
 
 
-ptr16 = ptr32 = ptr8
+def ptr16(buf):
+    return _view(buf, "H")
+
+
+def ptr32(buf):
+    return _view(buf, "I")

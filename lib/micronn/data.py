@@ -9,8 +9,19 @@ ITEMSIZE = {"f": 4, "d": 8}
 
 
 def zeros(typecode, n):
-    """A zeroed array without building a list first (MicroPython has no array * n)."""
-    return array.array(typecode, bytearray(ITEMSIZE[typecode] * n))
+    """A zeroed array without building a list first (MicroPython has no array * n).
+
+    array(typecode, bytearray(size)) would hold the bytearray and its copy at the same time,
+    twice a layer's weights in one moment, which is what stops a large layer in a small heap.
+    An initializer with a length (a range) makes MicroPython allocate the array once, at its
+    final size; it is then zeroed in place.
+    """
+    if n < 256:
+        return array.array(typecode, bytearray(ITEMSIZE[typecode] * n))
+    from .kernels import fill
+    a = array.array(typecode, range(n))
+    fill(a, n, 0.0)
+    return a
 
 
 def length(v):

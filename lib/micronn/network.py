@@ -1,7 +1,7 @@
 """A fully connected network that trains by backpropagation, the same on CPython and MicroPython."""
 from math import sqrt
 
-from . import activations, kernels, losses
+from . import activations, exact, kernels, losses
 from .data import ITEMSIZE, length, number, pack, zeros
 from .rng import Random
 
@@ -67,6 +67,9 @@ class Network:
         self._rng = Random(seed)
         self._opt = None
         self.loss = None            # name of the loss of the last fit()
+        # forward passes through the integer kernels of exact.py (float32, under viper only)
+        self.fast = exact.VIPER and dtype == "f"
+        self._exact = None
         if init is None:
             init = "he" if hidden and hidden[0] in ("relu", "leaky_relu") else "xavier"
         if init is not False:       # False: leave zeros, the weights are about to be loaded
@@ -162,7 +165,12 @@ class Network:
 
     # -- inference -----------------------------------------------------------------------------
 
-    def _forward(self, x):
+    def _forward(self, x, train=False):
+        """The outputs for one sample; train: also leave each layer's outputs in L.out."""
+        if self.fast:
+            if self._exact is None:
+                self._exact = exact.Forward(self.layers)
+            return self._exact.run(self.layers, x, train)
         for L in self.layers:
             x = L.forward(x)
         return x
@@ -254,7 +262,7 @@ class Network:
         for p in range(start, stop):
             i = order[p]
             kernels.load_row(Xf, i * n_in, x, n_in)
-            self._forward(x)
+            self._forward(x, True)
             total += self._backward(x, Yf, i * n_out, loss, s, None)
         return total
 
@@ -307,7 +315,7 @@ class Network:
                 s = losses.scale(loss, n_out, 1)
                 for i in order:
                     kernels.load_row(Xf, i * n_in, x, n_in)
-                    self._forward(x)
+                    self._forward(x, True)
                     total += self._backward(x, Yf, i * n_out, loss, s, lr)
             else:
                 for start in range(0, n, bs):

