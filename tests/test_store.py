@@ -47,7 +47,8 @@ def test_a_file_from_one_runtime_loads_on_the_other(request, tmp_path, fmt, writ
     saved = w.run(MAKE % (True, "f", path, fmt))
     loaded = r.run(LOAD % path)
     assert loaded["w"] == saved["w"]
-    np.testing.assert_allclose(loaded["p"], saved["p"], rtol=0, atol=1e-12)
+    # float32 models predict through MicroPython's integer kernels, rounded to float32
+    np.testing.assert_allclose(loaded["p"], saved["p"], rtol=0, atol=1e-6)
 
 
 def test_the_mnn_layout_is_as_documented(cpython, tmp_path):
