@@ -1,4 +1,7 @@
-"""Every module of lib/ compiles to .mpy for the boards we target, and the compiled library runs."""
+"""Every module of lib/ compiles to .mpy for the boards we target, and the compiled library runs.
+
+Compiling for the 32-bit targets (ESP32 xtensawin, RP2040 armv6m) catches viper code that only
+works on a 64-bit port, such as a constant too big for a 32-bit small int."""
 import json
 import shutil
 import subprocess
