@@ -6,6 +6,9 @@ object), so samples are copied once into one flat array of the network's dtype.
 import array
 
 ITEMSIZE = {"f": 4, "d": 8}
+INF = float("inf")
+# Loops over data test `type(v) is float and -INF < v < INF` inline first: it is true for every
+# good float (false for nan), costs no allocation or call, and only other values go to number().
 
 
 def zeros(typecode, n):
@@ -67,10 +70,13 @@ def pack(rows, width, typecode, name, what="width"):
                              % (name, n, width, what))
         out = zeros(typecode, n)
         for k in range(n):
-            try:
-                out[k] = number(rows[k])
-            except ValueError as e:
-                raise _at(name, k // width, k % width, e)
+            v = rows[k]
+            if type(v) is not float or not -INF < v < INF:
+                try:
+                    v = number(v)
+                except ValueError as e:
+                    raise _at(name, k // width, k % width, e)
+            out[k] = v
         return out, n // width
     n = length(rows)
     if n < 0:
@@ -89,9 +95,12 @@ def pack(rows, width, typecode, name, what="width"):
         if m != width:
             raise ValueError("%s row %d has %d values, expected %d (%s)" % (name, r, m, width, what))
         for c in range(width):
-            try:
-                out[k] = number(row[c])
-            except ValueError as e:
-                raise _at(name, r, c, e)
+            v = row[c]
+            if type(v) is not float or not -INF < v < INF:
+                try:
+                    v = number(v)
+                except ValueError as e:
+                    raise _at(name, r, c, e)
+            out[k] = v
             k += 1
     return out, n

@@ -23,6 +23,8 @@ kernels are the fast path there).
 """
 import array
 
+from .kernels import dense_forward, load_row
+
 try:
     import micropython
 except ImportError:
@@ -200,7 +202,6 @@ class Forward:
         self.outs = [array.array("f", bytearray(4 * L.n_out)) for L in layers]
 
     def run(self, layers, x, train):
-        from .kernels import dense_forward, load_row
         buf = self.x
         to_f32(x, buf, len(buf))
         S = self.S
@@ -211,6 +212,6 @@ class Forward:
                 dense_forward(buf, L.W, L.b, L.has_b, n_in, n_out, out)
             L.act_forward(out, n_out)
             if train:
-                load_row(out, 0, L.out, n_out)
+                load_row(out, 0, L.outputs(), n_out)
             buf = out
         return buf

@@ -2,7 +2,7 @@
 from math import sqrt
 
 from . import activations, exact, kernels, losses
-from .data import ITEMSIZE, length, number, pack, zeros
+from .data import INF, ITEMSIZE, length, number, pack, zeros
 from .rng import Random
 
 INITS = ("uniform", "xavier", "he")
@@ -12,7 +12,8 @@ class Dense:
     """One fully connected layer.
 
     W is a flat array of n_out rows of n_in weights (W[j*n_in + i] joins input i to output j);
-    b is an array of n_out biases or None.  out and delta are per-sample scratch lists.
+    b is an array of n_out biases or None.  out and delta are per-sample scratch lists, made
+    on first use: an inference-only network on the integer fast path never needs them.
     """
 
     def __init__(self, n_in, n_out, activation, bias, dtype):
@@ -23,14 +24,26 @@ class Dense:
         self.W = zeros(dtype, n_in * n_out)
         self.b = zeros(dtype, n_out) if bias else None
         self.has_b = 1 if bias else 0
-        self.out = [0.0] * n_out        # activated outputs of the last forward pass
-        self.delta = [0.0] * n_out      # dL/dz of the last backward pass
+        self.out = None                 # activated outputs of the last forward pass
+        self.delta = None               # dL/dz of the last backward pass
         self.GW = self.Gb = None        # gradient sums, made when a batch or optimizer needs them
 
-    def forward(self, x):
-        kernels.dense_forward(x, self.W, self.b, self.has_b, self.n_in, self.n_out, self.out)
-        self.act_forward(self.out, self.n_out)
+    def outputs(self):
+        """The list this layer's activated outputs go into."""
+        if self.out is None:
+            self.out = [0.0] * self.n_out
         return self.out
+
+    def forward(self, x):
+        out = self.outputs()
+        kernels.dense_forward(x, self.W, self.b, self.has_b, self.n_in, self.n_out, out)
+        self.act_forward(out, self.n_out)
+        return out
+
+    def prepare_training(self):
+        self.outputs()
+        if self.delta is None:
+            self.delta = [0.0] * self.n_out
 
     def params(self):
         return [self.W] if self.b is None else [self.W, self.b]
@@ -184,10 +197,13 @@ class Network:
             raise ValueError("sample has %d values, expected %d (the network has %d inputs)" % (m, n, n))
         buf = self._x
         for i in range(n):
-            try:
-                buf[i] = number(x[i])
-            except ValueError as e:
-                raise ValueError("input %d: %s" % (i, e))
+            v = x[i]
+            if type(v) is not float or not -INF < v < INF:
+                try:
+                    v = number(v)
+                except ValueError as e:
+                    raise ValueError("input %d: %s" % (i, e))
+            buf[i] = v
         return buf
 
     def predict(self, x):
@@ -245,6 +261,10 @@ class Network:
                 prev.act_backward(dprev, inp, prev.n_out)
         return value
 
+    def _prepare_training(self):
+        for L in self.layers:
+            L.prepare_training()
+
     def _grad_buffers(self):
         """Make the gradient sums (once) and zero them."""
         for L in self.layers:
@@ -270,6 +290,7 @@ class Network:
         """The gradient of evaluate(X, Y, loss) with respect to every weight, shaped like get_weights()."""
         loss = self._check_loss(loss)
         Xf, Yf, n = self._pack_xy(X, Y)
+        self._prepare_training()
         self._grad_buffers()
         self._accumulate(Xf, Yf, range(n), 0, n, loss, losses.scale(loss, self.sizes[-1], n))
         out = []
@@ -298,6 +319,7 @@ class Network:
             raise ValueError("callback must be callable")
         Xf, Yf, n = self._pack_xy(X, Y)
         bs = n if batch_size is None else min(_positive_int(batch_size, "batch_size", 1), n)
+        self._prepare_training()
         online_sgd = _check_optimizer(optimizer) == "sgd" and bs == 1
         if not online_sgd:              # online SGD steps inside backpropagation instead
             self._grad_buffers()
