@@ -76,6 +76,8 @@ def build_parser():
                        "mpy-cross for the board; unchanged files are skipped.")
     _port(s)
     s.add_argument("--source", action="store_true", help="send .py source instead of .mpy")
+    s.add_argument("--no-native", action="store_true",
+                   help="send the viper kernels as plain bytecode, as for firmware without a native emitter")
     s.set_defaults(func=cmd_deploy)
 
     s = sub.add_parser("train", help="train a network on the board", description="Send the data to the "
@@ -137,7 +139,7 @@ def cmd_deploy(args):
     from . import deploy
     from .board import Board
     with Board(args.port, soft_reset=True) as board:
-        deploy.run(board, source=args.source, out=out)
+        deploy.run(board, source=args.source, native=not args.no_native, out=out)
 
 
 def lazy(target):

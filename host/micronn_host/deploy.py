@@ -158,9 +158,9 @@ def _any_for_major(major):
     return None
 
 
-def run(board, source=False, out=print):
-    mpy, native = board.exec(PROBE).decode().split()
-    target = Target(int(mpy), int(native))
+def run(board, source=False, native=True, out=print):
+    mpy, can = board.exec(PROBE).decode().split()
+    target = Target(int(mpy), int(can) and native)
     out("board at %s: %s" % (board.port, target.describe()))
     files = plan(target, source)
     board.exec(HASHES)
