@@ -137,14 +137,20 @@ def test_train_on_the_board_fetch_and_predict_match_the_host(board, xor, tmp_pat
     assert one == [on_board[2]]
 
 
-def test_ctrl_c_mid_train_stops_cleanly_and_leaves_a_loadable_checkpoint(board, xor):
-    proc = start_cli("train", xor, *ARTICLE, "--epochs", 10 ** 7, "--checkpoint", "0.2",
-                     "--model", "long", port=board.port)
+def start_long_training(board, xor, model):
+    """A training that would run for hours, once its progress shows and a checkpoint is due."""
+    proc = start_cli("train", xor, *ARTICLE, "--epochs", 10 ** 7, "--checkpoint", "0.1",
+                     "--model", model, port=board.port)
     line = proc.stdout.readline()
     while line and not line.startswith("epoch"):
         line = proc.stdout.readline()
     assert line.startswith("epoch"), proc.stderr.read()
     time.sleep(0.5)
+    return proc
+
+
+def test_ctrl_c_mid_train_stops_cleanly_and_leaves_a_loadable_checkpoint(board, xor):
+    proc = start_long_training(board, xor, "long")
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
@@ -156,12 +162,7 @@ def test_ctrl_c_mid_train_stops_cleanly_and_leaves_a_loadable_checkpoint(board, 
 
 
 def test_board_reset_mid_train_says_so_and_the_checkpoint_still_loads(board, xor):
-    proc = start_cli("train", xor, *ARTICLE, "--epochs", 10 ** 7, "--checkpoint", "0.1",
-                     "--model", "reset", port=board.port)
-    line = proc.stdout.readline()
-    while line and not line.startswith("epoch"):
-        line = proc.stdout.readline()
-    time.sleep(0.6)
+    proc = start_long_training(board, xor, "reset")
     board.reset()
     out, err = proc.communicate(timeout=60)
     assert proc.returncode != 0
