@@ -82,9 +82,10 @@ def one_error_line(p):
 
 class Cable:
     """A serial cable between a program and a board's port: a new pty whose bytes are relayed
-    to the board; it is 'pulled' (both ends closed) after `cut_after` bytes from the board."""
+    to the board; it is 'pulled' (both ends closed) after `cut_after` bytes from the board, or
+    `after_s` seconds."""
 
-    def __init__(self, board_port, cut_after):
+    def __init__(self, board_port, cut_after=1 << 30, after_s=None):
         self.board = os.open(board_port, os.O_RDWR | os.O_NOCTTY)
         tty.setraw(self.board)
         self.master, slave = os.openpty()
@@ -92,6 +93,7 @@ class Cable:
         self.port = os.ttyname(slave)
         self._slave = slave
         self.cut_after = cut_after
+        self.deadline = time.monotonic() + after_s if after_s else None
         self.sent = 0
         self.pulled = threading.Event()
         self.thread = threading.Thread(target=self._relay, daemon=True)
@@ -99,7 +101,7 @@ class Cable:
 
     def _relay(self):
         try:
-            while self.sent < self.cut_after:
+            while self.sent < self.cut_after and (self.deadline is None or time.monotonic() < self.deadline):
                 r, _, _ = select.select([self.master, self.board], [], [], 0.1)
                 if self.master in r:
                     os.write(self.board, os.read(self.master, 4096))

@@ -173,6 +173,7 @@ def test_board_reset_mid_train_says_so_and_the_checkpoint_still_loads(board, xor
 
 
 def test_a_cable_pulled_mid_fetch_leaves_the_host_file_untouched(board, tmp_path):
+    board.file("/models").mkdir(exist_ok=True)
     big = micronn.Network([64, 256, 64, 1], seed=5)
     big.save(str(board.file("/models/big.mnn")))
     dest = tmp_path / "big.mnn"
@@ -319,3 +320,15 @@ def test_data_width_must_match_the_layers(tmp_path, xor):
     msg = one_error_line(cli("fit", xor, "--layers", "3,4,1", "--activation", "sigmod", "-o", tmp_path / "m.mnn"))
     assert "unknown activation 'sigmod'" in msg
     assert not (tmp_path / "m.mnn").exists()
+
+
+def test_a_cable_pulled_mid_train_is_reported_and_the_board_recovers(board, xor):
+    cable = Cable(board.port, after_s=4)
+    p = cli("train", xor, *ARTICLE, "--epochs", 10 ** 7, "--checkpoint", "0.1", "--model", "pulled",
+            port=cable.port)
+    msg = one_error_line(p)
+    assert "lost the connection" in msg and "during training" in msg, msg
+    # the board trains on until the next program interrupts it; its checkpoint loads
+    cli("info", port=board.port, check=True)
+    net = micronn.load(str(board.file("/models/pulled.mnn")))
+    assert net.sizes == [3, 4, 1]
