@@ -38,9 +38,16 @@ class BoardFs:
 
     def __init__(self, root):
         v = self.v = os.VfsPosix(root)
-        for name in ("open", "ilistdir", "mkdir", "remove", "rmdir", "stat", "statvfs", "getcwd",
+        for name in ("open", "mkdir", "remove", "rmdir", "stat", "statvfs", "getcwd",
                      "chdir"):
             setattr(self, name, getattr(v, name))
+
+    def ilistdir(self, path):
+        """(name, type, inode, size) like a board's filesystems (VfsPosix leaves out the size)."""
+        base = path.rstrip("/") + "/"
+        for entry in self.v.ilistdir(path):
+            size = 0 if entry[1] == 0x4000 else self.v.stat(base + entry[0])[6]
+            yield (entry[0], entry[1], entry[2], size)
 
     def mount(self, readonly, mkfs):
         pass
