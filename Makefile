@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: venv test bench clean
+.PHONY: venv test demo bench clean
 
 venv: $(STAMP)
 
@@ -13,6 +13,9 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+demo: $(STAMP)
+	$(BIN)/python examples/demo.py
+
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
@@ -20,4 +23,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/run.py
 
 clean:
-	rm -rf $(VENV) build *.egg-info lib/*.egg-info .pytest_cache
+	rm -rf $(VENV) build *.egg-info lib/*.egg-info .pytest_cache demo-out

@@ -1,0 +1,333 @@
+"""micronn's on-board agent, driven by the `micronn` command over the raw REPL.
+
+Each host command is one call, e.g. `import mnn_agent as A; A.info()`.  Results and progress go
+out as lines starting with "@" (the host ignores the rest); failures are ordinary exceptions,
+whose traceback the host turns into a one-line message.  micronn is imported only by the calls
+that need it, and every call checks free memory against what it will allocate first.
+
+Lines: "@R <json>" result, "@S <json>" what a long call is about to do, "@L <ms> <base64 float32 losses>" training progress, "@C <epoch>"
+checkpoint written, "@A" ready for the next upload chunk, "@D <base64>" download chunk.
+"""
+import gc
+import json
+import os
+import sys
+import time
+
+VERSION = 1
+FLOAT = 32              # bytes a boxed float may take (16 on ESP32/RP2040, 32 on 64-bit unix)
+MARGIN = 3072           # working room for the interpreter during a call
+DATA_MAGIC = b"MND\x01"
+
+
+def _result(obj):
+    print("@R", json.dumps(obj))
+
+
+def _crc32(data, crc=0):
+    try:
+        from binascii import crc32
+    except ImportError:
+        from micronn.store import crc32
+    return crc32(data, crc) & 0xFFFFFFFF
+
+
+def _makedirs(path):
+    """Create the directories above a file path."""
+    cur = ""
+    for part in path.split("/")[1:-1]:
+        cur += "/" + part
+        try:
+            os.mkdir(cur)
+        except OSError:
+            pass
+
+
+def _replace(tmp, path):
+    """Rename tmp over path (littlefs replaces; FAT needs the old file gone first)."""
+    try:
+        os.rename(tmp, path)
+    except OSError:
+        os.remove(path)
+        os.rename(tmp, path)
+
+
+def _size(path):
+    try:
+        return os.stat(path)[6]
+    except OSError:
+        return -1
+
+
+def _free():
+    gc.collect()
+    return gc.mem_free()
+
+
+def _need(what, need):
+    """Raise MemoryError with the numbers when `need` bytes will not fit."""
+    free = _free()
+    if need > free:
+        raise MemoryError("%s needs about %d bytes of heap, the board has %d free" % (what, need, free))
+
+
+def _native():
+    try:
+        exec("@micropython.viper\ndef _mnn_v(x:int)->int:\n return x\n")
+        return True
+    except Exception:
+        return False
+
+
+# -- commands ------------------------------------------------------------------------------------
+
+def info():
+    impl = sys.implementation
+    d = {"agent": VERSION, "version": sys.version, "release": ".".join(str(v) for v in impl.version[:3]),
+         "machine": getattr(impl, "_machine", sys.platform), "platform": sys.platform,
+         "mpy": getattr(impl, "_mpy", 0), "native": _native(), "free": _free(), "alloc": gc.mem_alloc()}
+    try:
+        st = os.statvfs("/")
+        d["flash_free"] = st[0] * st[3]
+    except (OSError, AttributeError):
+        pass
+    d["models"] = models()
+    try:
+        import micronn
+        d["micronn"] = micronn.__version__
+    except ImportError as e:
+        d["micronn"] = None
+        d["micronn_error"] = str(e)
+    _result(d)
+
+
+def models():
+    """[{name, size, layers, ...}] for the .mnn files in /models (headers only)."""
+    out = []
+    try:
+        names = sorted(os.listdir("/models"))
+    except OSError:
+        return out
+    for name in names:
+        if not name.endswith(".mnn"):
+            continue
+        path = "/models/" + name
+        m = {"name": name[:-4], "size": _size(path)}
+        try:
+            from micronn.store import describe
+            with open(path, "rb") as f:
+                m.update(describe(f, path))
+        except ImportError:
+            pass
+        except ValueError as e:
+            m["error"] = str(e)
+        out.append(m)
+    return out
+
+
+def recv(path, size, crc):
+    """Receive a file as base64 lines on stdin (one "@A" per line, for flow control);
+    it replaces `path` only when its size and CRC check out."""
+    from binascii import a2b_base64
+    _makedirs(path)
+    tmp = path + ".part"
+    stdin = getattr(sys.stdin, "buffer", sys.stdin)
+    got = c = 0
+    try:
+        with open(tmp, "wb") as f:
+            print("@A")
+            while got < size:
+                chunk = a2b_base64(stdin.readline())
+                if not chunk:
+                    raise ValueError("upload of %s: an empty chunk after %d of %d bytes" % (path, got, size))
+                f.write(chunk)
+                c = _crc32(chunk, c)
+                got += len(chunk)
+                print("@A")
+        if got != size or c != crc:
+            raise ValueError("upload of %s corrupted: %d bytes, CRC %08x; expected %d bytes, CRC %08x"
+                             % (path, got, c, size, crc))
+        _replace(tmp, path)
+    except BaseException:
+        try:
+            os.remove(tmp)
+        except OSError:
+            pass
+        raise
+    _result({"path": path, "size": got})
+
+
+def send(path, chunk=384):
+    """Stream a file as "@D <base64>" lines, then its size and CRC."""
+    from binascii import b2a_base64
+    size = _size(path)
+    if size < 0:
+        raise ValueError("%s is not on the board%s" % (path, _listing(path)))
+    print("@S", json.dumps({"size": size}))
+    buf = bytearray(chunk)
+    mv = memoryview(buf)
+    c = 0
+    with open(path, "rb") as f:
+        while True:
+            k = f.readinto(buf)
+            if not k:
+                break
+            c = _crc32(mv[:k], c)
+            print("@D", b2a_base64(mv[:k]).decode().strip())
+    _result({"size": size, "crc": c})
+
+
+def _listing(path):
+    d = path[:path.rfind("/")] or "/"
+    try:
+        names = sorted(os.listdir(d))
+    except OSError:
+        return " (there is no %s directory)" % d
+    return " (%s holds: %s)" % (d, ", ".join(names) or "nothing")
+
+
+def load_model(path):
+    """Load a model after checking that it fits in the free heap."""
+    from micronn import store
+    if _size(path) < 0:
+        raise ValueError("no model %s on the board%s" % (path, _listing(path)))
+    with open(path, "rb") as f:
+        info = store.describe(f, path)
+    _need("the model %s (%d parameters)" % (path, info["n_params"]),
+          info["nbytes"] + 2 * FLOAT * sum(info["layers"]) + MARGIN)
+    return store.load(path)
+
+
+def install(tmp, path):
+    """Replace `path` by the uploaded model `tmp` only if it loads."""
+    try:
+        net = load_model(tmp)
+        del net
+        _replace(tmp, path)
+    finally:
+        try:
+            os.remove(tmp)
+        except OSError:
+            pass
+    _result({"path": path, "size": _size(path)})
+
+
+def _open_data(path, n_in, n_out):
+    """Open a data file written by the host; return (file, rows) positioned at the X block."""
+    import struct
+    f = open(path, "rb")
+    head = f.read(12)
+    if head[:4] != DATA_MAGIC or len(head) != 12:
+        f.close()
+        raise ValueError("%s is not a micronn data file" % path)
+    n, a, b = struct.unpack("<IHH", head[4:])
+    if a != n_in or b != n_out:
+        f.close()
+        raise ValueError("%s has %d inputs and %d outputs per row; the network has %d and %d"
+                         % (path, a, b, n_in, n_out))
+    return f, n
+
+
+def _read_floats(f, n, path):
+    import array
+    a = array.array("f", bytearray(4 * n))
+    if f.readinto(a) != 4 * n:
+        raise ValueError("%s is truncated" % path)
+    return a
+
+
+class _Progress:
+    """fit() callback: streams losses in batches, checkpoints every `save_ms` milliseconds."""
+
+    def __init__(self, net, path, epochs, save_ms):
+        import array
+        self.buf = array.array("f", bytearray(4 * 32))
+        self.k = 0
+        self.net, self.path, self.epochs, self.save_ms = net, path, epochs, save_ms
+        self.epoch = 0
+        self.loss = None
+        self.t0 = self.shown = self.saved = time.ticks_ms()
+
+    def __call__(self, epoch, loss):
+        self.buf[self.k] = loss
+        self.k += 1
+        self.epoch, self.loss = epoch, loss
+        now = time.ticks_ms()
+        if self.k == len(self.buf) or time.ticks_diff(now, self.shown) >= 250 or epoch == self.epochs:
+            self.flush()
+        if self.save_ms and time.ticks_diff(now, self.saved) >= self.save_ms:
+            self.checkpoint()
+
+    def flush(self):
+        from binascii import b2a_base64
+        if self.k:
+            print("@L", time.ticks_diff(time.ticks_ms(), self.t0),
+                  b2a_base64(memoryview(self.buf)[:self.k]).decode().strip())
+            self.k = 0
+        self.shown = time.ticks_ms()
+
+    def checkpoint(self):
+        self.net.save(self.path)
+        print("@C", self.epoch)
+        self.saved = time.ticks_ms()
+
+
+def train(data, model, layers, activation="sigmoid", output=None, loss="mse", epochs=100, lr=0.1,
+          batch_size=None, bias=True, seed=None, optimizer="sgd", init=None, every=1, save_s=30):
+    """Train a new network on a data file; checkpoint to /models/<model>.mnn as it goes."""
+    import micronn
+    from micronn.network import param_count, training_nbytes
+    n_in, n_out = layers[0], layers[-1]
+    f, n = _open_data(data, n_in, n_out)
+    try:
+        data_bytes = 4 * n * (n_in + n_out)
+        params = param_count(layers, bias)
+        _need("training %s (%d parameters, %d samples)" % ("-".join(str(s) for s in layers), params, n),
+              4 * params + training_nbytes(layers, bias, "f", optimizer, batch_size)
+              + 2 * data_bytes + 8 * n + 2 * FLOAT * sum(layers) + MARGIN)
+        X = _read_floats(f, n * n_in, data)
+        Y = _read_floats(f, n * n_out, data)
+    finally:
+        f.close()
+    net = micronn.Network(layers, activation, output, bias, init, seed)
+    path = "/models/%s.mnn" % model
+    _makedirs(path)
+    prog = _Progress(net, path, epochs, int(save_s * 1000))
+    print("@S", json.dumps({"params": params, "samples": n, "free": _free()}))
+    stopped = False
+    try:
+        last = net.fit(X, Y, epochs=epochs, lr=lr, loss=loss, batch_size=batch_size,
+                       optimizer=optimizer, callback=prog, every=every)
+    except KeyboardInterrupt:
+        stopped = True
+        last = prog.loss
+    prog.flush()
+    prog.epoch = prog.epoch if stopped else epochs
+    prog.checkpoint()
+    _result({"epochs": prog.epoch, "loss": last, "ms": time.ticks_diff(time.ticks_ms(), prog.t0),
+             "model": path, "stopped": stopped})
+
+
+def predict(model, data):
+    """Outputs for each row of a data file (inputs only), one "@O <json>" line per row."""
+    import micronn
+    net = load_model("/models/%s.mnn" % model)
+    f, n = _open_data(data, net.sizes[0], 0)
+    try:
+        _need("the inputs (%d rows)" % n, 4 * n * net.sizes[0] + MARGIN)
+        X = _read_floats(f, n * net.sizes[0], data)
+    finally:
+        f.close()
+    x = [0.0] * net.sizes[0]
+    for r in range(n):
+        for i in range(len(x)):
+            x[i] = X[r * len(x) + i]
+        print("@O", json.dumps(net.predict(x)))
+    _result({"rows": n})
+
+
+def remove(path):
+    try:
+        os.remove(path)
+    except OSError:
+        pass

@@ -1,0 +1,204 @@
+"""`micronn deploy`: copy micronn to /lib/micronn and the agent to /, compiled for the board.
+
+What to send per module is decided from what the board reports: sys.implementation._mpy gives
+the .mpy version, sub-version and native architecture.  Bytecode-only modules go as .mpy
+whenever the major version matches.  Modules with @micropython.viper code go as .mpy for the
+board's architecture only when the sub-version matches too (native code is refused otherwise),
+else as source, which the board compiles itself.  A board whose firmware has no native emitter
+gets those modules with the decorators removed: the same Python, run as bytecode.
+"""
+import hashlib
+import re
+import subprocess
+import tempfile
+from pathlib import Path
+
+from .errors import MicronnError
+from .tools import mpy_cross_binary, mpy_cross_version
+
+ARCHS = [None, "x86", "x64", "armv6", "armv6m", "armv7m", "armv7em", "armv7emsp", "armv7emdp",
+         "xtensa", "xtensawin", "rv32imc", "rv64imc"]
+NATIVE_DECORATOR = re.compile(r"^\s*@micropython\.(viper|native)\s*$", re.M)
+
+PROBE = """import sys
+m = getattr(sys.implementation, '_mpy', 0)
+try:
+    exec('@micropython.viper\\ndef _mnn_v(x:int)->int:\\n return x\\n')
+    n = 1
+except Exception:
+    n = 0
+print(m, n)
+"""
+
+HASHES = """import os
+try:
+    import hashlib, binascii
+except ImportError:
+    hashlib = None
+def _mnn_h(paths):
+    for p in paths:
+        try:
+            os.stat(p)
+        except OSError:
+            continue
+        if hashlib is None:
+            print(p, '?')
+            continue
+        h = hashlib.sha256()
+        with open(p, 'rb') as f:
+            while True:
+                b = f.read(512)
+                if not b:
+                    break
+                h.update(b)
+        print(p, binascii.hexlify(h.digest()).decode())
+"""
+
+LISTING = """import os
+def _mnn_ls(d):
+    try:
+        return [n for n in os.listdir(d) if n.endswith('.py') or n.endswith('.mpy')]
+    except OSError:
+        return []
+print(' '.join(_mnn_ls(%r)))
+"""
+
+
+def library_dir():
+    import micronn
+    return Path(micronn.__file__).resolve().parent
+
+
+def firmware_dir():
+    """The on-board files: package data of micronn_host (or firmware/ in a source tree)."""
+    import importlib.util
+    spec = importlib.util.find_spec("micronn_host.firmware")
+    if spec and spec.submodule_search_locations:
+        for loc in spec.submodule_search_locations:
+            if (Path(loc) / "mnn_agent.py").exists():
+                return Path(loc)
+    here = Path(__file__).resolve().parents[2] / "firmware"
+    if (here / "mnn_agent.py").exists():
+        return here
+    raise MicronnError("the on-board files (mnn_agent.py) are missing from this installation")
+
+
+def strip_native(src):
+    """The module without @micropython.viper/native: plain bytecode, for firmware without a
+    native emitter.  Viper's pointer casts come from micronn's CPython shim."""
+    out = NATIVE_DECORATOR.sub("", src)
+    if re.search(r"\bptr(8|16|32)\(", out) and "import ptr" not in out:
+        out = "from micronn._upy import ptr8, ptr16, ptr32\n" + out
+    return out
+
+
+class Target:
+    def __init__(self, mpy, native):
+        self.major = mpy & 0xFF
+        self.sub = (mpy >> 8) & 3
+        arch = mpy >> 10
+        self.arch = ARCHS[arch] if arch < len(ARCHS) else None
+        self.native = bool(native)
+
+    def describe(self):
+        return ".mpy v%d.%d, %s, %s" % (self.major, self.sub, self.arch or "no native arch",
+                                        "native emitter" if self.native else "no native emitter")
+
+
+def plan(target, source=False):
+    """[(board path, bytes, how)] for every file to deploy."""
+    files = []
+    for src in sorted(library_dir().glob("*.py")):
+        files.append(("/lib/micronn/", src))
+    for src in sorted(firmware_dir().glob("*.py")):
+        files.append(("/", src))
+    exact = exe_any = None
+    if not source and target.major:
+        exact = mpy_cross_binary("%d.%d" % (target.major, target.sub)) or _default_if(target, exact=True)
+        exe_any = exact or _any_for_major(target.major)
+    out = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for where, src in files:
+            text = src.read_text()
+            native = bool(NATIVE_DECORATOR.search(text))
+            how = "source"
+            if native and not target.native:
+                text = strip_native(text)
+                how = "source, viper removed"
+            name = src.stem
+            if source or not exe_any or (native and target.native and (not exact or not target.arch)):
+                out.append((where + name + ".py", text.encode(), how))
+                continue
+            arch = ["-march=" + target.arch] if native and target.native else []
+            exe = exact if arch else exe_any
+            tmp_src = Path(tmp) / src.name
+            tmp_src.write_text(text)
+            dst = Path(tmp) / (name + ".mpy")
+            r = subprocess.run([exe, "-O1"] + arch + ["-s", src.name, "-o", str(dst), str(tmp_src)],
+                               capture_output=True, text=True)
+            if r.returncode:
+                raise MicronnError("mpy-cross failed on %s: %s" % (src, (r.stderr or r.stdout).strip()))
+            desc = ".mpy, %s" % ("native " + target.arch if arch else "bytecode")
+            if how != "source":
+                desc += ", viper removed"
+            out.append((where + name + ".mpy", dst.read_bytes(), desc))
+    return out
+
+
+def _default_if(target, exact):
+    exe = mpy_cross_binary()
+    return exe if exe and mpy_cross_version(exe) == (target.major, target.sub) else None
+
+
+def _any_for_major(major):
+    for sub in (3, 2, 1, 0):
+        exe = mpy_cross_binary("%d.%d" % (major, sub) if sub else "%d" % major)
+        if exe:
+            return exe
+    return None
+
+
+def run(board, source=False, native=True, out=print):
+    mpy, can = board.exec(PROBE).decode().split()
+    target = Target(int(mpy), int(can) and native)
+    out("board at %s: %s" % (board.port, target.describe()))
+    files = plan(target, source)
+    board.exec(HASHES)
+    have = {}
+    for line in board.exec("_mnn_h(%r)" % [p for p, _, _ in files]).decode().splitlines():
+        p, _, h = line.strip().partition(" ")
+        have[p] = h
+    board.exec((firmware_dir() / "mnn_agent.py").read_text())     # its recv() does the uploads
+    for path in stale(board, [p for p, _, _ in files]):
+        board.exec("import os\nos.remove(%r)" % path)
+        out("  removed %s" % path)
+    sent = total = 0
+    for path, data, how in files:
+        if have.get(path) == hashlib.sha256(data).hexdigest():
+            out("  %-28s %7d bytes  unchanged" % (path, len(data)))
+            continue
+        board.upload(path, data, module=None)
+        out("  %-28s %7d bytes  sent (%s)" % (path, len(data), how))
+        sent += 1
+        total += len(data)
+    out("sent %d file%s, %d bytes; %d unchanged" % (sent, "" if sent == 1 else "s", total, len(files) - sent))
+    board.repl.enter(soft_reset=True)
+    res = board.exec("import gc\ngc.collect()\nf = gc.mem_free()\nimport micronn, mnn_agent\ngc.collect()\n"
+                     "print(micronn.__version__, f - gc.mem_free(), gc.mem_free())").decode().split()
+    out("micronn %s imports on the board (%s bytes of heap; %s bytes free)" % tuple(res))
+
+
+def stale(board, paths):
+    """Files that would shadow or outlive what is deployed: any other module in /lib/micronn,
+    and the .py twin of a .mpy (MicroPython imports x.py before x.mpy) or the reverse in /."""
+    keep = set(paths)
+    stems = set(p.rsplit(".", 1)[0] for p in paths)
+    found = []
+    for d in ("/lib/micronn", "/"):
+        for name in board.exec(LISTING % d).decode().split():
+            path = d.rstrip("/") + "/" + name
+            if path in keep:
+                continue
+            if d != "/" or path.rsplit(".", 1)[0] in stems:
+                found.append(path)
+    return found

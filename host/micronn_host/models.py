@@ -1,0 +1,173 @@
+"""`micronn info`, `fetch`, `push` and `predict`: models on the board."""
+import io
+import json
+import os
+
+from . import dataset
+from .errors import DataError, MicronnError, NotDeployed
+
+PREDICT_PATH = "/data/predict.mnd"
+
+
+def board_model(name):
+    if not name or "/" in name or name.startswith("."):
+        raise MicronnError("--model %r: a model name is a plain file name without '/'" % name)
+    return "/models/%s.mnn" % name
+
+
+def read_model(data, name):
+    """A model from bytes, checked field by field and by CRC (micronn's own reader)."""
+    from micronn import store
+    try:
+        return store.read(io.BytesIO(data), name)
+    except ValueError as e:
+        raise MicronnError(str(e))
+
+
+def write_atomic(path, data):
+    tmp = "%s.tmp" % path
+    try:
+        with open(tmp, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
+def run_info(args, out=print):
+    from .board import Board
+    from .deploy import PROBE, Target
+    with Board(args.port) as board:
+        try:
+            d = board.call("info()")
+        except NotDeployed:
+            mpy, native = board.exec(PROBE).decode().split()
+            d = {"micronn": None, "agent": None, "mpy": int(mpy), "native": bool(int(native)),
+                 "version": board.exec("import sys\nprint(sys.version)").decode().strip(),
+                 "free": int(board.exec("import gc\ngc.collect()\nprint(gc.mem_free())").decode()),
+                 "models": []}
+    d["port"] = board.port
+    t = Target(d["mpy"], d["native"])
+    d["mpy_version"] = "%d.%d" % (t.major, t.sub)
+    d["arch"] = t.arch
+    if args.json:
+        out(json.dumps(d, indent=2, sort_keys=True))
+        return
+    out("port:        %s" % d["port"])
+    out("MicroPython: %s" % d["version"])
+    if d.get("machine"):
+        out("machine:     %s" % d["machine"])
+    out(".mpy:        v%s, arch %s, %s" % (d["mpy_version"], t.arch or "none",
+                                         "native emitter" if t.native else "no native emitter"))
+    out("free heap:   %d bytes" % d["free"])
+    if "flash_free" in d:
+        out("free flash:  %d bytes" % d["flash_free"])
+    out("micronn:     %s" % (d["micronn"] or "not deployed (run `micronn deploy`)"))
+    if d["models"]:
+        out("models:")
+        for m in d["models"]:
+            shape = "-".join(map(str, m["layers"])) if "layers" in m else m.get("error", "?")
+            out("  %-16s %7d bytes  %s %s" % (m["name"], m["size"], shape,
+                                             ",".join(m.get("activations", []))))
+    else:
+        out("models:      none")
+
+
+def run_fetch(args, out=print):
+    from .board import Board
+    path = board_model(args.model)
+    dest = args.output_file or "%s.mnn" % args.model
+    with Board(args.port) as board:
+        data = board.download(path)
+    net = read_model(data, "%s from the board" % path)
+    write_atomic(dest, data)
+    out("fetched %s (%s, %d parameters, %d bytes, CRC ok) to %s"
+        % (path, "-".join(map(str, net.sizes)), net.n_params, len(data), dest))
+
+
+def run_push(args, out=print):
+    from .board import Board
+    import micronn
+    path = board_model(args.model)
+    try:
+        with open(args.file, "rb") as f:
+            data = f.read()
+    except OSError as e:
+        raise MicronnError("%s: %s" % (args.file, e.strerror or e))
+    try:
+        net = micronn.load(args.file)
+    except ValueError as e:
+        raise MicronnError(str(e))
+    if data[:3] != b"MNN":              # a JSON model: send the compact binary form
+        buf = io.BytesIO()
+        from micronn.store import write_mnn
+        write_mnn(net, buf)
+        data = buf.getvalue()
+    with Board(args.port) as board:
+        board.upload(path + ".new", data)
+        board.call("install(%r, %r)" % (path + ".new", path))
+    out("pushed %s (%s, %d bytes) to %s:%s; it loads on the board"
+        % (args.file, "-".join(map(str, net.sizes)), len(data), board.port, path))
+
+
+def run_predict(args, out=print):
+    from .board import Board
+    path = board_model(args.model)
+    targets = None
+    with Board(args.port) as board:
+        model = read_model(board.download(path), path) if args.compare else None
+        n_in = model.sizes[0] if model else _inputs_of(board, path)
+        if args.csv:
+            table = dataset.read_csv(args.csv)
+            if table.width == n_in:
+                X = table.rows
+            elif table.width > n_in:
+                X, targets = [r[:n_in] for r in table.rows], [r[n_in:] for r in table.rows]
+            else:
+                raise DataError("%s has %d columns; the model %s has %d inputs"
+                                % (args.csv, table.width, path, n_in))
+        else:
+            if not args.values:
+                raise MicronnError("give the input values, or --csv FILE")
+            X = [[_value(v, i) for i, v in enumerate(args.values, 1)]]
+            if len(X[0]) != n_in:
+                raise DataError("%d values given; the model %s has %d inputs" % (len(X[0]), path, n_in))
+        board.upload(PREDICT_PATH, dataset.pack(X))
+        rows = []
+        board.call("predict(%r, %r)" % (args.model, PREDICT_PATH),
+                   on_line=lambda tag, text: rows.append(json.loads(text)) if tag == "@O" else None)
+    if args.json:
+        out(json.dumps(rows))
+    else:
+        for i, r in enumerate(rows):
+            line = " ".join("%.6f" % v for v in r)
+            if targets:
+                line += "    target " + " ".join("%g" % v for v in targets[i])
+            out(line)
+    if args.compare:
+        host = model.predict_many(dataset.as_float32(X))
+        diff = max(abs(a - b) for ra, rb in zip(rows, host) for a, b in zip(ra, rb))
+        out("largest difference between the board and this computer: %.3g" % diff)
+    return rows
+
+
+def _inputs_of(board, path):
+    models = board.call("info()")["models"]
+    for m in models:
+        if "/models/%s.mnn" % m["name"] == path:
+            if "layers" not in m:
+                raise MicronnError("%s on the board is damaged: %s" % (path, m.get("error")))
+            return m["layers"][0]
+    raise MicronnError("no model %s on the board (models there: %s)"
+                       % (path, ", ".join(m["name"] for m in models) or "none; train or push one first"))
+
+
+def _value(text, i):
+    try:
+        return float(text)
+    except ValueError:
+        raise DataError("value %d: %r is not a number" % (i, text))

