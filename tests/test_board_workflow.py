@@ -98,8 +98,10 @@ def test_source_deploy_replaces_mpy_and_the_stripped_kernels_compute_the_same(tm
             train(sim, xor, "--optimizer", "momentum", "--batch-size", "2", "--activation", "tanh", epochs=200)
         a = micronn.load(str(native.file("/models/model.mnn")))
         b = micronn.load(str(plain.file("/models/model.mnn")))
+        # the native board's forward passes round each layer to float32 (micronn.exact), the
+        # stripped one keeps the unix port's doubles: 200 epochs apart they agree to float32 level
         for (wa, ba), (wb, bb) in zip(a.get_weights(), b.get_weights()):
-            np.testing.assert_allclose(wa, wb, rtol=0, atol=1e-6)
+            np.testing.assert_allclose(wa, wb, rtol=1e-5, atol=1e-6)
     finally:
         native.stop()
         plain.stop()

@@ -58,3 +58,25 @@ def test_the_compiled_library_trains_the_article(tmp_path):
     assert compiled[0].endswith(".mpy") and source[0].endswith(".py")
     assert compiled[1:] == source[1:]
     assert compiled[1] < 0.05
+
+
+def test_kernels_know_whether_viper_compiled_them(cpython, micropython, tmp_path):
+    """VIPER is true only where viper really compiled the kernels: not on CPython, and not on
+    firmware without a native emitter, for which deploy strips the decorators."""
+    import re
+    import shutil as sh
+    stripped = tmp_path / "micronn"
+    sh.copytree(LIB / "micronn", stripped)
+    for f in stripped.glob("*.py"):
+        f.write_text(re.sub(r"^\s*@micropython\.(viper|native)\s*$", "", f.read_text(), flags=re.M))
+    code = """
+        import json, micronn
+        from micronn import kernels
+        net = micronn.Network([3, 4, 1], seed=1)
+        print(json.dumps([kernels.VIPER, net.fast, net.predict([1, 2, 3])]))
+    """
+    assert cpython.run(code)[:2] == [False, False]
+    assert micropython.run(code)[:2] == [True, True]
+    plain = micropython.run(code, cwd=str(tmp_path))      # '' (the cwd) is first on sys.path
+    assert plain[:2] == [False, False]
+    assert abs(plain[2][0] - micropython.run(code)[2][0]) < 1e-6

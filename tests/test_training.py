@@ -284,3 +284,16 @@ def test_flat_arrays_train_like_lists(rt):
         print(json.dumps(out))
     """)
     assert got[0] == got[1]
+
+
+def test_a_flat_array_of_the_right_type_is_used_without_a_copy(rt):
+    got = rt.run("""
+        import array, json
+        from micronn.data import float_typecode, pack
+        f = array.array("f", [1, 2, 3, 4, 5, 6])
+        d = array.array("d", [1, 2, 3])
+        i = array.array("i", [1, 2, 3])
+        print(json.dumps([pack(f, 3, "f", "X")[0] is f, pack(f, 3, "d", "X")[0] is f,
+                          list(pack(i, 3, "f", "X")[0]), [float_typecode(a) for a in (f, d, i)]]))
+    """)
+    assert got == [True, False, [1.0, 2.0, 3.0], ["f", "d", None]]

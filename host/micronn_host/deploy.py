@@ -85,11 +85,9 @@ def firmware_dir():
 
 def strip_native(src):
     """The module without @micropython.viper/native: plain bytecode, for firmware without a
-    native emitter.  Viper's pointer casts come from micronn's CPython shim."""
-    out = NATIVE_DECORATOR.sub("", src)
-    if re.search(r"\bptr(8|16|32)\(", out) and "import ptr" not in out:
-        out = "from micronn._upy import ptr8, ptr16, ptr32\n" + out
-    return out
+    native emitter.  micronn's modules import plain stand-ins for viper's pointer casts from
+    micronn._upy, and micronn.kernels.VIPER turns false, so the integer fast paths stay off."""
+    return NATIVE_DECORATOR.sub("", src)
 
 
 class Target:

@@ -7,7 +7,7 @@ MicroPython's compiler only recognises the decorators when they are spelled lite
         import micropython
     except ImportError:
         from . import _upy as micropython
-        from ._upy import ptr8, ptr16, ptr32
+    from ._upy import ptr8, ptr16, ptr32    # plain stand-ins; viper compiles its own casts
 
 On MicroPython the decorators compile the function to machine code and the pointer casts are
 resolved by the compiler; on CPython they change nothing, so the same source is the reference

@@ -53,6 +53,14 @@ def number(v):
     return f
 
 
+def float_typecode(a):
+    """"f" or "d" for an array of floats, else None (MicroPython's arrays have no .typecode)."""
+    tc = getattr(a, "typecode", None)
+    if tc is None and len(a) and type(a[0]) is float:
+        tc = {4: "f", 8: "d"}.get(len(bytes(memoryview(a)[:1])))
+    return tc if tc in ITEMSIZE else None
+
+
 def _at(name, r, c, err):
     return ValueError("%s row %d, column %d: %s" % (name, r, c, err))
 
@@ -60,15 +68,17 @@ def _at(name, r, c, err):
 def pack(rows, width, typecode, name, what="width"):
     """Copy rows of `width` numbers into one flat array; return (array, number of rows).
 
-    rows: a list of rows, a flat array.array of whole rows, or (width 1 only) a flat list of
-    numbers.  name ("X", "Y") and what (e.g. "the network has 3 inputs") go into error messages.
+    rows: a list of rows, a flat array.array of whole rows (used without a copy when its typecode
+    is already `typecode`; it is only read), or (width 1 only) a flat list of numbers.
+    name ("X", "Y") and what (e.g. "the network has 3 inputs") go into error messages.
     """
     if isinstance(rows, array.array):
         n = len(rows)
         if n == 0 or n % width:
             raise ValueError("%s is a flat array of %d values, not a whole number of rows of %d (%s)"
                              % (name, n, width, what))
-        out = zeros(typecode, n)
+        same = float_typecode(rows) == typecode     # then used as it is: no copy on a board
+        out = rows if same else zeros(typecode, n)
         for k in range(n):
             v = rows[k]
             if type(v) is not float or not -INF < v < INF:
@@ -76,7 +86,8 @@ def pack(rows, width, typecode, name, what="width"):
                     v = number(v)
                 except ValueError as e:
                     raise _at(name, k // width, k % width, e)
-            out[k] = v
+            if not same:
+                out[k] = v
         return out, n // width
     n = length(rows)
     if n < 0:

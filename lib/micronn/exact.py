@@ -23,15 +23,15 @@ kernels are the fast path there).
 """
 import array
 
-from .kernels import dense_forward, load_row
+from .kernels import VIPER, dense_forward, load_row
 
 try:
     import micropython
 except ImportError:
     from . import _upy as micropython
-    from ._upy import ptr32
-
-VIPER = micropython.__name__ == "micropython"
+# viper resolves these casts itself; the plain-Python versions serve CPython and firmware
+# without a native emitter (where deploy strips the decorators)
+from ._upy import ptr32
 
 
 @micropython.viper

@@ -17,6 +17,20 @@ except ImportError:
     from . import _upy as micropython
 
 
+def _plain():
+    pass
+
+
+@micropython.viper
+def _compiled():
+    pass
+
+
+# True where viper really compiled this module: not on CPython, and not on firmware without a
+# native emitter, where deploy strips the decorators (viper functions have their own type).
+VIPER = type(_compiled) is not type(_plain)
+
+
 @micropython.viper
 def dense_forward(x, W, b, has_b: int, n_in: int, n_out: int, out):
     """out[j] = b[j] + sum_i x[i] * W[j*n_in + i]   (pre-activation)."""

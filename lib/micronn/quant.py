@@ -27,7 +27,9 @@ try:
     import micropython
 except ImportError:
     from . import _upy as micropython
-    from ._upy import ptr8, ptr16, ptr32
+# viper resolves these casts itself; the plain-Python versions serve CPython and firmware
+# without a native emitter (where deploy strips the decorators)
+from ._upy import ptr8, ptr16, ptr32
 
 MAX_IN = 8192
 # the per-layer table T: one row of these ints per layer

@@ -78,7 +78,13 @@ def save(net, path, format="mnn"):
             f.flush()
             if hasattr(os, "fsync"):
                 os.fsync(f.fileno())
-        getattr(os, "replace", os.rename)(tmp, path)
+        try:
+            getattr(os, "replace", os.rename)(tmp, path)
+        except OSError:
+            # a filesystem that will not rename onto an existing file: remove it first (a reset
+            # in between leaves the complete .tmp, which load() falls back to)
+            os.remove(path)
+            os.rename(tmp, path)
     except BaseException:
         try:
             os.remove(tmp)
