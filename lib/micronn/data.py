@@ -7,8 +7,6 @@ import array
 
 ITEMSIZE = {"f": 4, "d": 8}
 INF = float("inf")
-# Loops over data test `type(v) is float and -INF < v < INF` inline first: it is true for every
-# good float (false for nan), costs no allocation or call, and only other values go to number().
 
 
 def zeros(typecode, n):
@@ -61,8 +59,23 @@ def float_typecode(a):
     return tc if tc in ITEMSIZE else None
 
 
-def _at(name, r, c, err):
-    return ValueError("%s row %d, column %d: %s" % (name, r, c, err))
+def copy_row(src, off, n, dst, k, name, r=None):
+    """dst[k + c] = src[off + c] for c < n, each checked to be a finite number (dst None: only
+    check).  Errors name the place: "<name> row <r>, column <c>", or "<name> <c>" without r.
+
+    The test `type(v) is float and -INF < v < INF` passes every good float (not nan) without a
+    call or an allocation; only other values go through number().
+    """
+    for c in range(n):
+        v = src[off + c]
+        if type(v) is not float or not -INF < v < INF:
+            try:
+                v = number(v)
+            except ValueError as e:
+                where = "%s %d" % (name, c) if r is None else "%s row %d, column %d" % (name, r, c)
+                raise ValueError("%s: %s" % (where, e))
+        if dst is not None:
+            dst[k + c] = v
 
 
 def pack(rows, width, typecode, name, what="width"):
@@ -79,15 +92,8 @@ def pack(rows, width, typecode, name, what="width"):
                              % (name, n, width, what))
         same = float_typecode(rows) == typecode     # then used as it is: no copy on a board
         out = rows if same else zeros(typecode, n)
-        for k in range(n):
-            v = rows[k]
-            if type(v) is not float or not -INF < v < INF:
-                try:
-                    v = number(v)
-                except ValueError as e:
-                    raise _at(name, k // width, k % width, e)
-            if not same:
-                out[k] = v
+        for r in range(n // width):
+            copy_row(rows, r * width, width, None if same else out, r * width, name, r)
         return out, n // width
     n = length(rows)
     if n < 0:
@@ -95,7 +101,6 @@ def pack(rows, width, typecode, name, what="width"):
     if n == 0:
         raise ValueError("%s is empty: need at least one sample" % name)
     out = zeros(typecode, n * width)
-    k = 0
     for r in range(n):
         row = rows[r]
         m = length(row)
@@ -105,13 +110,5 @@ def pack(rows, width, typecode, name, what="width"):
             raise ValueError("%s row %d is %r, expected a row of %d numbers (%s)" % (name, r, row, width, what))
         if m != width:
             raise ValueError("%s row %d has %d values, expected %d (%s)" % (name, r, m, width, what))
-        for c in range(width):
-            v = row[c]
-            if type(v) is not float or not -INF < v < INF:
-                try:
-                    v = number(v)
-                except ValueError as e:
-                    raise _at(name, r, c, e)
-            out[k] = v
-            k += 1
+        copy_row(row, 0, width, out, r * width, name, r)
     return out, n

@@ -2,7 +2,7 @@
 from math import sqrt
 
 from . import activations, exact, kernels, losses
-from .data import INF, ITEMSIZE, length, number, pack, zeros
+from .data import ITEMSIZE, copy_row, length, number, pack, zeros
 from .rng import Random
 
 INITS = ("uniform", "xavier", "he")
@@ -195,16 +195,8 @@ class Network:
             raise ValueError("predict needs one sample of %d numbers, got %r" % (n, x))
         if m != n:
             raise ValueError("sample has %d values, expected %d (the network has %d inputs)" % (m, n, n))
-        buf = self._x
-        for i in range(n):
-            v = x[i]
-            if type(v) is not float or not -INF < v < INF:
-                try:
-                    v = number(v)
-                except ValueError as e:
-                    raise ValueError("input %d: %s" % (i, e))
-            buf[i] = v
-        return buf
+        copy_row(x, 0, n, self._x, 0, "input")
+        return self._x
 
     def predict(self, x):
         """Outputs (a list) for one sample."""
