@@ -1,0 +1,1 @@
+"""Host-side tools of micronn: boards, transports, emulators."""
