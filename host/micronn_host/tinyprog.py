@@ -1,0 +1,259 @@
+"""Builds the program a board too small for lib/micronn (the BBC micro:bit) runs for one model.
+
+A micro:bit cannot import lib/micronn: with about 9 KB of heap it cannot even compile
+network.py, and every function it holds costs heap.  So the host generates two modules:
+
+- mnnk.py, the kernels: the functions of lib/micronn the model needs, copied from
+  lib/micronn's source with `ast` (dense_forward, dense_backward_acc or _sgd, the activation
+  kernels from activations.get(), losses.output_delta, kernels.load_row/fill, optim._sgd,
+  data.zeros, store.crc32, rng.Random).  Decorators, annotations and docstrings are removed
+  and `kernels.f` becomes `f`; output_delta is reduced to the model's loss (the value is
+  substituted and the `if` branches that cannot run are dropped).  Nothing else changes: the
+  arithmetic that runs on the board is lib/micronn's.
+- mnn.py, the model: buffers for its layers and the calls Network._forward, _backward and
+  fit make for this architecture, written out layer by layer, plus reading and writing its
+  .mnn file.  Generated from the model (model_source below), checked by
+  tests/test_microbit_program.py to train to the same weights as lib/micronn on CPython and on
+  the MicroPython unix port, bit for bit.
+
+Written out for one architecture, the model code holds no loops over layers and no per-layer
+bookkeeping: for the article's network the two modules take about 4 KB of the board's heap.
+"""
+import ast
+import hashlib
+
+from micronn import activations, losses, store
+
+from . import libsource, minify
+
+VERSION = 2
+MODULE, KERNELS = "mnn", "mnnk"     # the program on the board: mnn.py imports mnnk.py
+PUBLIC = ("load", "data", "fit", "predict", "save", "crc32")     # what the host calls
+# the classes the program copies only some methods of (the model code sets rng.state itself)
+METHODS = {"Random": ("next32", "randbelow", "shuffle")}
+
+
+class ProgramError(Exception):
+    pass
+
+
+class Spec:
+    """What a program is built for: the architecture (layer sizes, activations, bias, dtype)
+    and the training mode (loss, online SGD for batch size 1, shuffling for mini-batches)."""
+
+    def __init__(self, sizes, acts, bias, loss="sse", online=False, shuffle=False, dtype="f"):
+        self.sizes, self.acts, self.bias = [int(s) for s in sizes], list(acts), bool(bias)
+        if len(self.acts) != len(self.sizes) - 1:
+            raise ProgramError("%d activations for %d layers" % (len(self.acts), len(self.sizes) - 1))
+        for a in self.acts:
+            activations.check(a)
+        losses.check(loss, self.acts[-1])
+        self.loss, self.online, self.shuffle, self.dtype = loss, bool(online), bool(shuffle), dtype
+
+    @classmethod
+    def of(cls, net, loss="sse", batch_size=None, n=None):
+        bs = n if batch_size is None else min(batch_size, n or batch_size)
+        return cls(net.sizes, net.activations, net.bias, loss, bs == 1, n is not None and bs < n, net.dtype)
+
+    def key(self):
+        return "%s;%s;%d;%s;%d;%d;%s" % ("-".join(map(str, self.sizes)), ",".join(self.acts), self.bias,
+                                         self.loss, self.online, self.shuffle, self.dtype)
+
+    @classmethod
+    def parse(cls, key):
+        sizes, acts, bias, loss, online, shuffle, dtype = key.split(";")
+        return cls(sizes.split("-"), acts.split(","), bias == "1", loss, online == "1", shuffle == "1", dtype)
+
+    def same_model(self, other):
+        return (self.sizes, self.acts, self.bias, self.dtype) == (other.sizes, other.acts, other.bias, other.dtype)
+
+    def serves(self, other, training):
+        """Whether a program built for self can run other's job (training or predicting)."""
+        return self.same_model(other) and (not training or (self.loss, self.online, self.shuffle)
+                                           == (other.loss, other.online, other.shuffle))
+
+    def header(self):
+        """The .mnn header of models of this architecture (store.header reads these fields)."""
+        class Net:
+            sizes, bias, dtype, activations, layers = self.sizes, self.bias, self.dtype, self.acts, self.acts
+        return store.header(Net)
+
+
+def build(spec):
+    """[(module name, source)] of the program for spec; the host imports the last one.
+
+    Each module starts with the line '# micronn-tiny VERSION KEY DIGEST' (see parse_header)."""
+    kern, model = minify.rename([kernels_source(spec), model_source(spec)], PUBLIC,
+                                libsource.STDLIB + libsource.MATH)
+    kern, model = _compact(kern), _compact(model)
+    digest = hashlib.sha1((kern + model).encode()).hexdigest()[:12]
+    head = "# micronn-tiny %d %s %s\n" % (VERSION, spec.key(), digest)
+    return [(KERNELS, head + kern), (MODULE, head + model)]
+
+
+def kernels_source(spec):
+    """mnnk.py: the lib/micronn functions the model code for spec calls, and what they use."""
+    names = ["dense_forward", "output_delta", "load_row", "zeros", "crc32"]
+    names += ["dense_backward_sgd"] if spec.online else ["dense_backward_acc", "fill", "_sgd"]
+    names += ["Random"] if spec.shuffle else []
+    for a in sorted(set(spec.acts) - {"linear"}):      # the model code skips linear's no-ops
+        names += [f.__name__ for f in activations.get(a)]
+    return libsource.extract(names, {"loss": spec.loss}, METHODS)
+
+
+def model_source(spec):
+    """The model code for spec: Network._forward/_backward/fit written out for its layers."""
+    sizes, L, T = spec.sizes, len(spec.sizes) - 1, spec.dtype
+    acts = [activations.get(a) for a in spec.acts]
+    has_b = 1 if spec.bias else 0
+    head = spec.header()
+    w = []
+    out = w.append
+    kern = [n for n in ast.parse(kernels_source(spec)).body if isinstance(n, (ast.FunctionDef, ast.ClassDef))]
+    out("import gc, struct")
+    out("from %s import %s" % (KERNELS, ", ".join(n.name for n in kern)))
+    out("T = %r" % T)
+    out("HEAD = %r" % head)
+    out("x = [0.0] * %d" % sizes[0])
+    for l in range(L):
+        out("O%d = [0.0] * %d" % (l, sizes[l + 1]))
+        out("D%d = [0.0] * %d" % (l, sizes[l + 1]))
+    params = ["W%d" % l for l in range(L)] + (["B%d" % l for l in range(L)] if spec.bias else [])
+    grads = [] if spec.online else (["G%d" % l for l in range(L)] + (["C%d" % l for l in range(L)] if spec.bias else []))
+    state = params + grads + ["X", "Y", "R", "Q"]
+    out("%s = None" % " = ".join(state))
+    # load(): the weights in .mnn order (per layer W, then b), gradient sums to train
+    out("def load(p, need, train):")
+    out("    global %s" % ", ".join(state))
+    out("    %s = None" % " = ".join(state))
+    out("    gc.collect()")
+    out("    if need > gc.mem_free():")
+    out("        raise MemoryError('needs %d bytes of heap, %d free' % (need, gc.mem_free()))")
+    out("    f = open(p, 'rb')")
+    out("    if f.read(%d) != HEAD:" % len(head))
+    out("        raise ValueError(p + ' is not a %s model')" % "-".join(map(str, sizes)))
+    for l in range(L):
+        n_in, n_out = sizes[l], sizes[l + 1]
+        out("    W%d = zeros(T, %d)" % (l, n_in * n_out))
+        out("    f.readinto(W%d)" % l)
+        if spec.bias:
+            out("    B%d = zeros(T, %d)" % (l, n_out))
+            out("    f.readinto(B%d)" % l)
+    out("    f.close()")
+    if grads:
+        out("    if train:")
+        for l in range(L):
+            out("        G%d = zeros(T, %d)" % (l, sizes[l] * sizes[l + 1]))
+            if spec.bias:
+                out("        C%d = zeros(T, %d)" % (l, sizes[l + 1]))
+    # data(): rows of inputs (and targets) for fit() and predict()
+    out("def data(p, n, k, state):")
+    out("    global X, Y, R, Q")
+    out("    f = open(p, 'rb')")
+    out("    X = zeros(T, n * %d)" % sizes[0])
+    out("    f.readinto(X)")
+    out("    Y = zeros(T, n * k)")
+    out("    f.readinto(Y)")
+    out("    f.close()")
+    out("    R = list(range(n))")
+    if spec.shuffle:
+        out("    Q = Random()")
+        out("    Q.state = state")
+    # forward(): Network._forward
+    out("def forward(x):")
+    inp = "x"
+    for l in range(L):
+        out("    dense_forward(%s, W%d, %s, %d, %d, %d, O%d)" % (inp, l, "B%d" % l if spec.bias else "None",
+                                                            has_b, sizes[l], sizes[l + 1], l))
+        if spec.acts[l] != "linear":           # lib's linear kernels do nothing
+            out("    %s(O%d, %d)" % (acts[l][0].__name__, l, sizes[l + 1]))
+        inp = "O%d" % l
+    out("    return O%d" % (L - 1))
+    # fit(): the batch loop of Network.fit with Network._backward written out
+    top = L - 1
+    out("def fit(epochs, lr, bs, s1, s2):")
+    out("    n = len(R)")
+    out("    t = 0.0")
+    out("    for e in range(epochs):")
+    if spec.shuffle:
+        out("        Q.shuffle(R)")
+    out("        t = 0.0")
+    out("        for a in range(0, n, bs):")
+    out("            b = min(a + bs, n)")
+    if grads:
+        for g in grads:
+            out("            fill(%s, len(%s), 0.0)" % (g, g))
+    out("            s = s1 if b - a == bs else s2")
+    if grads:
+        out("            u = 0.0")
+    out("            for p in range(a, b):")
+    out("                i = R[p]")
+    out("                load_row(X, i * %d, x, %d)" % (sizes[0], sizes[0]))
+    out("                forward(x)")
+    out("                %s += output_delta(%r, O%d, Y, i * %d, %d, D%d, s)"
+        % ("t" if spec.online else "u", spec.loss, top, sizes[-1], sizes[-1], top))
+    if not losses.combined(spec.loss) and spec.acts[top] != "linear":
+        out("                %s(D%d, O%d, %d)" % (acts[top][1].__name__, top, top, sizes[-1]))
+    for l in range(L - 1, -1, -1):
+        inp = "O%d" % (l - 1) if l else "x"
+        dprev = "D%d" % (l - 1) if l else "None"
+        if spec.online:
+            out("                dense_backward_sgd(%s, W%d, %s, %d, %d, %d, D%d, %s, %d, lr)"
+                % (inp, l, "B%d" % l if spec.bias else "None", has_b, sizes[l], sizes[l + 1], l, dprev, 1 if l else 0))
+        else:
+            out("                dense_backward_acc(%s, W%d, G%d, %s, %d, %d, %d, D%d, %s, %d)"
+                % (inp, l, l, "C%d" % l if spec.bias else "None", has_b, sizes[l], sizes[l + 1], l, dprev, 1 if l else 0))
+        if l and spec.acts[l - 1] != "linear":
+            out("                %s(D%d, O%d, %d)" % (acts[l - 1][1].__name__, l - 1, l - 1, sizes[l]))
+    if grads:
+        out("            t += u")
+        for l in range(L):
+            out("            _sgd(W%d, G%d, %d, lr)" % (l, l, sizes[l] * sizes[l + 1]))
+            if spec.bias:
+                out("            _sgd(B%d, C%d, %d, lr)" % (l, l, sizes[l + 1]))
+    out("    return t")
+    # predict(), save()
+    out("def predict():")
+    out("    y = zeros(T, %d)" % sizes[-1])
+    out("    for i in R:")
+    out("        load_row(X, i * %d, x, %d)" % (sizes[0], sizes[0]))
+    out("        load_row(forward(x), 0, y, %d)" % sizes[-1])
+    out("        print(bytes(y))")
+    out("def save(p):")
+    out("    f = open(p, 'wb')")
+    out("    f.write(HEAD)")
+    out("    c = crc32(HEAD)")
+    order = []
+    for l in range(L):
+        order += ["W%d" % l] + (["B%d" % l] if spec.bias else [])
+    out("    for a in (%s,):" % ", ".join(order))
+    out("        f.write(a)")
+    out("        c = crc32(a, c)")
+    out("    f.write(struct.pack('<I', c))")
+    out("    f.close()")
+    out("    return c")
+    return _compact("\n".join(w) + "\n")
+
+
+def parse_header(line):
+    """(version, Spec, digest) from a program module's first line, or None."""
+    p = line.strip().split()
+    if len(p) != 5 or p[:2] != ["#", "micronn-tiny"]:
+        return None
+    try:
+        return int(p[2]), Spec.parse(p[3]), p[4]
+    except (ValueError, ProgramError):
+        return None
+
+
+def _compact(src):
+    """One space per indentation level instead of four: a third less to send and to store in
+    the board's ~15 KB of flash; checked to parse to the same tree."""
+    out = []
+    for line in src.splitlines():
+        body = line.lstrip(" ")
+        out.append(" " * ((len(line) - len(body)) // 4) + body)
+    text = "\n".join(out) + "\n"
+    if ast.dump(ast.parse(text)) != ast.dump(ast.parse(src)):
+        raise ProgramError("compacting the indentation changed the program")
+    return text
