@@ -54,7 +54,7 @@ def _run(rt, tmp, code):
     """Run code in tmp (where the program's modules are) under rt; return its output lines."""
     prelude = ("import sys\nsys.path.insert(0, '.')\nimport gc\n"
                "if not hasattr(gc, 'mem_free'):\n    gc.mem_free = lambda: 1 << 30\n"
-               "import mnnk\nimport mnn\n")
+               "import mnnk\nimport mnn\nimport mnnj\n")
     proc = subprocess.run(rt.argv + ["-c", prelude + textwrap.dedent(code)], cwd=tmp, env=rt.env,
                           capture_output=True, text=True, timeout=300)
     if proc.returncode:
@@ -62,31 +62,57 @@ def _run(rt, tmp, code):
     return proc.stdout.splitlines()
 
 
+class Job:
+    """A training job for config `name`: its files in tmp, the arguments fit() takes, and
+    lib/micronn's own run of it (fit(epochs)) to compare with."""
+
+    def __init__(self, tmp, name):
+        self.cfg = CONFIGS[name]
+        self.loss, bs = self.cfg[4], self.cfg[5]
+        self.Y = Y1 if self.cfg[0][-1] == 1 else Y2
+        self.n, self.k = len(X), self.cfg[0][-1]
+        self.net = _net(self.cfg)
+        _files(tmp, self.net, tinyprog.Spec.of(self.net, self.loss, bs, self.n), X, self.Y)
+        self.bs = bs
+        b = self.n if bs is None else bs
+        self.fit_args = "0.3, %d, %r, %r" % (b, losses.scale(self.loss, self.k, b),
+                                            losses.scale(self.loss, self.k, self.n % b or b))
+
+    def lib(self, epochs):
+        ref = _net(self.cfg)
+        return ref, ref.fit(X, self.Y, epochs=epochs, lr=0.3, loss=self.loss, batch_size=self.bs)
+
+
 @pytest.mark.parametrize("name", sorted(CONFIGS))
 def test_the_program_trains_to_lib_micronns_weights_bit_for_bit(rt, tmp_path, name):
-    cfg = CONFIGS[name]
-    loss, bs = cfg[4], cfg[5]
-    Y = Y1 if cfg[0][-1] == 1 else Y2
-    n, k = len(X), cfg[0][-1]
-    net = _net(cfg)
-    spec = tinyprog.Spec.of(net, loss, bs, n)
-    _files(tmp_path, net, spec, X, Y)
-    b = n if bs is None else bs
-    s1, s2 = losses.scale(loss, k, b), losses.scale(loss, k, n % b or b)
-    # as the host runs it: the epochs in chunks of fit() calls
+    job = Job(tmp_path, name)
+    # as the board runs it: the epochs in chunks of fit() calls
     out = _run(rt, tmp_path, """
-        mnn.load('m.mnn', 0, 1)
-        mnn.data('d.dat', %d, %d, %d)
+        mnn.setup('m.mnn', 0, 1, 'd.dat', %d, %d, %d)
         for k in (1, 6, 23):
-            t = mnn.fit(k, 0.3, %d, %r, %r)
+            t = mnn.fit(k, %s)
         mnn.save('out.mnn')
         print(repr(t))
-    """ % (n, k, net._rng.state, b, s1, s2))
-    got = micronn.load(str(tmp_path / "out.mnn"))
-    ref = _net(cfg)
-    last = ref.fit(X, Y, epochs=30, lr=0.3, loss=loss, batch_size=bs)
-    assert got.get_weights() == ref.get_weights()
-    assert network._mean(loss, float(out[-1]), n, k) == last
+    """ % (job.n, job.k, job.net._rng.state, job.fit_args))
+    ref, last = job.lib(30)
+    assert micronn.load(str(tmp_path / "out.mnn")).get_weights() == ref.get_weights()
+    assert network._mean(job.loss, float(out[-1]), job.n, job.k) == last
+
+
+@pytest.mark.parametrize("name", ["article-f", "softmax-minibatch"])
+def test_the_training_job_checkpoints_each_generation_and_keeps_only_the_last(rt, tmp_path, name):
+    job = Job(tmp_path, name)
+    (tmp_path / "m.mnn").rename(tmp_path / "job.4.mnn")
+    lines = _run(rt, tmp_path, """
+        mnnj.train('job.4.mnn', 0, 'd.dat', %d, %d, %d, 30, %s, 4, 12, 'job', 4)
+    """ % (job.n, job.k, job.net._rng.state, job.fit_args))
+    assert [l.split()[0] for l in lines] == ["E"] * 3 + ["S"] + ["E"] * 3 + ["S"] + ["E"] * 2 + ["S"]
+    assert [l.split()[1] for l in lines] == ["4", "8", "12", "5", "16", "20", "24", "6", "28", "30", "7"]
+    assert sorted(p.name for p in tmp_path.glob("job.*.mnn")) == ["job.7.mnn"]
+    ref, last = job.lib(30)
+    assert micronn.load(str(tmp_path / "job.7.mnn")).get_weights() == ref.get_weights()
+    total = struct.unpack("<d", ast.literal_eval(lines[-2].split(None, 2)[2]))[0]
+    assert network._mean(job.loss, total, job.n, job.k) == last
 
 
 @pytest.mark.parametrize("name", ["article-f", "softmax-minibatch"])
@@ -94,9 +120,7 @@ def test_the_program_predicts_what_lib_micronn_predicts(rt, tmp_path, name):
     net = _net(CONFIGS[name], seed=9)
     _files(tmp_path, net, tinyprog.Spec.of(net), X, None)
     lines = _run(rt, tmp_path, """
-        mnn.load('m.mnn', 0, 0)
-        mnn.data('d.dat', %d, 0, 0)
-        mnn.predict()
+        mnn.predict('m.mnn', 0, 'd.dat', %d)
     """ % len(X))
     fmt = "<%d%s" % (net.sizes[-1], net.dtype)
     got = [list(struct.unpack(fmt, ast.literal_eval(line))) for line in lines]
@@ -109,7 +133,7 @@ def test_save_writes_the_file_lib_micronn_writes(rt, tmp_path):
     net = _net(CONFIGS["two-hidden"])
     _files(tmp_path, net, tinyprog.Spec.of(net), X, None)
     out = _run(rt, tmp_path, """
-        mnn.load('m.mnn', 0, 0)
+        mnn.load('m.mnn', 0)
         print(mnn.save('out.mnn'))
     """)
     assert (tmp_path / "out.mnn").read_bytes() == mnn_bytes(net)
@@ -123,7 +147,7 @@ def test_load_refuses_a_model_of_another_architecture(rt, tmp_path):
     (tmp_path / "other.mnn").write_bytes(mnn_bytes(other))
     out = _run(rt, tmp_path, """
         try:
-            mnn.load('other.mnn', 0, 0)
+            mnn.load('other.mnn', 0)
         except ValueError as e:
             print(e)
     """)
@@ -137,7 +161,7 @@ def test_load_refuses_before_allocating_when_the_heap_is_short(micropython, tmp_
         gc.collect()
         free = gc.mem_free()
         try:
-            mnn.load('m.mnn', free + 1000, 1)
+            mnn.setup('m.mnn', free + 1000, 1, 'd.dat', 5, 0, 0)
         except MemoryError as e:
             print(e)
         print(sorted(k for k, v in mnn.__dict__.items() if type(v).__name__ == 'array'))
@@ -177,7 +201,7 @@ def test_renaming_refuses_keyword_arguments():
 def test_the_header_line_describes_the_program():
     spec = tinyprog.Spec([3, 4, 1], ["sigmoid", "sigmoid"], False, "sse", False, False, "f")
     mods = tinyprog.build(spec)
-    assert [m for m, _ in mods] == ["mnnk", "mnn"]
-    version, got, digest = tinyprog.parse_header(mods[1][1].split("\n", 1)[0])
+    assert [m for m, _ in mods] == ["mnnk", "mnn", "mnnj"]
+    version, got, digest = tinyprog.parse_header(mods[-1][1].split("\n", 1)[0])
     assert version == tinyprog.VERSION and got.key() == spec.key() and len(digest) == 12
     assert tinyprog.parse_header("print('hello')") is None

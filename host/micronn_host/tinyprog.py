@@ -27,8 +27,11 @@ from micronn import activations, losses, store
 from . import libsource, minify
 
 VERSION = 2
-MODULE, KERNELS = "mnn", "mnnk"     # the program on the board: mnn.py imports mnnk.py
-PUBLIC = ("load", "data", "fit", "predict", "save", "crc32")     # what the host calls
+# the program's modules on the board, in the order the host imports them: the kernels, the
+# model, the jobs (three modules because the micro:bit compiles each one in its small heap)
+KERNELS, MODEL, JOBS = "mnnk", "mnn", "mnnj"
+MODULE = JOBS                       # the one the host imports as m: it has every entry point
+PUBLIC = ("room", "load", "data", "setup", "fit", "save", "filecrc", "train", "predict", "crc32")  # host calls
 # the classes the program copies only some methods of (the model code sets rng.state itself)
 METHODS = {"Random": ("next32", "randbelow", "shuffle")}
 
@@ -83,12 +86,12 @@ def build(spec):
     """[(module name, source)] of the program for spec; the host imports the last one.
 
     Each module starts with the line '# micronn-tiny VERSION KEY DIGEST' (see parse_header)."""
-    kern, model = minify.rename([kernels_source(spec), model_source(spec)], PUBLIC,
-                                libsource.STDLIB + libsource.MATH)
-    kern, model = _compact(kern), _compact(model)
-    digest = hashlib.sha1((kern + model).encode()).hexdigest()[:12]
+    texts = minify.rename([kernels_source(spec)] + list(model_source(spec)), PUBLIC,
+                          libsource.STDLIB + libsource.MATH)
+    texts = [_compact(t) for t in texts]
+    digest = hashlib.sha1("".join(texts).encode()).hexdigest()[:12]
     head = "# micronn-tiny %d %s %s\n" % (VERSION, spec.key(), digest)
-    return [(KERNELS, head + kern), (MODULE, head + model)]
+    return [(name, head + t) for name, t in zip((KERNELS, MODEL, JOBS), texts)]
 
 
 def kernels_source(spec):
@@ -102,7 +105,8 @@ def kernels_source(spec):
 
 
 def model_source(spec):
-    """The model code for spec: Network._forward/_backward/fit written out for its layers."""
+    """(mnn.py, mnnj.py) for spec: Network._forward/_backward/fit written out for its layers,
+    load/save/predict; then the training job with its checkpoints."""
     sizes, L, T = spec.sizes, len(spec.sizes) - 1, spec.dtype
     acts = [activations.get(a) for a in spec.acts]
     has_b = 1 if spec.bias else 0
@@ -122,30 +126,30 @@ def model_source(spec):
     grads = [] if spec.online else (["G%d" % l for l in range(L)] + (["C%d" % l for l in range(L)] if spec.bias else []))
     state = params + grads + ["X", "Y", "R", "Q"]
     out("%s = None" % " = ".join(state))
-    # load(): the weights in .mnn order (per layer W, then b), gradient sums to train
-    out("def load(p, need, train):")
+    # room(): the memory check, before anything is allocated
+    out("def room(need):")
     out("    global %s" % ", ".join(state))
     out("    %s = None" % " = ".join(state))
     out("    gc.collect()")
     out("    if need > gc.mem_free():")
     out("        raise MemoryError('needs %d bytes of heap, %d free' % (need, gc.mem_free()))")
+    # load(): the arrays made largest first (they then find room in one piece), then filled
+    # from the file in .mnn order: per layer W, then b
+    sized = []
+    for l in range(L):
+        sized += [(sizes[l] * sizes[l + 1], "W%d" % l, "G%d" % l), (sizes[l + 1], "B%d" % l, "C%d" % l)][:2 if spec.bias else 1]
+    out("def load(p, train):")
+    out("    global %s" % ", ".join(params + grads))
+    for size, param, grad in sorted(sized, reverse=True):
+        out("    %s = zeros(T, %d)" % (param, size))
+        if grads:
+            out("    %s = zeros(T, %d) if train else None" % (grad, size))
     out("    f = open(p, 'rb')")
     out("    if f.read(%d) != HEAD:" % len(head))
     out("        raise ValueError(p + ' is not a %s model')" % "-".join(map(str, sizes)))
-    for l in range(L):
-        n_in, n_out = sizes[l], sizes[l + 1]
-        out("    W%d = zeros(T, %d)" % (l, n_in * n_out))
-        out("    f.readinto(W%d)" % l)
-        if spec.bias:
-            out("    B%d = zeros(T, %d)" % (l, n_out))
-            out("    f.readinto(B%d)" % l)
+    for param in params_in_file_order(spec):
+        out("    f.readinto(%s)" % param)
     out("    f.close()")
-    if grads:
-        out("    if train:")
-        for l in range(L):
-            out("        G%d = zeros(T, %d)" % (l, sizes[l] * sizes[l + 1]))
-            if spec.bias:
-                out("        C%d = zeros(T, %d)" % (l, sizes[l + 1]))
     # data(): rows of inputs (and targets) for fit() and predict()
     out("def data(p, n, k, state):")
     out("    global X, Y, R, Q")
@@ -155,10 +159,21 @@ def model_source(spec):
     out("    Y = zeros(T, n * k)")
     out("    f.readinto(Y)")
     out("    f.close()")
-    out("    R = list(range(n))")
     if spec.shuffle:
+        out("    R = list(range(n))")
         out("    Q = Random()")
         out("    Q.state = state")
+    else:
+        out("    R = range(n)")                 # rows in order: no list to hold
+    # both, the larger first
+    out("def setup(p, need, train, dp, n, k, state):")
+    out("    room(need)")
+    out("    if n * %d >= %d:" % (sizes[0], max(size for size, _, _ in sized)))
+    out("        data(dp, n, k, state)")
+    out("        load(p, train)")
+    out("    else:")
+    out("        load(p, train)")
+    out("        data(dp, n, k, state)")
     # forward(): Network._forward
     out("def forward(x):")
     inp = "x"
@@ -212,27 +227,75 @@ def model_source(spec):
             if spec.bias:
                 out("            _sgd(B%d, C%d, %d, lr)" % (l, l, sizes[l + 1]))
     out("    return t")
-    # predict(), save()
-    out("def predict():")
+    # save(), filecrc(): a .mnn file, and the check that it reads back whole
+    out("def save(p):")
+    out("    f = open(p, 'wb')")
+    out("    f.write(HEAD)")
+    out("    c = crc32(HEAD)")
+    out("    for a in (%s,):" % ", ".join(params_in_file_order(spec)))
+    out("        f.write(a)")
+    out("        for i in range(0, len(a), 16):")        # small copies for the CRC, not one big
+    out("            c = crc32(a[i:i + 16], c)")
+    out("    f.write(struct.pack('<I', c))")
+    out("    f.close()")
+    out("    return c")
+    out("def predict(p, need, dp, n):")
+    out("    setup(p, need, 0, dp, n, 0, 0)")
     out("    y = zeros(T, %d)" % sizes[-1])
     out("    for i in R:")
     out("        load_row(X, i * %d, x, %d)" % (sizes[0], sizes[0]))
     out("        load_row(forward(x), 0, y, %d)" % sizes[-1])
     out("        print(bytes(y))")
-    out("def save(p):")
-    out("    f = open(p, 'wb')")
-    out("    f.write(HEAD)")
-    out("    c = crc32(HEAD)")
-    order = []
-    for l in range(L):
-        order += ["W%d" % l] + (["B%d" % l] if spec.bias else [])
-    out("    for a in (%s,):" % ", ".join(order))
-    out("        f.write(a)")
-    out("        c = crc32(a, c)")
-    out("    f.write(struct.pack('<I', c))")
-    out("    f.close()")
-    out("    return c")
-    return _compact("\n".join(w) + "\n")
+    # the jobs module: the checkpointing training loop, over the model module's functions
+    j = []
+    job = j.append
+    job("import os, struct")
+    job("from %s import crc32" % KERNELS)
+    job("from %s import room, load, setup, fit, save, predict" % MODEL)   # the host calls all via mnnj
+    job("def filecrc(p):")              # CRC-32 of a .mnn file without its own last 4 bytes
+    job("    f = open(p, 'rb')")
+    job("    c, last = 0, b''")
+    job("    while True:")
+    job("        b = f.read(64)")
+    job("        if not b:")
+    job("            break")
+    job("        b = last + b")
+    job("        c, last = crc32(b[:-4], c), b[-4:]")
+    job("    f.close()")
+    job("    return c if struct.unpack('<I', last)[0] == c else -1")
+    # the jobs: one command each, so that the board parses no command while they hold memory
+    job("def train(p, need, dp, n, k, state, epochs, lr, bs, s1, s2, every, ck, name, gen):")
+    job("    setup(p, need, 1, dp, n, k, state)")
+    job("    done = 0")
+    job("    try:")
+    job("        while done < epochs:")
+    job("            e = min(every, epochs - done, ck - done % ck)")
+    job("            t = fit(e, lr, bs, s1, s2)")
+    job("            done += e")
+    job("            print('E', done, struct.pack('<d', t))")
+    job("            if t - t != 0.0:")             # inf or nan: stop as Network.fit does
+    job("                raise ValueError('diverged')")
+    job("            if done % ck == 0 or done == epochs:")
+    job("                q = '%s.%d.mnn' % (name, gen + 1)")
+    job("                if save(q) != filecrc(q):")
+    job("                    raise OSError(q + ' does not read back')")
+    job("                gen += 1")
+    job("                try:")
+    job("                    os.remove('%s.%d.mnn' % (name, gen - 1))")
+    job("                except OSError:")
+    job("                    pass")
+    job("                print('S', gen, done)")
+    job("    except KeyboardInterrupt:")
+    job("        print('K', done)")
+    return "\n".join(w) + "\n", "\n".join(j) + "\n"
+
+
+def params_in_file_order(spec):
+    """Names of the model code's weight arrays in .mnn order: per layer W, then b."""
+    out = []
+    for l in range(len(spec.sizes) - 1):
+        out += ["W%d" % l] + (["B%d" % l] if spec.bias else [])
+    return out
 
 
 def parse_header(line):
