@@ -54,7 +54,7 @@ def _run(rt, tmp, code):
     """Run code in tmp (where the program's modules are) under rt; return its output lines."""
     prelude = ("import sys\nsys.path.insert(0, '.')\nimport gc\n"
                "if not hasattr(gc, 'mem_free'):\n    gc.mem_free = lambda: 1 << 30\n"
-               "import mnnk\nimport mnn\nimport mnnj\n")
+               "import mnnk\nimport mnn\nimport mnnf\nimport mnnj\n")
     proc = subprocess.run(rt.argv + ["-c", prelude + textwrap.dedent(code)], cwd=tmp, env=rt.env,
                           capture_output=True, text=True, timeout=300)
     if proc.returncode:
@@ -88,10 +88,10 @@ def test_the_program_trains_to_lib_micronns_weights_bit_for_bit(rt, tmp_path, na
     job = Job(tmp_path, name)
     # as the board runs it: the epochs in chunks of fit() calls
     out = _run(rt, tmp_path, """
-        mnn.setup('m.mnn', 0, 1, 'd.dat', %d, %d, %d)
+        mnnj.setup('m.mnn', 0, 1, 'd.dat', %d, %d, %d)
         for k in (1, 6, 23):
-            t = mnn.fit(k, %s)
-        mnn.save('out.mnn')
+            t = mnnj.fit(k, %s)
+        mnnj.save('out.mnn')
         print(repr(t))
     """ % (job.n, job.k, job.net._rng.state, job.fit_args))
     ref, last = job.lib(30)
@@ -120,7 +120,7 @@ def test_the_program_predicts_what_lib_micronn_predicts(rt, tmp_path, name):
     net = _net(CONFIGS[name], seed=9)
     _files(tmp_path, net, tinyprog.Spec.of(net), X, None)
     lines = _run(rt, tmp_path, """
-        mnn.predict('m.mnn', 0, 'd.dat', %d)
+        mnnj.predict('m.mnn', 0, 'd.dat', %d)
     """ % len(X))
     fmt = "<%d%s" % (net.sizes[-1], net.dtype)
     got = [list(struct.unpack(fmt, ast.literal_eval(line))) for line in lines]
@@ -133,8 +133,8 @@ def test_save_writes_the_file_lib_micronn_writes(rt, tmp_path):
     net = _net(CONFIGS["two-hidden"])
     _files(tmp_path, net, tinyprog.Spec.of(net), X, None)
     out = _run(rt, tmp_path, """
-        mnn.load('m.mnn', 0)
-        print(mnn.save('out.mnn'))
+        mnnj.load('m.mnn', 0)
+        print(mnnj.save('out.mnn'))
     """)
     assert (tmp_path / "out.mnn").read_bytes() == mnn_bytes(net)
     assert int(out[-1]) == int.from_bytes(mnn_bytes(net)[-4:], "little")
@@ -147,7 +147,7 @@ def test_load_refuses_a_model_of_another_architecture(rt, tmp_path):
     (tmp_path / "other.mnn").write_bytes(mnn_bytes(other))
     out = _run(rt, tmp_path, """
         try:
-            mnn.load('other.mnn', 0)
+            mnnj.load('other.mnn', 0)
         except ValueError as e:
             print(e)
     """)
@@ -161,10 +161,10 @@ def test_load_refuses_before_allocating_when_the_heap_is_short(micropython, tmp_
         gc.collect()
         free = gc.mem_free()
         try:
-            mnn.setup('m.mnn', free + 1000, 1, 'd.dat', 5, 0, 0)
+            mnnj.setup('m.mnn', free + 1000, 1, 'd.dat', 5, 0, 0)
         except MemoryError as e:
             print(e)
-        print(sorted(k for k, v in mnn.__dict__.items() if type(v).__name__ == 'array'))
+        print([a for a in mnn.S if a is not None])
     """)
     assert out[0].startswith("needs %d bytes of heap, " % (int(out[0].split()[1])))
     assert int(out[0].split()[1]) > int(out[0].split()[-2])
@@ -201,7 +201,7 @@ def test_renaming_refuses_keyword_arguments():
 def test_the_header_line_describes_the_program():
     spec = tinyprog.Spec([3, 4, 1], ["sigmoid", "sigmoid"], False, "sse", False, False, "f")
     mods = tinyprog.build(spec)
-    assert [m for m, _ in mods] == ["mnnk", "mnn", "mnnj"]
+    assert [m for m, _ in mods] == ["mnnk", "mnn", "mnnf", "mnnj"]
     version, got, digest = tinyprog.parse_header(mods[-1][1].split("\n", 1)[0])
     assert version == tinyprog.VERSION and got.key() == spec.key() and len(digest) == 12
     assert tinyprog.parse_header("print('hello')") is None

@@ -39,7 +39,7 @@ from .tinyrepl import MAX_COMMAND, BoardException, BoardReset, ReplError
 # bench/microbit_memory.py: an array's object and block rounding, and the rest of a running
 # job (stack, file objects, the CRC's copy of an array while saving, progress lines).
 ARRAY = 32
-SPARE = 1200        # 100 to 200 more than the jobs of bench/microbit_memory.py needed
+SPARE = 1000        # bench/microbit_memory.py: the jobs need() allows all ran; it refuses a few that run
 FS_BYTES = 15000    # flash the emulated micro:bit's filesystem holds (15104 bytes in one file)
 FS_CHUNK = 126      # bytes of file data per 128-byte flash chunk
 DATA = "mnn.dat"    # the file that carries training data or inputs to the board
@@ -53,8 +53,8 @@ class BoardError(Exception):
 
 def need(spec, train, rows, cols):
     """Heap bytes a job takes on the board once the program is imported: the weights (and,
-    to train with batches, their gradient sums), rows of cols numbers of data, and what the
-    running job needs besides (data.zeros() briefly holds a second copy of the array it makes:
+    to train with batches, their gradient sums), rows of cols numbers of data, the layers'
+    outputs and deltas, and what the running job needs besides (data.zeros() briefly holds a second copy of the array it makes:
     the largest one counts twice).  The board refuses the job below this."""
     item = store.ITEMSIZE[spec.dtype]
     arrays = []
@@ -63,6 +63,7 @@ def need(spec, train, rows, cols):
     k = 2 if train and not spec.online else 1
     data = [rows * spec.sizes[0], rows * (cols - spec.sizes[0])]
     total = SPARE + k * sum(ARRAY + n * item for n in arrays) + sum(ARRAY + n * item for n in data)
+    total += sum(2 * (ARRAY + 4 * n) for n in spec.sizes[1:]) + ARRAY + 4 * spec.sizes[0]   # outputs, deltas
     if spec.shuffle:
         total += ARRAY + 4 * rows                   # the list of row numbers
     return total + max(arrays + data) * item
@@ -234,15 +235,16 @@ class TinyBoard:
         of the heap, which is returned."""
         self.fresh()
         try:
-            # in this order: each module compiles while the ones before it are in the heap
-            for name in (tinyprog.KERNELS, tinyprog.MODEL):
-                self.repl.exec("import %s" % name)
-            self.repl.exec("import %s as m;a=None" % tinyprog.JOBS)
+            # in this order, each on a collected heap: a module compiles in what the ones
+            # before it leave, and compiling takes about as much again as the module
+            for name in (tinyprog.KERNELS, tinyprog.MODEL, tinyprog.FIT):
+                self.repl.exec("gc.collect();import %s" % name)
+            self.repl.exec("gc.collect();import %s as m;a=None" % tinyprog.JOBS)
         except BoardException as e:
             if e.kind == "MemoryError":
                 what = "the %s model%s" % (_sizes(spec.sizes), " with biases" if spec.bias else "") if spec else "this model"
                 raise BoardError("the micronn program for %s does not fit in the board's heap (%s); on a "
-                                 "micro:bit, networks with one hidden layer fit, or two without biases" % (what, e))
+                                 "micro:bit, small networks with up to three hidden layers fit" % (what, e))
             raise BoardError("the micronn program on the board does not import (%s); run deploy again" % e)
         except ReplError as e:
             raise BoardError(str(e))

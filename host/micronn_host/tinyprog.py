@@ -28,10 +28,11 @@ from . import libsource, minify
 
 VERSION = 2
 # the program's modules on the board, in the order the host imports them: the kernels, the
-# model, the jobs (three modules because the micro:bit compiles each one in its small heap)
-KERNELS, MODEL, JOBS = "mnnk", "mnn", "mnnj"
+# model's arrays, its fit and predict, the training job (four modules because the micro:bit
+# compiles each one in its small heap, and the compiler needs about as much again)
+KERNELS, MODEL, FIT, JOBS = "mnnk", "mnn", "mnnf", "mnnj"
 MODULE = JOBS                       # the one the host imports as m: it has every entry point
-PUBLIC = ("room", "load", "data", "setup", "fit", "save", "filecrc", "train", "predict", "crc32")  # host calls
+PUBLIC = ("room", "load", "data", "setup", "fit", "save", "filecrc", "train", "predict", "crc32", "S")
 # the classes the program copies only some methods of (the model code sets rng.state itself)
 METHODS = {"Random": ("next32", "randbelow", "shuffle")}
 
@@ -91,7 +92,7 @@ def build(spec):
     texts = [_compact(t) for t in texts]
     digest = hashlib.sha1("".join(texts).encode()).hexdigest()[:12]
     head = "# micronn-tiny %d %s %s\n" % (VERSION, spec.key(), digest)
-    return [(name, head + t) for name, t in zip((KERNELS, MODEL, JOBS), texts)]
+    return [(name, head + t) for name, t in zip((KERNELS, MODEL, FIT, JOBS), texts)]
 
 
 def kernels_source(spec):
@@ -105,88 +106,106 @@ def kernels_source(spec):
 
 
 def model_source(spec):
-    """(mnn.py, mnnj.py) for spec: Network._forward/_backward/fit written out for its layers,
-    load/save/predict; then the training job with its checkpoints."""
-    sizes, L, T = spec.sizes, len(spec.sizes) - 1, spec.dtype
+    """(mnn.py, mnnf.py, mnnj.py) for spec: the model's arrays with loading and saving; its
+    fit() and predict() (Network._forward, _backward and fit written out for its layers); the
+    training job with its checkpoints."""
+    sizes, L = spec.sizes, len(spec.sizes) - 1
     acts = [activations.get(a) for a in spec.acts]
     has_b = 1 if spec.bias else 0
     head = spec.header()
-    w = []
-    out = w.append
-    kern = [n for n in ast.parse(kernels_source(spec)).body if isinstance(n, (ast.FunctionDef, ast.ClassDef))]
-    out("import gc, struct")
-    out("from %s import %s" % (KERNELS, ", ".join(n.name for n in kern)))
-    out("T = %r" % T)
-    out("HEAD = %r" % head)
-    out("x = [0.0] * %d" % sizes[0])
+    params = params_in_file_order(spec)                         # W0, B0, W1, B1, ...
+    size = {}
     for l in range(L):
-        out("O%d = [0.0] * %d" % (l, sizes[l + 1]))
-        out("D%d = [0.0] * %d" % (l, sizes[l + 1]))
-    params = ["W%d" % l for l in range(L)] + (["B%d" % l for l in range(L)] if spec.bias else [])
-    grads = [] if spec.online else (["G%d" % l for l in range(L)] + (["C%d" % l for l in range(L)] if spec.bias else []))
-    state = params + grads + ["X", "Y", "R", "Q"]
-    out("%s = None" % " = ".join(state))
-    # room(): the memory check, before anything is allocated
-    out("def room(need):")
-    out("    global %s" % ", ".join(state))
-    out("    %s = None" % " = ".join(state))
+        size["W%d" % l], size["B%d" % l] = sizes[l] * sizes[l + 1], sizes[l + 1]
+    grads = [] if spec.online else ["G" + p[1:] if p[0] == "W" else "C" + p[1:] for p in params]
+    # the layers' outputs and deltas and a row of inputs: lists (reading one does not allocate)
+    lists = ["x"] + ["%s%d" % (k, l) for l in range(L) for k in "OD"]
+    length = dict([("x", sizes[0])] + [("%s%d" % (k, l), sizes[l + 1]) for l in range(L) for k in "OD"])
+    state = params + grads + ["X", "Y", "R", "Q"] + lists
+    at = {name: "S[%d]" % i for i, name in enumerate(state)}
+    kern = [n.name for n in ast.parse(kernels_source(spec)).body if isinstance(n, (ast.FunctionDef, ast.ClassDef))]
+
+    # mnn.py: the arrays live in list S, filled in place so that the other modules see them
+    m = []
+    out = m.append
+    out("import gc, struct")
+    out("from %s import %s" % (KERNELS, ", ".join(n for n in ("zeros", "crc32", "Random") if n in kern)))
+    out("T = %r" % spec.dtype)
+    out("HEAD = %r" % head)
+    out("S = [None] * %d    # %s" % (len(state), ", ".join(state)))
+    out("def room(need):")                  # the memory check, before anything is allocated
+    out("    for i in range(len(S)):")
+    out("        S[i] = None")
     out("    gc.collect()")
     out("    if need > gc.mem_free():")
     out("        raise MemoryError('needs %d bytes of heap, %d free' % (need, gc.mem_free()))")
     # load(): the arrays made largest first (they then find room in one piece), then filled
     # from the file in .mnn order: per layer W, then b
-    sized = []
-    for l in range(L):
-        sized += [(sizes[l] * sizes[l + 1], "W%d" % l, "G%d" % l), (sizes[l + 1], "B%d" % l, "C%d" % l)][:2 if spec.bias else 1]
     out("def load(p, train):")
-    out("    global %s" % ", ".join(params + grads))
-    for size, param, grad in sorted(sized, reverse=True):
-        out("    %s = zeros(T, %d)" % (param, size))
+    for name in sorted(params, key=lambda n: -size[n]):
+        out("    %s = zeros(T, %d)" % (at[name], size[name]))
         if grads:
-            out("    %s = zeros(T, %d) if train else None" % (grad, size))
+            g = grads[params.index(name)]
+            out("    %s = zeros(T, %d) if train else None" % (at[g], size[name]))
     out("    f = open(p, 'rb')")
     out("    if f.read(%d) != HEAD:" % len(head))
     out("        raise ValueError(p + ' is not a %s model')" % "-".join(map(str, sizes)))
-    for param in params_in_file_order(spec):
-        out("    f.readinto(%s)" % param)
+    for name in params:
+        out("    f.readinto(%s)" % at[name])
     out("    f.close()")
-    # data(): rows of inputs (and targets) for fit() and predict()
-    out("def data(p, n, k, state):")
-    out("    global X, Y, R, Q")
+    out("def data(p, n, k, state):")        # rows of inputs (and targets)
     out("    f = open(p, 'rb')")
-    out("    X = zeros(T, n * %d)" % sizes[0])
-    out("    f.readinto(X)")
-    out("    Y = zeros(T, n * k)")
-    out("    f.readinto(Y)")
+    out("    %s = zeros(T, n * %d)" % (at["X"], sizes[0]))
+    out("    f.readinto(%s)" % at["X"])
+    out("    %s = zeros(T, n * k)" % at["Y"])
+    out("    f.readinto(%s)" % at["Y"])
     out("    f.close()")
     if spec.shuffle:
-        out("    R = list(range(n))")
-        out("    Q = Random()")
-        out("    Q.state = state")
+        out("    %s = list(range(n))" % at["R"])
+        out("    %s = Random()" % at["Q"])
+        out("    %s.state = state" % at["Q"])
     else:
-        out("    R = range(n)")                 # rows in order: no list to hold
-    # both, the larger first
-    out("def setup(p, need, train, dp, n, k, state):")
+        out("    %s = range(n)" % at["R"])   # rows in order: no list to hold
+    out("def setup(p, need, train, dp, n, k, state):")   # the larger first
     out("    room(need)")
-    out("    if n * %d >= %d:" % (sizes[0], max(size for size, _, _ in sized)))
+    for name in lists:
+        out("    %s = [0.0] * %d" % (at[name], length[name]))
+    out("    if n * %d >= %d:" % (sizes[0], max(size.values())))
     out("        data(dp, n, k, state)")
     out("        load(p, train)")
     out("    else:")
     out("        load(p, train)")
     out("        data(dp, n, k, state)")
-    # forward(): Network._forward
-    out("def forward(x):")
-    inp = "x"
-    for l in range(L):
-        out("    dense_forward(%s, W%d, %s, %d, %d, %d, O%d)" % (inp, l, "B%d" % l if spec.bias else "None",
-                                                            has_b, sizes[l], sizes[l + 1], l))
-        if spec.acts[l] != "linear":           # lib's linear kernels do nothing
-            out("    %s(O%d, %d)" % (acts[l][0].__name__, l, sizes[l + 1]))
-        inp = "O%d" % l
-    out("    return O%d" % (L - 1))
-    # fit(): the batch loop of Network.fit with Network._backward written out
+    out("def save(p):")
+    out("    f = open(p, 'wb')")
+    out("    f.write(HEAD)")
+    out("    c = crc32(HEAD)")
+    out("    for a in (%s,):" % ", ".join(at[n] for n in params))
+    out("        f.write(a)")
+    out("        for i in range(0, len(a), 16):")        # small copies for the CRC, not one big
+    out("            c = crc32(a[i:i + 16], c)")
+    out("    f.write(struct.pack('<I', c))")
+    out("    f.close()")
+    out("    return c")
+
+    # mnnf.py: fit() and predict()
+    f = []
+    out = f.append
+    out("from %s import %s" % (KERNELS, ", ".join(n for n in kern if n not in ("crc32", "Random"))))
+    out("from %s import S, T, setup" % MODEL)
+
+    def forward(indent):                    # Network._forward on x
+        inp = "x"
+        for l in range(L):
+            out("%sdense_forward(%s, W%d, %s, %d, %d, %d, O%d)" % (indent, inp, l, "B%d" % l if spec.bias else "None",
+                                                                 has_b, sizes[l], sizes[l + 1], l))
+            if spec.acts[l] != "linear":    # lib's linear kernels do nothing
+                out("%s%s(O%d, %d)" % (indent, acts[l][0].__name__, l, sizes[l + 1]))
+            inp = "O%d" % l
+
     top = L - 1
     out("def fit(epochs, lr, bs, s1, s2):")
+    out("    %s = S" % ", ".join(state))
     out("    n = len(R)")
     out("    t = 0.0")
     out("    for e in range(epochs):")
@@ -195,18 +214,17 @@ def model_source(spec):
     out("        t = 0.0")
     out("        for a in range(0, n, bs):")
     out("            b = min(a + bs, n)")
-    if grads:
-        for g in grads:
-            out("            fill(%s, len(%s), 0.0)" % (g, g))
+    for g in grads:
+        out("            fill(%s, len(%s), 0.0)" % (g, g))
     out("            s = s1 if b - a == bs else s2")
     if grads:
-        out("            u = 0.0")
+        out("            u = 0.0")         # per batch, then into the epoch's total, as in fit()
     out("            for p in range(a, b):")
     out("                i = R[p]")
     out("                load_row(X, i * %d, x, %d)" % (sizes[0], sizes[0]))
-    out("                forward(x)")
+    forward("                ")
     out("                %s += output_delta(%r, O%d, Y, i * %d, %d, D%d, s)"
-        % ("t" if spec.online else "u", spec.loss, top, sizes[-1], sizes[-1], top))
+        % ("u" if grads else "t", spec.loss, top, sizes[-1], sizes[-1], top))
     if not losses.combined(spec.loss) and spec.acts[top] != "linear":
         out("                %s(D%d, O%d, %d)" % (acts[top][1].__name__, top, top, sizes[-1]))
     for l in range(L - 1, -1, -1):
@@ -222,36 +240,26 @@ def model_source(spec):
             out("                %s(D%d, O%d, %d)" % (acts[l - 1][1].__name__, l - 1, l - 1, sizes[l]))
     if grads:
         out("            t += u")
-        for l in range(L):
-            out("            _sgd(W%d, G%d, %d, lr)" % (l, l, sizes[l] * sizes[l + 1]))
-            if spec.bias:
-                out("            _sgd(B%d, C%d, %d, lr)" % (l, l, sizes[l + 1]))
+        for name, g in zip(params, grads):
+            out("            _sgd(%s, %s, %d, lr)" % (name, g, size[name]))
     out("    return t")
-    # save(), filecrc(): a .mnn file, and the check that it reads back whole
-    out("def save(p):")
-    out("    f = open(p, 'wb')")
-    out("    f.write(HEAD)")
-    out("    c = crc32(HEAD)")
-    out("    for a in (%s,):" % ", ".join(params_in_file_order(spec)))
-    out("        f.write(a)")
-    out("        for i in range(0, len(a), 16):")        # small copies for the CRC, not one big
-    out("            c = crc32(a[i:i + 16], c)")
-    out("    f.write(struct.pack('<I', c))")
-    out("    f.close()")
-    out("    return c")
     out("def predict(p, need, dp, n):")
     out("    setup(p, need, 0, dp, n, 0, 0)")
+    out("    %s = S" % ", ".join(state))
     out("    y = zeros(T, %d)" % sizes[-1])
     out("    for i in R:")
     out("        load_row(X, i * %d, x, %d)" % (sizes[0], sizes[0]))
-    out("        load_row(forward(x), 0, y, %d)" % sizes[-1])
+    forward("        ")
+    out("        load_row(O%d, 0, y, %d)" % (top, sizes[-1]))
     out("        print(bytes(y))")
-    # the jobs module: the checkpointing training loop, over the model module's functions
+
+    # mnnj.py: the training job, with its checkpoints
     j = []
     job = j.append
     job("import os, struct")
     job("from %s import crc32" % KERNELS)
-    job("from %s import room, load, setup, fit, save, predict" % MODEL)   # the host calls all via mnnj
+    job("from %s import room, load, setup, save" % MODEL)    # the host calls them all through mnnj
+    job("from %s import fit, predict" % FIT)
     job("def filecrc(p):")              # CRC-32 of a .mnn file without its own last 4 bytes
     job("    f = open(p, 'rb')")
     job("    c, last = 0, b''")
@@ -287,7 +295,7 @@ def model_source(spec):
     job("                print('S', gen, done)")
     job("    except KeyboardInterrupt:")
     job("        print('K', done)")
-    return "\n".join(w) + "\n", "\n".join(j) + "\n"
+    return "\n".join(m) + "\n", "\n".join(f) + "\n", "\n".join(j) + "\n"
 
 
 def params_in_file_order(spec):

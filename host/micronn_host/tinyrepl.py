@@ -84,12 +84,12 @@ class RawRepl:
                 j = self.buf.find(stop)
                 if j >= 0 and (i < 0 or j < i):
                     i, marker = j, stop
+            if BOOTED in (self.buf[:i + len(marker)] if i >= 0 else self.buf):
+                self.buf, self.raw = b"", False
+                raise BoardReset("the board on %s reset while it was running a command" % self.port)
             if i >= 0:
                 out, self.buf = self.buf[:i + len(marker)], self.buf[i + len(marker):]
                 return out
-            if BOOTED in self.buf:
-                self.buf, self.raw = b"", False
-                raise BoardReset("the board on %s reset while it was running a command" % self.port)
             now = time.monotonic()
             if (end and now > end) or (quiet and now > quiet):
                 raise ReplError("no answer from the board on %s (waited for %r, got %r)"
