@@ -1,6 +1,9 @@
 """The micronn workflow on the emulated micro:bit (MicroPython 1.9.2, ~9 KB of heap, 30-bit
 floats): training the article on the board, fetching, pushing and predicting, the memory
 refusal, and resets and damaged files that must not lose the model."""
+import signal
+import subprocess
+import sys
 import threading
 
 import numpy as np
@@ -181,3 +184,27 @@ def test_bad_names_and_missing_models_are_reported(board):
 def micronn_bytes(net):
     from micronn_host.microbit import mnn_bytes
     return mnn_bytes(net)
+
+
+def test_ctrl_c_on_the_host_stops_the_board_cleanly(board, emulator):
+    script = """
+import sys, micronn
+from micronn_host.microbit import TinyBoard
+from micronn_host.tinyrepl import RawRepl
+b = TinyBoard(RawRepl(sys.argv[1]))
+net = micronn.Network([3, 4, 1], activation="sigmoid", bias=False, init="uniform", seed=5)
+res = b.train("sigint", net, %r, %r, epochs=100000, lr=1.0, loss="sse", every=100, checkpoint_every=200,
+              on_checkpoint=lambda g, e: print("CK", g, e, flush=True))
+print("RESULT", res["interrupted"], res["epochs"], res["generation"], flush=True)
+""" % (X, Y)
+    proc = subprocess.Popen([sys.executable, "-c", script, emulator.port], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().startswith("CK ")
+        proc.send_signal(signal.SIGINT)
+        out = proc.communicate(timeout=60)[0].split()
+    finally:
+        proc.kill()
+    assert proc.returncode == 0
+    interrupted, epochs, gen = out[out.index("RESULT") + 1:]
+    assert interrupted == "True" and 200 <= int(epochs) < 100000
+    assert board.fetch("sigint")[1] == int(gen)

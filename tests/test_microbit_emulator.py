@@ -1,5 +1,8 @@
 """The emulated micro:bit and the raw-REPL driver made for its 64-byte receive buffer."""
 import os
+import signal
+import subprocess
+import sys
 
 import pytest
 
@@ -66,3 +69,21 @@ def test_a_reset_mid_command_is_reported_and_files_survive_it(emulator, repl):
         repl.follow(timeout=20)
     assert repl.exec("print(open('keep.txt').read())").strip() == "kept"
     repl.exec("import os;os.remove('keep.txt')")
+
+
+def test_serve_runs_the_emulator_until_ctrl_c(tmp_path):
+    need_emulator()
+    link = tmp_path / "microbit"
+    proc = subprocess.Popen([sys.executable, "-c", "from micronn_host.qemu_microbit import serve; serve(%r)" % str(link)],
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        line = proc.stdout.readline()
+        assert "micro:bit emulator (MicroPython 1.9.2) on /dev/" in line and str(link) in line
+        r = RawRepl(str(link))
+        r.enter()
+        assert r.exec("print(6*7)").strip() == "42"
+        r.close()
+    finally:
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(20) == 0
+    assert not os.path.lexists(link)

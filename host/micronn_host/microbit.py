@@ -45,6 +45,7 @@ FS_CHUNK = 126      # bytes of file data per 128-byte flash chunk
 DATA = "mnn.dat"    # the file that carries training data or inputs to the board
 NAME = re.compile(r"^[A-Za-z0-9_-]{1,24}$")
 HEX = "H=lambda h:bytes(int(h[i:i+2],16)for i in range(0,len(h),2))"
+TINY_HEAP = 32 * 1024   # importing lib/micronn from source alone takes ~30 KB (unix port)
 
 
 class BoardError(Exception):
@@ -54,8 +55,9 @@ class BoardError(Exception):
 def need(spec, train, rows, cols):
     """Heap bytes a job takes on the board once the program is imported: the weights (and,
     to train with batches, their gradient sums), rows of cols numbers of data, the layers'
-    outputs and deltas, and what the running job needs besides (data.zeros() briefly holds a second copy of the array it makes:
-    the largest one counts twice).  The board refuses the job below this."""
+    outputs and deltas, and what the running job needs besides.  data.zeros() briefly holds
+    a second copy of the array it makes, so the largest array counts twice.  The board
+    refuses the job (MemoryError) when it has less free."""
     item = store.ITEMSIZE[spec.dtype]
     arrays = []
     for l in range(len(spec.sizes) - 1):
@@ -67,6 +69,12 @@ def need(spec, train, rows, cols):
     if spec.shuffle:
         total += ARRAY + 4 * rows                   # the list of row numbers
     return total + max(arrays + data) * item
+
+
+def is_tiny(platform, heap_free):
+    """Whether a board runs micronn through this module's generated program rather than
+    lib/micronn: the micro:bit, or any board with less heap than lib/micronn needs."""
+    return platform == "microbit" or heap_free < TINY_HEAP
 
 
 def mnn_bytes(net):
@@ -291,6 +299,27 @@ class TinyBoard:
             raise BoardError("no valid model %r on the board: %s" % (name, "; ".join(bad)))
         raise BoardError("no model %r on the board" % name)
 
+    def recover(self, name):
+        """The newest generation of NAME whose CRC checks; newer, damaged ones (a checkpoint
+        cut short by a reset or a Ctrl-C) are removed.  None if there is none."""
+        self.fresh()
+        for g in self.generations(name):
+            path = "%s.%d.mnn" % (name, g)
+            try:
+                store.read(io.BytesIO(self.get(path)), path)
+                return g
+            except ValueError:
+                self.remove(path)
+        return None
+
+    def _kept(self, name):
+        """What is left of model NAME after a failed job, in words."""
+        try:
+            g = self.recover(name)
+        except BoardError as e:
+            return "the board does not answer (%s)" % e
+        return "generation %d, the last checkpoint, is on the board" % g if g else "no checkpoint was saved"
+
     def push(self, name, net):
         """Make net the newest generation of NAME once the board has loaded it; returns the
         generation.  The older generations are removed only then."""
@@ -412,16 +441,17 @@ class TinyBoard:
                 self.repl.follow(timeout=None, idle=60, on_line=line)
         except BoardException as e:
             if "diverged" in str(e):
-                raise BoardError("training diverged at epoch %d: the loss is %s; try a smaller lr than %s "
-                                 "(generation %d, the last checkpoint, is on the board)"
-                                 % (out["epochs"], out["loss"], lr, out["generation"]))
-            raise BoardError("training failed on the board (%s); generation %d, the last checkpoint, "
-                             "is on the board" % (e, out["generation"]))
+                why = "training diverged at epoch %d: the loss is %s; try a smaller lr than %s" % (
+                    out["epochs"], out["loss"], lr)
+            else:
+                why = "training failed on the board (%s)" % e
+            raise BoardError("%s; %s" % (why, self._kept(name)))
         except BoardReset:
-            raise BoardError("the board reset during training, after epoch %d; generation %d, the last "
-                             "checkpoint, is on the board" % (out["epochs"], out["generation"]))
+            raise BoardError("the board reset during training, after epoch %d; %s" % (out["epochs"], self._kept(name)))
         except ReplError as e:
-            raise BoardError("%s; generation %d, the last checkpoint, is on the board" % (e, out["generation"]))
+            raise BoardError("%s; %s" % (e, self._kept(name)))
+        if out["interrupted"]:
+            out["generation"] = self.recover(name)
         out["seconds"] = time.monotonic() - t0
         self.fresh()
         self.remove(DATA)

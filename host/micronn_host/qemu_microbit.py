@@ -10,11 +10,13 @@ The filesystem lives in the emulated flash: it survives resets but not the emula
 import json
 import os
 import re
+import select
 import shutil
 import socket
 import subprocess
 import tempfile
 import time
+import tty
 
 QEMU = "qemu-system-arm"
 FIRMWARE = "/usr/share/firmware-microbit-micropython/firmware.hex"
@@ -25,13 +27,14 @@ class EmulatorError(Exception):
     pass
 
 
-def missing():
+def missing(firmware=None):
     """None when the emulator can run here, else what is missing and how to install it."""
+    firmware = firmware or FIRMWARE
     lost = []
     if not shutil.which(QEMU):
         lost.append("%s (the QEMU ARM emulator)" % QEMU)
-    if not os.path.exists(FIRMWARE):
-        lost.append("%s (the micro:bit MicroPython firmware)" % FIRMWARE)
+    if not os.path.exists(firmware):
+        lost.append("%s (the micro:bit MicroPython firmware)" % firmware)
     if not lost:
         return None
     return ("%s not found: install the Debian packages %s (sudo apt-get install %s)"
@@ -41,7 +44,7 @@ def missing():
 class Emulator:
     """One emulated micro:bit.  start() waits until its MicroPython answers on the pty."""
 
-    def __init__(self, link=None, firmware=FIRMWARE):
+    def __init__(self, link=None, firmware=None):
         self.link = link
         self.firmware = firmware
         self.proc = None
@@ -56,14 +59,14 @@ class Emulator:
         self.stop()
 
     def start(self, timeout=20.0):
-        why = missing() if self.firmware == FIRMWARE else None
+        why = missing(self.firmware)
         if why:
             raise EmulatorError(why)
         self.dir = tempfile.mkdtemp(prefix="micronn-microbit-")
         self.qmp = os.path.join(self.dir, "qmp.sock")
         log = open(os.path.join(self.dir, "qemu.log"), "wb")
         self.proc = subprocess.Popen(
-            [QEMU, "-M", "microbit", "-device", "loader,file=%s" % self.firmware, "-nographic",
+            [QEMU, "-M", "microbit", "-device", "loader,file=%s" % (self.firmware or FIRMWARE), "-nographic",
              "-serial", "pty", "-monitor", "none", "-qmp", "unix:%s,server=on,wait=off" % self.qmp],
             stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
         log.close()
@@ -98,7 +101,6 @@ class Emulator:
         """Press Enter until MicroPython prints its prompt (it boots in about 0.1 s)."""
         fd = os.open(self.port, os.O_RDWR | os.O_NOCTTY)
         try:
-            import tty
             tty.setraw(fd)
             seen = b""
             end = time.monotonic() + timeout
@@ -106,7 +108,6 @@ class Emulator:
                 os.write(fd, b"\r")
                 t = time.monotonic() + 0.1
                 while time.monotonic() < t:
-                    import select
                     if select.select([fd], [], [], 0.02)[0]:
                         seen += os.read(fd, 1024)
                         if b">>> " in seen:
@@ -156,3 +157,18 @@ class Emulator:
     @property
     def running(self):
         return self.proc is not None and self.proc.poll() is None
+
+
+def serve(link=None, say=print):
+    """What `micronn sim --board microbit [--link PATH]` does: start the emulator, say where
+    its port is, and run until Ctrl-C."""
+    with Emulator(link=link) as emu:
+        say("micro:bit emulator (MicroPython 1.9.2) on %s%s; Ctrl-C stops it"
+            % (emu.port, " (linked as %s)" % link if link else ""))
+        try:
+            while emu.running:
+                time.sleep(0.5)
+        except KeyboardInterrupt:
+            pass
+        if not emu.running:
+            raise EmulatorError("%s stopped: %s" % (QEMU, emu._log().strip()))
