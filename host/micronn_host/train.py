@@ -1,6 +1,7 @@
 """`micronn train` (on the board) and `micronn fit` (on the host, same library, same options)."""
 import array
 import base64
+import sys
 import time
 
 from . import dataset
@@ -8,6 +9,8 @@ from .errors import BoardReset, DataError, Disconnected, Interrupted, MicronnErr
 from .progress import Bar
 
 DATA_PATH = "/data/train.mnd"
+STOP_BYTE = b"\x1a"         # asks the agent's train() to stop between epochs
+STOP_WAIT = 3.0             # seconds the board gets to stop by itself, at least
 
 
 class Spec:
@@ -96,7 +99,7 @@ def run_train(args, out=print):
     model = args.model
     board_path = "/models/%s.mnn" % model
     curve = Curve(spec)
-    state = {"checkpoint": None}
+    state = {"checkpoint": None, "stoppable": False, "started": None, "ms": 0}
     with Board(args.port, soft_reset=True) as board:       # a fresh heap for training
         board.upload(DATA_PATH, blob)
         out("sent %d samples (%d bytes) to %s:%s" % (len(X), len(blob), board.port, DATA_PATH))
@@ -109,22 +112,35 @@ def run_train(args, out=print):
                 bar.close()
                 out("training %s (%d parameters) on the board, %d bytes of heap free"
                     % ("-".join(map(str, spec.layers)), info["params"], info["free"]))
-                bar.t0 = time.monotonic()
+                bar.t0 = state["started"] = time.monotonic()
+                state["stoppable"] = info.get("stoppable", False)
             elif tag == "@L":
                 ms, b64 = text.split(" ", 1)
                 for v in array.array("f", base64.b64decode(b64)):
                     curve.add(v)
+                state["ms"] = int(ms)
                 bar.update(curve.epochs[-1], curve.losses[-1], int(ms) / 1000.0)
             elif tag == "@C":
                 state["checkpoint"] = int(text)
 
+        def on_stop():
+            """First Ctrl-C: the board stops after its current epoch; how long to give it."""
+            bar.close()
+            if not state["stoppable"]:
+                return 0.0          # its firmware cannot poll stdin: Ctrl-C at once
+            wait = stop_wait(state, len(curve.losses))
+            print("stopping after the current epoch (up to %.0fs; Ctrl-C again to stop at once)" % wait,
+                  file=sys.stderr, flush=True)
+            return wait
+
         call = ("train(%r, %r, %r, activation=%r, output=%r, loss=%r, epochs=%d, lr=%r, batch_size=%r, "
-                "bias=%r, seed=%r, optimizer=%r, init=%r, every=%d, save_s=%r)"
+                "bias=%r, seed=%r, optimizer=%r, init=%r, every=%d, save_s=%r, stop=%r)"
                 % (DATA_PATH, model, spec.layers, spec.activation, spec.output, spec.loss, spec.epochs,
                    spec.lr, spec.batch_size, spec.bias, spec.seed, spec.optimizer, spec.init,
-                   spec.every, args.checkpoint))
+                   spec.every, args.checkpoint, STOP_BYTE))
         try:
-            res = board.call(call, on_line=on_line, timeout=None, interruptible=True)
+            res = board.call(call, on_line=on_line, timeout=None, interruptible=True,
+                             stop_byte=STOP_BYTE, on_stop=on_stop)
         except (BoardReset, Disconnected) as e:
             bar.close()
             curve.save(args.history)
@@ -136,6 +152,9 @@ def run_train(args, out=print):
         finally:
             bar.close()
     curve.save(args.history)
+    if res.get("interrupted"):
+        raise Interrupted("training interrupted by Ctrl-C after epoch %d, in the middle of an epoch, so the "
+                          "board did not save it; %s" % (res["epochs"], _checkpoint_note(res["saved"], board_path)))
     if res["stopped"]:
         raise Interrupted("training stopped by Ctrl-C after epoch %d (loss %.6g); the board saved the "
                           "model to %s" % (res["epochs"], res["loss"] or float("nan"), res["model"]))
@@ -143,6 +162,15 @@ def run_train(args, out=print):
         % (res["epochs"], res["ms"] / 1000.0, res["loss"], res["model"]))
     if args.history:
         out("loss curve written to %s" % args.history)
+
+
+def stop_wait(state, callbacks):
+    """Seconds to wait for a stop between epochs: twice the time between progress reports
+    (one every `every` epochs), at least STOP_WAIT."""
+    if not callbacks:           # no epoch has ended yet: as long again as it has run
+        started = state["started"]
+        return max(STOP_WAIT, 2 * (time.monotonic() - started) if started else 0.0)
+    return max(STOP_WAIT, 2 * state["ms"] / 1000.0 / callbacks)
 
 
 def _checkpoint_note(epoch, path):
