@@ -231,6 +231,21 @@ def test_ctrl_c_that_lands_mid_epoch_keeps_the_last_whole_epoch_checkpoint(board
     assert_trained_for(board.file("/models/mid.mnn"), res["saved"], every=1000)
 
 
+def test_ctrl_c_stops_fit_on_the_host_between_epochs_too(xor, tmp_path):
+    model = tmp_path / "host.mnn"
+    proc = start_cli("fit", xor, *ARTICLE, "--epochs", 10 ** 5, "-o", model)
+    assert proc.stdout.readline().startswith("epoch"), proc.stderr.read()
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    msg = err.strip().splitlines()[-1]
+    assert msg.startswith("micronn: training stopped by Ctrl-C after epoch ") and str(model) in msg
+    epochs = int(msg.split("after epoch ")[1].split()[0])
+    assert epochs % 100 == 0
+    (exact,) = article_weights([epochs])
+    assert np.array_equal(flat_weights(micronn.load(str(model))), exact)     # same runtime: bit for bit
+
+
 def test_board_reset_mid_train_says_so_and_the_checkpoint_still_loads(board, xor):
     proc = start_long_training(board, xor, "reset")
     board.reset()

@@ -180,32 +180,39 @@ def _checkpoint_note(epoch, path):
 
 
 def run_fit(args, out=print):
+    """Ctrl-C stops between epochs (the model saved is the model after the epoch reported);
+    a second one stops at once and saves nothing: the weights may be half-way through a step."""
     import micronn
+    from .ctrlc import CtrlC
     spec = Spec(args)
     spec.check()
     X, Y = load_data(spec, args.data)
     net = micronn.Network(spec.layers, **spec.network_kwargs())
     curve = Curve(spec)
     bar = Bar(spec.epochs)
-
-    def callback(epoch, loss):
-        curve.losses.append(loss)
-        curve.epochs.append(epoch)
-        bar.update(epoch, loss)
     t0 = time.monotonic()
-    try:
-        loss = net.fit(X, Y, callback=callback, **spec.fit_kwargs())
-    except ValueError as e:
-        raise MicronnError(str(e))
-    except KeyboardInterrupt:
-        bar.close()
+    with CtrlC(raise_at=2) as ctrl_c:
+        def callback(epoch, loss):
+            curve.losses.append(loss)
+            curve.epochs.append(epoch)
+            bar.update(epoch, loss)
+            if ctrl_c.count:
+                return False
+        try:
+            loss = net.fit(X, Y, callback=callback, **spec.fit_kwargs())
+        except ValueError as e:
+            raise MicronnError(str(e))
+        except KeyboardInterrupt:
+            bar.close()
+            raise Interrupted("training interrupted by Ctrl-C in the middle of an epoch; nothing saved "
+                              "(%s is untouched)" % args.output_file)
+        finally:
+            bar.close()
         net.save(args.output_file)
-        raise Interrupted("training stopped by Ctrl-C after epoch %d; model saved to %s"
-                          % (curve.epochs[-1] if curve.epochs else 0, args.output_file))
-    finally:
-        bar.close()
-    net.save(args.output_file)
-    curve.save(args.history)
+        curve.save(args.history)
+    if ctrl_c.count:
+        raise Interrupted("training stopped by Ctrl-C after epoch %d (loss %.6g); model saved to %s"
+                          % (curve.epochs[-1] if curve.epochs else 0, loss, args.output_file))
     out("trained %d epochs in %.1fs on this computer: loss %.6g; model saved to %s"
         % (spec.epochs, time.monotonic() - t0, loss, args.output_file))
 

@@ -9,6 +9,7 @@ wrong in one line: no device, port busy, not MicroPython, lost connection, board
 """
 import time
 
+from ..ctrlc import CtrlC
 from ..errors import BoardError, BoardReset, Disconnected, Interrupted, PortError
 
 RAW_PROMPT = b"raw REPL; CTRL-B to exit\r\n>"
@@ -187,7 +188,7 @@ class RawRepl:
             code = code.encode()
         self.interrupted = self.forced = False
         self._send(code)
-        with _CtrlC(interruptible) as ctrl_c:
+        with CtrlC(interruptible) as ctrl_c:
             return self._collect(on_output, timeout, ctrl_c, stop_byte, on_stop)
 
     def _collect(self, on_output, timeout, ctrl_c, stop_byte, on_stop):
@@ -259,38 +260,6 @@ class RawRepl:
 
     def eval(self, expr, timeout=10.0):
         return self.exec("print(repr(%s))" % expr, timeout=timeout).decode().strip()
-
-
-class _CtrlC:
-    """While an interruptible command runs, Ctrl-C on the host (SIGINT) only raises a flag
-    that the read loop checks, so it never lands half-way through handling the output.
-    Elsewhere (or outside the main thread) Ctrl-C stays a KeyboardInterrupt."""
-
-    def __init__(self, active):
-        self.active = active
-        self.count = 0
-        self.previous = None
-
-    def __enter__(self):
-        import signal
-        import threading
-        if self.active and threading.current_thread() is threading.main_thread():
-            self.previous = signal.signal(signal.SIGINT, self._press)
-        return self
-
-    def __exit__(self, *exc):
-        if self.previous is not None:
-            import signal
-            signal.signal(signal.SIGINT, self.previous)
-
-    def _press(self, signum, frame):
-        self.count += 1
-
-    def pressed(self):
-        if self.count:
-            self.count -= 1
-            return True
-        return False
 
 
 def board_error(err):
