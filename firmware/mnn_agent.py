@@ -347,6 +347,7 @@ def train(data, model, layers, activation="sigmoid", output=None, loss="mse", ep
     except KeyboardInterrupt:   # anywhere, maybe half-way through an update: not saved
         interrupted = True
         last = prog.loss
+        gc.collect()            # the unix port can raise it inside a collection, leaving the heap locked
     prog.flush()
     if not interrupted:
         prog.epoch = prog.epoch if prog.stopped else epochs
