@@ -19,8 +19,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 LIB = ROOT / "lib"
 ONBOARD = ROOT / "bench" / "onboard.py"
-NETS = ["3-4-1", "16-32-32-4", "64-64-10"]
-IMPLS = ["naive", "micronn", "float", "int8"]
+sys.path.insert(0, str(ROOT / "host"))     # the table format `micronn bench` prints too
+from micronn_host.benchtable import IMPLS, LEGEND, NETS, table  # noqa: E402
+
 RUNS = 3
 HEAP = "192k"
 
@@ -92,45 +93,6 @@ def mpy_sizes():
     return sizes
 
 
-def fmt(v, digits=1):
-    if v is None:
-        return "–"
-    if v >= 1e6:
-        return "%.1fM" % (v / 1e6)
-    return ("%%.%df" % digits) % v
-
-
-def table(runtime, rows):
-    lines = ["| network | implementation | train µs/sample | infer µs/sample | MAC/s (infer) | heap B/param | train vs naive | infer vs naive |",
-             "|---|---|---|---|---|---|---|---|"]
-    notes = []
-    for net in NETS:
-        base = rows.get((net, "naive"))
-        for impl in IMPLS:
-            r = rows.get((net, impl))
-            if r is None:
-                lines.append("| %s | %s | failed | | | | | |" % (net, impl))
-                continue
-            name = {"naive": "naive lists", "micronn": "micronn (float32)",
-                    "float": "micronn, float kernels only", "int8": "micronn int8"}[impl]
-            if "heap" in r:
-                name += " (heap %s)" % r["heap"]
-                notes.append("%s naive baseline does not run in %s; measured in %s, the smallest "
-                             "heap (doubling from 192k) it ran in" % (net, HEAP, r["heap"]))
-            if "maxdiff" in r:
-                name += ", max abs Δout %.4f" % r["maxdiff"]
-            tr = r.get("train_us")
-            ratio_t = ratio_i = ""
-            if base and impl != "naive":
-                if tr:
-                    ratio_t = "%.2fx" % (base["train_us"] / tr)
-                ratio_i = "%.1fx" % (base["infer_us"] / r["infer_us"])
-            lines.append("| %s | %s | %s | %s | %s | %.2f | %s | %s |" % (
-                net, name, fmt(tr), fmt(r["infer_us"]), fmt(r["macs_per_s"]), r["bytes_per_param"],
-                ratio_t, ratio_i))
-    return lines, notes
-
-
 def machine():
     cpu = platform.processor() or platform.machine()
     try:
@@ -146,16 +108,12 @@ def machine():
 
 def main():
     out = ["Measured by `make bench` on: %s." % machine(),
-           "Medians of 5 runs inside each process and of %d processes; online training (one sample "
-           "at a time, SGD, sum-of-squares loss, sigmoid layers), 8 samples cycled; infer = "
-           "`predict(x)` on a list. Heap bytes/param: `gc.mem_free()` before and after building "
-           "the model and one prediction (CPython: tracemalloc); int8: the model alone, loaded "
-           "from its .mnn file after the float original was deleted. max abs Δout: int8 against the float model over the data." % RUNS, ""]
+           "Medians of 5 runs inside each process and of %d processes; %s" % (RUNS, LEGEND), ""]
     for runtime, title in (("cpython", "CPython %s" % platform.python_version()),
                            ("micropython", "MicroPython unix port (x64), -X heapsize=%s" % HEAP)):
         print("measuring %s ..." % runtime, file=sys.stderr)
         rows = measure(runtime)
-        lines, notes = table(runtime, rows)
+        lines, notes = table(rows, heap=HEAP)
         out += ["### %s" % title, ""] + lines + [""] + ["- " + n for n in notes] + ([""] if notes else [])
     sizes = mpy_sizes()
     out.append("Library as .mpy: %s bytes." % ", ".join("%s %d" % kv for kv in sizes.items()))

@@ -7,6 +7,12 @@ that need it, and every call checks free memory against what it will allocate fi
 
 Lines: "@R <json>" result, "@S <json>" what a long call is about to do, "@L <ms> <base64 float32 losses>" training progress, "@C <epoch>"
 checkpoint written, "@A" ready for the next upload chunk, "@D <base64>" download chunk.
+
+Stopping: while train() runs, the host asks it to stop by sending the byte given as `stop`
+(the raw REPL passes bytes other than Ctrl-C to stdin while code runs); fit()'s callback polls
+for it between epochs, so the model saved is the model after a whole number of epochs.  A Ctrl-C
+(KeyboardInterrupt) can land in the middle of a weight update, so then nothing is saved and
+the last checkpoint stays.
 """
 import gc
 import json
@@ -236,16 +242,49 @@ def _read_floats(f, n, path):
     return a
 
 
-class _Progress:
-    """fit() callback: streams losses in batches, checkpoints every `save_ms` milliseconds."""
+class _StopRequest:
+    """Whether the host has sent the stop byte, polled on stdin without blocking.  Firmware
+    whose stdin cannot be polled (no select module, or a port without stdio polling) never
+    sees it; the host then falls back to Ctrl-C."""
 
-    def __init__(self, net, path, epochs, save_ms):
+    def __init__(self, byte):
+        self.byte = byte
+        self.stdin = getattr(sys.stdin, "buffer", sys.stdin)
+        self.poller = None
+        if byte:
+            try:
+                import select
+                p = select.poll()
+                p.register(sys.stdin, select.POLLIN)
+                p.poll(0)
+                self.poller = p
+            except Exception:   # ImportError, OSError, TypeError...: nothing to poll
+                pass
+
+    def seen(self):
+        while self.poller is not None and self.poller.poll(0):
+            c = self.stdin.read(1)
+            if c == self.byte:
+                return True
+            if not c:
+                return False
+        return False
+
+
+class _Progress:
+    """fit() callback: streams losses in batches, checkpoints every `save_ms` milliseconds, and
+    stops training (returns False) when the host asks."""
+
+    def __init__(self, net, path, epochs, save_ms, stop):
         import array
         self.buf = array.array("f", bytearray(4 * 32))
         self.k = 0
         self.net, self.path, self.epochs, self.save_ms = net, path, epochs, save_ms
         self.epoch = 0
         self.loss = None
+        self.saved_epoch = None
+        self.stop = _StopRequest(stop)
+        self.stopped = False
         self.t0 = self.shown = self.saved = time.ticks_ms()
 
     def __call__(self, epoch, loss):
@@ -257,6 +296,9 @@ class _Progress:
             self.flush()
         if self.save_ms and time.ticks_diff(now, self.saved) >= self.save_ms:
             self.checkpoint()
+        if self.stop.seen():
+            self.stopped = True
+            return False
 
     def flush(self):
         from binascii import b2a_base64
@@ -268,13 +310,16 @@ class _Progress:
 
     def checkpoint(self):
         self.net.save(self.path)
+        self.saved_epoch = self.epoch
         print("@C", self.epoch)
         self.saved = time.ticks_ms()
 
 
 def train(data, model, layers, activation="sigmoid", output=None, loss="mse", epochs=100, lr=0.1,
-          batch_size=None, bias=True, seed=None, optimizer="sgd", init=None, every=1, save_s=30):
-    """Train a new network on a data file; checkpoint to /models/<model>.mnn as it goes."""
+          batch_size=None, bias=True, seed=None, optimizer="sgd", init=None, every=1, save_s=30,
+          stop=None):
+    """Train a new network on a data file; checkpoint to /models/<model>.mnn as it goes;
+    stop between epochs when the byte `stop` arrives on stdin."""
     import micronn
     from micronn.network import param_count, training_nbytes
     n_in, n_out = layers[0], layers[-1]
@@ -292,20 +337,24 @@ def train(data, model, layers, activation="sigmoid", output=None, loss="mse", ep
     net = micronn.Network(layers, activation, output, bias, init, seed)
     path = "/models/%s.mnn" % model
     _makedirs(path)
-    prog = _Progress(net, path, epochs, int(save_s * 1000))
-    print("@S", json.dumps({"params": params, "samples": n, "free": _free()}))
-    stopped = False
+    prog = _Progress(net, path, epochs, int(save_s * 1000), stop)
+    print("@S", json.dumps({"params": params, "samples": n, "free": _free(),
+                            "stoppable": prog.stop.poller is not None}))
+    interrupted = False
     try:
         last = net.fit(X, Y, epochs=epochs, lr=lr, loss=loss, batch_size=batch_size,
                        optimizer=optimizer, callback=prog, every=every)
-    except KeyboardInterrupt:
-        stopped = True
+    except KeyboardInterrupt:   # anywhere, maybe half-way through an update: not saved
+        interrupted = True
         last = prog.loss
+        gc.collect()            # the unix port can raise it inside a collection, leaving the heap locked
     prog.flush()
-    prog.epoch = prog.epoch if stopped else epochs
-    prog.checkpoint()
+    if not interrupted:
+        prog.epoch = prog.epoch if prog.stopped else epochs
+        prog.checkpoint()
     _result({"epochs": prog.epoch, "loss": last, "ms": time.ticks_diff(time.ticks_ms(), prog.t0),
-             "model": path, "stopped": stopped})
+             "model": path, "stopped": prog.stopped or interrupted, "interrupted": interrupted,
+             "saved": prog.saved_epoch})
 
 
 def predict(model, data):

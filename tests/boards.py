@@ -51,6 +51,17 @@ class Sim:
         return self.dir / path.lstrip("/")
 
 
+def deployed(tmp, board="esp32"):
+    """A virtual board with micronn deployed (a generator for a fixture: it stops the board);
+    .first_deploy is what that deploy printed."""
+    sim = Sim(tmp, board)
+    try:
+        sim.first_deploy = cli("deploy", port=sim.port, check=True).stdout
+        yield sim
+    finally:
+        sim.stop()
+
+
 def cli(*args, port=None, timeout=120, cwd=None, check=None):
     """Run `micronn ARGS` and return the CompletedProcess (text)."""
     env = dict(os.environ)

@@ -40,3 +40,21 @@ for tc in ("f", "d"):
 print(json.dumps(out))
 """)
     assert got == [[n, 0] for n in (0, 1, 255, 256, 1000)] * 2
+
+
+def test_the_table_marks_larger_heaps_failures_and_cases_that_do_not_fit():
+    from micronn_host.benchtable import nofit, table
+    row = {"train_us": 10.0, "infer_us": 4.0, "macs_per_s": 4e6, "bytes_per_param": 5.0}
+    rows = {("3-4-1", "naive"): dict(row, train_us=30.0, heap="384k"),
+            ("3-4-1", "micronn"): row, ("3-4-1", "float"): None,
+            ("64-64-10", "naive"): nofit(1234567), ("64-64-10", "micronn"): row}
+    lines, notes = table(rows, ["3-4-1", "64-64-10"], ["naive", "micronn", "float"], heap="192k")
+    assert lines[2] == "| 3-4-1 | naive lists (heap 384k) | 30.0 | 4.0 | 4.0M | 5.00 |  |  |"
+    assert lines[3] == "| 3-4-1 | micronn (float32) | 10.0 | 4.0 | 4.0M | 5.00 | 3.00x | 1.0x |"
+    assert lines[4] == "| 3-4-1 | micronn, float kernels only | failed | | | | | |"
+    assert lines[5] == "| 64-64-10 | naive lists | does not fit | | | | | |"
+    assert lines[6] == "| 64-64-10 | micronn (float32) | 10.0 | 4.0 | 4.0M | 5.00 |  |  |"
+    assert lines[7] == "| 64-64-10 | micronn, float kernels only | failed | | | | | |"
+    assert notes == ["3-4-1 naive baseline does not run in 192k; measured in 384k, the smallest heap "
+                     "(doubling from 192k) it ran in",
+                     "64-64-10 naive lists does not fit: MemoryError with 1,234,567 bytes of heap free"]

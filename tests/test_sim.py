@@ -69,3 +69,67 @@ def test_strip_native_leaves_plain_python():
     ns = {}
     exec(out.replace("import micropython\n", ""), ns)
     assert ns["f"](2) == 3
+
+
+# -- stopping a command: a request on stdin first, Ctrl-C only if it is not answered -----------------
+
+POLLS_FOR_A_BYTE = """import sys, select
+p = select.poll()
+p.register(sys.stdin, select.POLLIN)
+print('running')
+while not p.poll(10):
+    pass
+print('read', sys.stdin.buffer.read(1))
+"""
+IGNORES_STDIN = """import time
+print('running')
+try:
+    while True:
+        time.sleep_ms(10)
+except KeyboardInterrupt:
+    print('KeyboardInterrupt')
+"""
+
+
+def press_ctrl_c_when(marker, times=1):
+    """on_output for exec(): the host's own Ctrl-C (SIGINT), `times` times, once `marker` shows."""
+    import os
+    import signal
+    seen = bytearray()
+
+    def on_output(data):
+        seen.extend(data)
+        if marker in seen:
+            del seen[:]
+            for _ in range(times):
+                os.kill(os.getpid(), signal.SIGINT)
+    return on_output
+
+
+def test_ctrl_c_first_sends_the_stop_byte_to_a_command_that_polls_for_it(repl):
+    waits = []
+    out = repl.exec(POLLS_FOR_A_BYTE, on_output=press_ctrl_c_when(b"running"), timeout=10,
+                    interruptible=True, stop_byte=b"\x1a", on_stop=lambda: waits.append(1) or 10.0)
+    assert out.split(b"\n")[-2].strip() == b"read b'\\x1a'"
+    assert waits == [1] and repl.interrupted and not repl.forced
+    assert repl.eval("1 + 1") == "2"
+
+
+def test_a_command_that_does_not_answer_the_stop_byte_gets_ctrl_c(repl):
+    out = repl.exec(IGNORES_STDIN, on_output=press_ctrl_c_when(b"running"), timeout=10,
+                    interruptible=True, stop_byte=b"\x1a", on_stop=lambda: 0.5)
+    assert out.split()[-1] == b"KeyboardInterrupt"
+    assert repl.interrupted and repl.forced
+    repl.enter()            # the unread stop byte is cleared with the raw REPL's line
+    assert repl.eval("1 + 1") == "2"
+
+
+def test_a_second_ctrl_c_interrupts_the_board_at_once(repl):
+    from micronn_host.errors import Interrupted
+    with pytest.raises(Interrupted):
+        repl.exec(IGNORES_STDIN, on_output=press_ctrl_c_when(b"running", times=2), timeout=10,
+                  interruptible=True, stop_byte=b"\x1a", on_stop=lambda: 600.0)
+    assert repl.forced
+    assert b"KeyboardInterrupt" in repl.read_until(b"KeyboardInterrupt", 5.0)
+    repl.enter()
+    assert repl.eval("1 + 1") == "2"

@@ -36,17 +36,17 @@ class Board:
     def exec(self, code, **kw):
         return self.repl.exec(code, **kw)
 
-    def call(self, call, on_line=None, timeout=30.0, interruptible=False, module="mnn_agent"):
+    def call(self, call, on_line=None, timeout=30.0, interruptible=False, module="mnn_agent", **stop):
         """Run module.<call> on the board; return the JSON of its last "@R" line.
 
         on_line(tag, text) sees every other "@" line as it arrives.  module=None calls a function
-        already defined in the REPL's namespace.
+        already defined in the REPL's namespace.  stop: stop_byte and on_stop for RawRepl.exec.
         """
         lines = _Lines(on_line)
         code = "import %s\n%s.%s" % (module, module, call) if module else call
         try:
             self.repl.exec(code, on_output=lines.feed,
-                           timeout=timeout, interruptible=interruptible)
+                           timeout=timeout, interruptible=interruptible, **stop)
         except BoardError as e:
             raise self.explain(e)
         lines.feed(b"\n")

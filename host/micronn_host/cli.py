@@ -121,6 +121,14 @@ def build_parser():
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=lazy('.models:run_info'))
 
+    s = sub.add_parser("bench", help="measure speed and memory on the board (the table of `make bench`)",
+                       description="Run the benchmark of `make bench` on the board: each implementation "
+                       "on each network after a soft reset; prints the table (markdown) on stdout.")
+    _port(s)
+    s.add_argument("--nets", help="networks to measure, comma-separated (default: 3-4-1,16-32-32-4,64-64-10)")
+    s.add_argument("--impls", help="implementations, comma-separated (default: naive,micronn,float,int8)")
+    s.set_defaults(func=lazy('.boardbench:run_bench'))
+
     s = sub.add_parser("plot", help="draw a loss curve (and predictions vs targets) to a PNG")
     s.add_argument("history", help="loss history CSV from train/fit --history")
     s.add_argument("--model", help="a model file, to plot its predictions for --data")

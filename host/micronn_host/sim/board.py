@@ -9,6 +9,12 @@ board's firmware provides).  It also does what a board's USB/UART driver does:
 - output newlines go out as CR LF, like a board's cooked stdout;
 - a soft reset (the child exits) starts a fresh child, with a fresh heap, in the REPL mode the
   board was in; any other exit, or SIGUSR1 (the reset button), is a hard reset.
+
+The unix port raises KeyboardInterrupt straight from its SIGINT handler, wherever the child is
+(a board raises it only where its VM checks for it).  Out of a garbage collection that leaves
+the heap locked (vrepl collects again to clear it); out of code that holds a lock it leaves the
+child waiting on that lock for ever: the supervisor then resets it, as a watchdog resets a
+hung board.
 """
 import os
 import selectors
@@ -28,6 +34,11 @@ BOARDS = {"unix": None, "esp32": 110 * 1024, "pico": 190 * 1024}
 SOFT_FRIENDLY, SOFT_RAW = 80, 81
 OVERHEAD = 64 * 1024            # heap the REPL itself needs; the ballast gives back the rest
 MAX_BACKLOG = 1 << 20           # output kept while no program reads the port
+HUNG_AFTER = 1.0                # seconds after a Ctrl-C before a child waiting on a lock is reset
+#: Ctrl-Cs closer together than this, while the same code runs, make one KeyboardInterrupt:
+#: tools send two in a row to interrupt a board, and a second SIGINT that lands while the unix
+#: port handles the first can crash it (see above)
+SIGINT_GAP = 1.0
 HERE = Path(__file__).resolve().parent
 
 
@@ -48,7 +59,7 @@ class VirtualBoard:
         self.log = log
         self.child = None
         self.busy = False
-        self._last_sigint = 0.0
+        self._last_sigint = self._run_sigint = 0.0
         self._to_child = bytearray()
         self._to_host = bytearray()
         self._reset_pending = False
@@ -110,10 +121,25 @@ class VirtualBoard:
         """Relay bytes until stop() (or SIGINT/SIGTERM from the command line)."""
         signal.signal(signal.SIGUSR1, lambda *a: self.reset())
         while not self._stop:
-            if self._reset_pending:
+            if self._reset_pending or self._hung():
+                if not self._reset_pending and self.log:
+                    self.log("the firmware hung after a Ctrl-C; resetting")
                 self._reset_pending = False
                 self._restart(hard=True)
             self._step()
+
+    def _hung(self):
+        """Busy since a Ctrl-C (more than HUNG_AFTER seconds ago) and waiting on a lock: the
+        unix port is single-threaded, so only a KeyboardInterrupt that left a lock held does
+        that.  Looked up in /proc (Linux); elsewhere never."""
+        since = time.monotonic() - self._last_sigint
+        if not self.busy or not HUNG_AFTER < since < HUNG_AFTER + 30:
+            return False
+        try:
+            with open("/proc/%d/wchan" % self.child.pid) as f:
+                return "futex" in f.read()
+        except OSError:
+            return False
 
     def reset(self):
         """Press the reset button: kill the firmware; it comes back with the boot banner."""
@@ -156,7 +182,10 @@ class VirtualBoard:
         except BlockingIOError:
             return
         if data:
-            self.busy = data[-1:] == b"B"
+            busy = data[-1:] == b"B"
+            if busy and (not self.busy or b"I" in data):
+                self._run_sigint = 0.0          # a new run: its first Ctrl-C goes through
+            self.busy = busy
 
     def _from_host(self):
         try:
@@ -165,8 +194,8 @@ class VirtualBoard:
             return
         if self.busy and b"\x03" in data:
             now = time.monotonic()
-            if now - self._last_sigint > 0.1:      # two SIGINTs in a row would kill the port
-                self._last_sigint = now
+            if now - self._run_sigint > SIGINT_GAP:
+                self._last_sigint = self._run_sigint = now
                 self.child.send_signal(signal.SIGINT)
             data = data.replace(b"\x03", b"")
         self._to_child += data

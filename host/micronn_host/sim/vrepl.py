@@ -85,6 +85,12 @@ class Board:
         except SystemExit:
             raise
         except BaseException as e:      # KeyboardInterrupt included, as on a board
+            if isinstance(e, KeyboardInterrupt):
+                # The unix port can raise it from its SIGINT handler in the middle of a garbage
+                # collection, which then leaves the heap locked ("heap is locked" on every
+                # allocation after); a whole collection clears that.  A board raises it only
+                # where its VM checks for it.
+                gc.collect()
             return e
         return None
 

@@ -9,6 +9,7 @@ wrong in one line: no device, port busy, not MicroPython, lost connection, board
 """
 import time
 
+from ..ctrlc import CtrlC
 from ..errors import BoardError, BoardReset, Disconnected, Interrupted, PortError
 
 RAW_PROMPT = b"raw REPL; CTRL-B to exit\r\n>"
@@ -169,34 +170,59 @@ class RawRepl:
         if not end.endswith(b"\x04"):
             raise PortError("%s did not confirm the end of the command (it sent %r)" % (self.port, _tail(end)))
 
-    def exec(self, code, on_output=None, timeout=10.0, interruptible=False):
+    def exec(self, code, on_output=None, timeout=10.0, interruptible=False, stop_byte=None, on_stop=None):
         """Run code on the board; return its output (bytes).
 
         on_output(bytes) sees the output as it arrives.  timeout: seconds of silence after which
         the board counts as stuck (None: wait while the port is there).  interruptible: Ctrl-C
-        on the host sends Ctrl-C to the board and keeps reading, so the command can wind down
-        (self.interrupted tells); a second Ctrl-C gives up.  A traceback raises BoardError.
+        on the host interrupts the board and keeps reading, so the command can wind down
+        (self.interrupted tells); a second Ctrl-C sends Ctrl-C to the board and gives up.
+        By default the board gets Ctrl-C (KeyboardInterrupt wherever it is).  With stop_byte it
+        is asked first: on_stop() returns how many seconds the command gets to end by itself
+        (0: none), the byte goes to the command's stdin, for a command that polls for it and
+        stops at a point of its choosing, and Ctrl-C follows only if it has not ended by then
+        (self.forced tells).
+        A traceback raises BoardError.
         """
         if isinstance(code, str):
             code = code.encode()
-        self.interrupted = False
+        self.interrupted = self.forced = False
         self._send(code)
+        with CtrlC(interruptible) as ctrl_c:
+            return self._collect(on_output, timeout, ctrl_c, stop_byte, on_stop)
+
+    def _collect(self, on_output, timeout, ctrl_c, stop_byte, on_stop):
         out = bytearray()
         err = bytearray()
         target = out
         last = time.monotonic()
+        deadline = None
         tail = b""
         while True:
+            if deadline is not None and time.monotonic() > deadline:
+                deadline = None
+                self._force()
             try:
                 chunk = self._read_some()
-            except KeyboardInterrupt:
-                if not interruptible or self.interrupted:
+            except KeyboardInterrupt:   # no flag (not interruptible, or not the main thread)
+                if not ctrl_c.active:
                     raise Interrupted("interrupted; the board may still be running the command")
+                ctrl_c.count += 1
+                chunk = b""
+            if ctrl_c.pressed():
+                if self.interrupted:    # the second Ctrl-C: interrupt the board and give up
+                    if not self.forced:
+                        self._force()
+                    raise Interrupted("interrupted at once (the board got Ctrl-C)")
                 self.interrupted = True
-                self.write(b"\x03")
-                timeout = 30.0
+                wait = (on_stop() if on_stop else 5.0) if stop_byte else 0.0
+                if wait > 0:
+                    self.write(stop_byte)
+                    deadline = time.monotonic() + wait
+                else:
+                    self._force()
+                timeout = max(timeout or 0.0, wait + 30.0)     # from here on, silence means stuck
                 last = time.monotonic()
-                continue
             if not chunk:
                 if timeout is not None and time.monotonic() - last > timeout:
                     raise PortError("%s went silent for %gs in the middle of a command" % (self.port, timeout))
@@ -226,6 +252,11 @@ class RawRepl:
                         raise board_error(bytes(err))
                     return bytes(out)
                 target = err
+
+    def _force(self):
+        """Ctrl-C: KeyboardInterrupt on the board, wherever the command is."""
+        self.forced = True
+        self.write(b"\x03")
 
     def eval(self, expr, timeout=10.0):
         return self.exec("print(repr(%s))" % expr, timeout=timeout).decode().strip()

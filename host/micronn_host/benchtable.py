@@ -1,0 +1,72 @@
+"""The benchmark table, one format for `make bench` (bench/run.py) and `micronn bench`.
+
+A table has one row per (network, implementation) in the order of NETS and IMPLS.  A row is
+what bench/onboard.py's run() printed (a dict), NOFIT with the free heap when the case raised
+MemoryError, or None when it failed otherwise.  The ratios against the naive baseline are
+computed here from the rows, never measured apart.
+"""
+NETS = ["3-4-1", "16-32-32-4", "64-64-10"]
+IMPLS = ["naive", "micronn", "float", "int8"]
+NAMES = {"naive": "naive lists", "micronn": "micronn (float32)",
+         "float": "micronn, float kernels only", "int8": "micronn int8"}
+HEADER = ["| network | implementation | train µs/sample | infer µs/sample | MAC/s (infer) | heap B/param "
+          "| train vs naive | infer vs naive |",
+          "|---|---|---|---|---|---|---|---|"]
+LEGEND = ("online training (one sample at a time, SGD, sum-of-squares loss, sigmoid layers), 8 "
+          "samples cycled; infer = `predict(x)` on a list. Heap bytes/param: `gc.mem_free()` before "
+          "and after building the model and one prediction (CPython: tracemalloc); int8: the model "
+          "alone, loaded from its .mnn file after the float original was deleted. max abs Δout: int8 "
+          "against the float model over the data.")
+
+
+def nofit(free):
+    """The row of a case that raised MemoryError on a heap with `free` bytes free."""
+    return {"nofit": free}
+
+
+def fmt(v, digits=1):
+    if v is None:
+        return "–"
+    if v >= 1e6:
+        return "%.1fM" % (v / 1e6)
+    return ("%%.%df" % digits) % v
+
+
+def table(rows, nets=NETS, impls=IMPLS, heap=None):
+    """(markdown lines, notes) for rows[(net, impl)].  heap: the heap the table was measured
+    in, named in the note on a baseline that had to be measured in a larger one."""
+    lines = list(HEADER)
+    notes = []
+    for net in nets:
+        base = _measured(rows.get((net, "naive")))
+        for impl in impls:
+            r = rows.get((net, impl))
+            name = NAMES[impl]
+            if r is None:
+                lines.append("| %s | %s | failed | | | | | |" % (net, name))
+                continue
+            if "nofit" in r:
+                lines.append("| %s | %s | does not fit | | | | | |" % (net, name))
+                notes.append("%s %s does not fit: MemoryError with %s bytes of heap free"
+                             % (net, name, format(r["nofit"], ",")))
+                continue
+            if "heap" in r:
+                name += " (heap %s)" % r["heap"]
+                notes.append("%s naive baseline does not run in %s; measured in %s, the smallest "
+                             "heap (doubling from %s) it ran in" % (net, heap, r["heap"], heap))
+            if "maxdiff" in r:
+                name += ", max abs Δout %.4f" % r["maxdiff"]
+            tr = r.get("train_us")
+            ratio_t = ratio_i = ""
+            if base and impl != "naive":
+                if tr:
+                    ratio_t = "%.2fx" % (base["train_us"] / tr)
+                ratio_i = "%.1fx" % (base["infer_us"] / r["infer_us"])
+            lines.append("| %s | %s | %s | %s | %s | %.2f | %s | %s |" % (
+                net, name, fmt(tr), fmt(r["infer_us"]), fmt(r["macs_per_s"]), r["bytes_per_param"],
+                ratio_t, ratio_i))
+    return lines, notes
+
+
+def _measured(r):
+    return r if r is not None and "nofit" not in r else None

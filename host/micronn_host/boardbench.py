@@ -1,0 +1,127 @@
+"""`micronn bench`: bench/onboard.py on a board, in the table `make bench` prints.
+
+The script goes to the board's /lib once; each (implementation, network) case then runs after
+a soft reset, in a fresh heap, as `make bench` runs each in a fresh process.  A case that
+raises MemoryError does not fit: the table says so, with the heap the board had free.
+"""
+import json
+import sys
+from pathlib import Path
+
+from . import benchtable
+from .errors import BoardError, Interrupted, MicronnError, NotDeployed
+
+MODULE = "mnn_bench"
+BOARD_PATH = "/lib/%s.py" % MODULE
+LEFTOVERS = (BOARD_PATH, "/_bench_int8.mnn")     # the script, and onboard.TMP if a case died
+
+LIBRARY_SIZE = """import os
+n = b = 0
+for name in os.listdir('/lib/micronn'):
+    n += 1
+    b += os.stat('/lib/micronn/' + name)[6]
+print(n, b)
+"""
+
+
+def onboard_source():
+    """bench/onboard.py: micronn_host/bench/onboard.py once installed, bench/ in a source tree."""
+    here = Path(__file__).resolve().parent
+    for path in (here / "bench" / "onboard.py", here.parents[1] / "bench" / "onboard.py"):
+        if path.is_file():
+            return path.read_bytes()
+    raise MicronnError("the benchmark script (bench/onboard.py) is missing from this installation")
+
+
+def choose(text, known, option):
+    """Names from a comma-separated option, checked against the known ones, in table order."""
+    if not text:
+        return list(known)
+    names = [t.strip() for t in text.split(",") if t.strip()]
+    for name in names:
+        if name not in known:
+            raise MicronnError("%s: unknown %r; expected some of %s" % (option, name, ",".join(known)))
+    return [k for k in known if k in names]
+
+
+def run_bench(args, out=print):
+    from .board import Board
+    nets = choose(args.nets, benchtable.NETS, "--nets")
+    impls = choose(args.impls, benchtable.IMPLS, "--impls")
+    script = onboard_source()
+    with Board(args.port, soft_reset=True) as board:
+        info = board.call("info()")
+        if not info.get("micronn"):
+            raise NotDeployed("micronn is not on the board at %s (%s): run `micronn deploy`"
+                              % (board.port, info.get("micronn_error", "it does not import")))
+        files, lib_bytes = board.exec(LIBRARY_SIZE).decode().split()
+        board.upload(BOARD_PATH, script)
+        free = fresh_heap(board)
+        rows = {}
+        try:
+            for net in nets:
+                for impl in impls:
+                    _progress("%s %s ..." % (impl, net))
+                    rows[(net, impl)] = case(board, impl, net)
+        finally:
+            _clean(board)
+    lines, notes = benchtable.table(rows, nets, impls)
+    out("Measured by `micronn bench` on the board at %s: MicroPython %s, %s, %s bytes of heap free "
+        "after a soft reset." % (board.port, info["release"], info["machine"], format(free, ",")))
+    out("Medians of 5 runs, each case after a soft reset; %s" % benchtable.LEGEND)
+    out("")
+    out("### MicroPython %s on %s (%s)" % (info["release"], info["machine"], board.port))
+    out("")
+    for line in lines:
+        out(line)
+    if notes:
+        out("")
+        for note in notes:
+            out("- " + note)
+    out("")
+    out("micronn %s on the board: %s bytes in %s files in /lib/micronn."
+        % (info["micronn"], format(int(lib_bytes), ","), files))
+    return rows
+
+
+def fresh_heap(board):
+    """Soft-reset the board; return its free heap."""
+    board.repl.enter(soft_reset=True)
+    return int(board.exec("import gc\ngc.collect()\nprint(gc.mem_free())"))
+
+
+def case(board, impl, net):
+    """One measurement in a fresh heap: the row for the table."""
+    free = fresh_heap(board)
+    try:
+        text = board.exec("import %s\n%s.run(%r, %r)" % (MODULE, MODULE, impl, net),
+                          timeout=600, interruptible=True).decode()
+    except BoardError as e:
+        if board.interrupted:
+            raise Interrupted("benchmark stopped by Ctrl-C")
+        if e.exc_type == "MemoryError":
+            _progress("  does not fit: MemoryError with %s bytes free" % format(free, ","))
+            return benchtable.nofit(free)
+        err = board.explain(e)
+        if isinstance(err, NotDeployed):
+            raise err
+        _progress("  failed: %s" % err)
+        return None
+    lines = [l for l in text.splitlines() if l.startswith("{")]
+    if not lines:
+        raise MicronnError("the board printed no result for %s %s (it printed %r)" % (impl, net, text[-200:]))
+    return json.loads(lines[-1])
+
+
+def _clean(board):
+    """Remove what the benchmark left on the board (after interrupting whatever still runs)."""
+    try:
+        board.repl.enter()
+        board.exec("import os\nfor p in %r:\n    try:\n        os.remove(p)\n    except OSError:\n"
+                   "        pass\n" % (LEFTOVERS,))
+    except MicronnError:
+        pass
+
+
+def _progress(message):
+    print(message, file=sys.stderr, flush=True)
