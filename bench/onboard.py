@@ -169,11 +169,13 @@ def _train_epochs(impl, net, X, Y, epochs):
 
 def run(impl, net_name, repeats=5, epochs=4):
     sizes, bias = NETS[net_name]
-    X, Y = dataset(sizes[0], sizes[-1], SAMPLES)
+    # the library is compiled first, before the data's floats are scattered over the heap (and
+    # its size is reported apart from the model's)
     if impl != "naive":
-        import micronn      # imported before measuring: the library's size is reported apart
+        import micronn
     if impl == "int8":
-        from micronn import quant, store    # compiled before the heap is churned by training
+        from micronn import quant, store
+    X, Y = dataset(sizes[0], sizes[-1], SAMPLES)
     if tracemalloc is not None:
         tracemalloc.start()
     result = {"impl": impl, "net": net_name}
