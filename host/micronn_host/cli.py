@@ -144,10 +144,9 @@ def cmd_sim(args):
 
 
 def cmd_deploy(args):
-    from . import deploy
-    from .board import Board
-    with Board(args.port, soft_reset=True) as board:
-        deploy.run(board, source=args.source, native=not args.no_native, out=out)
+    from .board import connect
+    with connect(args.port, soft_reset=True) as board:
+        board.deploy(source=args.source, native=not args.no_native, out=out)
 
 
 def lazy(target):
