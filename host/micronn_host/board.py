@@ -1,10 +1,15 @@
 """The boards the commands drive, and the host's side of the on-board agent (firmware/mnn_agent.py).
 
 connect() opens the port, asks the board what it is (a command short enough for any board,
-before anything big is sent) and returns the object the commands use: a Board, which runs
-lib/micronn (deployed by `micronn deploy`) and the agent; each job is one agent call, with
-results and progress as "@" lines.  The commands use only its methods info, deploy, train,
-fetch, push, inputs, predict and where, so that other kinds of boards can answer them too.
+before anything big is sent) and returns the object the commands use:
+
+- Board: a board that runs lib/micronn (deployed by `micronn deploy`) and the agent; each job
+  is one agent call, with results and progress as "@" lines;
+- microbit.TinyBoard: a board too small for lib/micronn (the BBC micro:bit), which runs a
+  program the host generates for each model.
+
+Both answer the same methods (info, deploy, train, fetch, push, inputs, predict, where), so
+the commands do not care which board it is; both speak through the same raw-REPL transport.
 Board errors come back as tracebacks and leave here as MicronnError subclasses with one-line
 messages.
 """
@@ -28,7 +33,10 @@ def connect(port=None, soft_reset=False):
     repl = RawRepl(ports.resolve(port))
     try:
         repl.enter(soft_reset=soft_reset)
-        repl.identify()
+        platform, free = repl.identify()
+        from .microbit import TinyBoard, is_tiny
+        if is_tiny(platform, free):
+            return TinyBoard(repl, free if soft_reset else None)
         return Board(repl=repl)
     except BaseException:
         repl.close()
@@ -42,9 +50,10 @@ def board_model(name):
 
 
 class Connected:
-    """A board behind an open transport (self.repl), as the commands use it: where(model),
-    info(), deploy(source, native, out), train(job, X, Y, model, checkpoint_s, ev, out),
-    fetch(model), push(model, data, net), inputs(model), predict(model, X)."""
+    """A board behind an open transport (self.repl), as the commands use it.  Board and
+    microbit.TinyBoard answer: where(model), info(), deploy(source, native, out),
+    train(job, X, Y, model, checkpoint_s, ev, out), fetch(model), push(model, data, net),
+    inputs(model), predict(model, X)."""
 
     tiny = False
 
@@ -242,11 +251,13 @@ class Board(Connected):
 
 
 class _Lines:
-    """Split streamed output into lines; keep the last "@R" result, pass other "@" lines on."""
+    """Split streamed output into lines; keep the last "@R" result, pass other "@" lines on
+    (or, given tags, the lines whose first word is one of them)."""
 
-    def __init__(self, on_line):
+    def __init__(self, on_line, tags=None):
         self.buf = bytearray()
         self.on_line = on_line
+        self.tags = tags
         self.result = None
 
     def feed(self, data):
@@ -257,10 +268,11 @@ class _Lines:
                 return
             line = self.buf[:cut].decode("utf-8", "replace").strip()
             del self.buf[:cut + 1]
-            if not line.startswith("@"):
-                continue
             tag, _, text = line.partition(" ")
-            if tag == "@R":
+            if self.tags is not None:
+                if tag in self.tags:
+                    self.on_line(tag, text)
+            elif tag == "@R":
                 self.result = json.loads(text)
-            elif self.on_line:
+            elif tag.startswith("@") and self.on_line:
                 self.on_line(tag, text)

@@ -52,14 +52,19 @@ def run_info(args, out=print):
         out(".mpy:        none (this firmware loads no .mpy files: it compiles every module itself)")
     out("free heap:   %d bytes" % d["free"])
     if "flash_free" in d:
-        out("free flash:  %d bytes" % d["flash_free"])
-    out("micronn:     %s" % (d["micronn"] or "not deployed (run `micronn deploy`)"))
+        out("free flash:  %s%d bytes" % ("about " if d.get("tiny") else "", d["flash_free"]))
+    if d.get("tiny"):
+        out("micronn:     a program made for each model (lib/micronn does not fit this board); "
+            "train, push and predict send it when needed")
+        out("program:     %s" % (d["program"] or "none yet"))
+    else:
+        out("micronn:     %s" % (d["micronn"] or "not deployed (run `micronn deploy`)"))
     if d["models"]:
         out("models:")
         for m in d["models"]:
             shape = "-".join(map(str, m["layers"])) if "layers" in m else m.get("error", "?")
-            out("  %-16s %7d bytes  %s %s" % (m["name"], m["size"], shape,
-                                             ",".join(m.get("activations", []))))
+            out("  %-16s %7d bytes  %s %s%s" % (m["name"], m["size"], shape, ",".join(m.get("activations", [])),
+                                               "  (%s)" % m["file"] if "file" in m else ""))
     else:
         out("models:      none")
 
