@@ -8,12 +8,31 @@ what runs, erring on the side of refusing.
 
     .venv/bin/python bench/microbit_memory.py
 """
+import argparse
 import random
 import sys
 
 import micronn
 from micronn_host import microbit, qemu_microbit, tinyprog
-from micronn_host.tinyrepl import RawRepl
+from micronn_host import errors as micronn_errors
+from micronn_host.board import connect
+from micronn_host.train import Spec
+
+
+class Quiet:
+    """What a training job reports, unheard."""
+
+    def started(self, params, free, stoppable):
+        pass
+
+    def losses(self, values, ms):
+        pass
+
+    def checkpoint(self, epoch, where):
+        pass
+
+    def stop_wait(self):
+        return 0.0
 
 CASES = [([3, 4, 1], False, 4), ([3, 4, 1], False, 64), ([3, 4, 1], False, 120), ([3, 4, 1], False, 150),
          ([3, 4, 1], False, 200), ([4, 8, 1], True, 16), ([8, 12, 1], True, 16), ([8, 14, 1], True, 16),
@@ -24,31 +43,32 @@ CASES = [([3, 4, 1], False, 4), ([3, 4, 1], False, 64), ([3, 4, 1], False, 120),
 
 def job(board, sizes, bias, rows):
     rnd = random.Random(1)
-    net = micronn.Network(sizes, activation="sigmoid", bias=bias, seed=1)
     X = [[rnd.random() for _ in range(sizes[0])] for _ in range(rows)]
     Y = [[rnd.random() for _ in range(sizes[-1])] for _ in range(rows)]
-    spec = tinyprog.Spec.of(net, "mse", None, rows)
-    nb = microbit.need(spec, True, rows, sizes[0] + sizes[-1])
+    spec = Spec(argparse.Namespace(layers=",".join(map(str, sizes)), outputs=sizes[-1], activation="sigmoid",
+                                   output=None, loss="mse", epochs=4, lr=0.1, batch_size=None, no_bias=not bias,
+                                   seed=1, optimizer="sgd", init=None))
+    net = micronn.Network(sizes, activation="sigmoid", bias=bias, seed=1)
+    nb = microbit.need(tinyprog.Spec.of(net, "mse", None, rows), True, rows, sizes[0] + sizes[-1])
     real = microbit.need
     microbit.need = lambda *a: 0            # let the board try
     try:
-        board.train("bench", net, X, Y, epochs=4, lr=0.1, loss="mse", checkpoint_every=2)
+        board.train(spec, X, Y, "bench", 3600, Quiet(), out=lambda m: None)
         ran = "yes"
-    except microbit.BoardError as e:
+    except micronn_errors.MicronnError as e:
         ran = "no: %s" % str(e)[:110]
     finally:
         microbit.need = real
     free = board.free
     board.fresh()
     for f in board.files():
-        if f.startswith("bench.") or f == microbit.DATA:
+        if f.startswith("bench.") or f in (microbit.DATA, microbit.START):
             board.remove(f)
     return free, nb, ran
 
 
 def main():
-    with qemu_microbit.Emulator() as emu:
-        board = microbit.TinyBoard(RawRepl(emu.port))
+    with qemu_microbit.Emulator() as emu, connect(emu.port, soft_reset=True) as board:
         print("%-14s %4s %5s %6s %6s  %s" % ("network", "bias", "rows", "free", "need", "runs"))
         for sizes, bias, rows in CASES:
             free, nb, ran = job(board, sizes, bias, rows)

@@ -17,15 +17,19 @@ ARTICLE = ["--layers", "3,4,1", "--lr", "1", "--loss", "sse", "--no-bias", "--in
 
 
 class Sim:
-    """`micronn sim` in a subprocess; .port is a symlink to its pty, .dir its filesystem."""
+    """`micronn sim` in a subprocess; .port is a symlink to its pty, .dir its filesystem (None
+    for the emulated micro:bit, whose files are in its emulated flash)."""
 
     def __init__(self, tmp, board="esp32"):
         tmp = Path(tmp)
-        self.dir = tmp / ("board-%s" % board)
-        self.dir.mkdir(parents=True, exist_ok=True)
+        self.dir = None
+        where = []
+        if board != "microbit":
+            self.dir = tmp / ("board-%s" % board)
+            self.dir.mkdir(parents=True, exist_ok=True)
+            where = ["--dir", str(self.dir)]
         self.port = str(tmp / ("port-%s" % board))
-        self.proc = subprocess.Popen(MICRONN + ["sim", "--board", board, "--dir", str(self.dir),
-                                                "--link", self.port],
+        self.proc = subprocess.Popen(MICRONN + ["sim", "--board", board, "--link", self.port] + where,
                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         self.banner = self.proc.stdout.readline()
         deadline = time.monotonic() + 20

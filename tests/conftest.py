@@ -103,3 +103,12 @@ def rt(request):
     if request.param == "cpython":
         return cpython_runtime()
     return request.getfixturevalue("micropython")
+
+
+@pytest.fixture
+def xor(tmp_path):
+    """The article's data (XOR of the first two inputs, third input 1) as a CSV file."""
+    from boards import XOR
+    p = tmp_path / "xor.csv"
+    p.write_text(XOR)
+    return p

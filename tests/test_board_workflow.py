@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import micronn
-from boards import ARTICLE, XOR, Cable, Sim, cli, deployed, one_error_line, start_cli
+from boards import ARTICLE, Cable, Sim, cli, deployed, one_error_line, start_cli
 from conftest import find_micropython, need
 
 
@@ -26,13 +26,6 @@ def bare(tmp_path):
     sim = Sim(tmp_path, "pico")
     yield sim
     sim.stop()
-
-
-@pytest.fixture
-def xor(tmp_path):
-    p = tmp_path / "xor.csv"
-    p.write_text(XOR)
-    return p
 
 
 def train(board, data, *extra, epochs=300, model="model"):

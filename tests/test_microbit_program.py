@@ -91,7 +91,7 @@ def test_the_program_trains_to_lib_micronns_weights_bit_for_bit(rt, tmp_path, na
         mnnj.setup('m.mnn', 0, 1, 'd.dat', %d, %d, %d)
         for k in (1, 6, 23):
             t = mnnj.fit(k, %s)
-        mnnj.save('out.mnn')
+        mnn.save('out.mnn')
         print(repr(t))
     """ % (job.n, job.k, job.net._rng.state, job.fit_args))
     ref, last = job.lib(30)
@@ -99,20 +99,49 @@ def test_the_program_trains_to_lib_micronns_weights_bit_for_bit(rt, tmp_path, na
     assert network._mean(job.loss, float(out[-1]), job.n, job.k) == last
 
 
+# what the micro:bit's UART object gives the training job: whether a byte has come (any()),
+# and the byte (read(1)); here the bytes that came by each of the job's polls
+UART = """
+class Uart:
+    def __init__(self, polls):
+        self.polls = polls
+    def any(self):
+        self.got = self.polls.pop(0)
+        return len(self.got)
+    def read(self, n):
+        return self.got
+"""
+
+
 @pytest.mark.parametrize("name", ["article-f", "softmax-minibatch"])
-def test_the_training_job_checkpoints_each_generation_and_keeps_only_the_last(rt, tmp_path, name):
+def test_the_training_job_checkpoints_when_asked_and_keeps_only_the_last_generation(rt, tmp_path, name):
     job = Job(tmp_path, name)
-    (tmp_path / "m.mnn").rename(tmp_path / "job.4.mnn")
-    lines = _run(rt, tmp_path, """
-        mnnj.train('job.4.mnn', 0, 'd.dat', %d, %d, %d, 30, %s, 4, 12, 'job', 4)
-    """ % (job.n, job.k, job.net._rng.state, job.fit_args))
-    assert [l.split()[0] for l in lines] == ["E"] * 3 + ["S"] + ["E"] * 3 + ["S"] + ["E"] * 2 + ["S"]
-    assert [l.split()[1] for l in lines] == ["4", "8", "12", "5", "16", "20", "24", "6", "28", "30", "7"]
-    assert sorted(p.name for p in tmp_path.glob("job.*.mnn")) == ["job.7.mnn"]
+    (tmp_path / "job.4.mnn").write_bytes(b"the model training starts over")
+    # a progress line every 8 epochs; a checkpoint request (any byte but the stop byte) after
+    # the second
+    lines = _run(rt, tmp_path, UART + textwrap.dedent("""
+        mnnj.train('m.mnn', 0, 'd.dat', %d, %d, %d, 30, %s, 8, 'job', 4, Uart([b'', b'C', b'', b'']), b'Z')
+    """ % (job.n, job.k, job.net._rng.state, job.fit_args)))
+    assert [l.split()[0] for l in lines] == ["E", "E", "S", "E", "E", "S"]
+    assert [l.split()[1] for l in lines] == ["8", "16", "5", "24", "30", "6"]
+    assert [l.split()[2] for l in lines if l.startswith("S")] == ["16", "30"]
+    assert sorted(p.name for p in tmp_path.glob("job.*.mnn")) == ["job.6.mnn"]
     ref, last = job.lib(30)
-    assert micronn.load(str(tmp_path / "job.7.mnn")).get_weights() == ref.get_weights()
+    assert micronn.load(str(tmp_path / "job.6.mnn")).get_weights() == ref.get_weights()
     total = struct.unpack("<d", ast.literal_eval(lines[-2].split(None, 2)[2]))[0]
     assert network._mean(job.loss, total, job.n, job.k) == last
+
+
+def test_the_training_job_stops_with_a_checkpoint_when_the_stop_byte_comes(rt, tmp_path):
+    job = Job(tmp_path, "article-f")
+    lines = _run(rt, tmp_path, UART + textwrap.dedent("""
+        mnnj.train('m.mnn', 0, 'd.dat', %d, %d, %d, 30, %s, 8, 'job', 0, Uart([b'', b'Z']), b'Z')
+        print('returned')
+    """ % (job.n, job.k, job.net._rng.state, job.fit_args)))
+    assert [l.split()[:2] for l in lines] == [["E", "8"], ["E", "16"], ["S", "1"], ["returned"]]
+    ref, last = job.lib(16)
+    assert micronn.load(str(tmp_path / "job.1.mnn")).get_weights() == ref.get_weights()
+    assert sorted(p.name for p in tmp_path.glob("job.*.mnn")) == ["job.1.mnn"]
 
 
 @pytest.mark.parametrize("name", ["article-f", "softmax-minibatch"])
@@ -134,7 +163,7 @@ def test_save_writes_the_file_lib_micronn_writes(rt, tmp_path):
     _files(tmp_path, net, tinyprog.Spec.of(net), X, None)
     out = _run(rt, tmp_path, """
         mnnj.load('m.mnn', 0)
-        print(mnnj.save('out.mnn'))
+        print(mnn.save('out.mnn'))
     """)
     assert (tmp_path / "out.mnn").read_bytes() == mnn_bytes(net)
     assert int(out[-1]) == int.from_bytes(mnn_bytes(net)[-4:], "little")

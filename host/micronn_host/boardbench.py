@@ -45,11 +45,15 @@ def choose(text, known, option):
 
 
 def run_bench(args, out=print):
-    from .board import Board
+    from .board import connect
     nets = choose(args.nets, benchtable.NETS, "--nets")
     impls = choose(args.impls, benchtable.IMPLS, "--impls")
     script = onboard_source()
-    with Board(args.port, soft_reset=True) as board:
+    with connect(args.port, soft_reset=True) as board:
+        if board.tiny:
+            raise MicronnError("micronn bench runs lib/micronn on the board, which does not fit this one (%s, "
+                               "%d bytes of heap); bench/microbit_article.py measures the micro:bit"
+                               % (board.repl.platform, board.heap))
         info = board.call("info()")
         if not info.get("micronn"):
             raise NotDeployed("micronn is not on the board at %s (%s): run `micronn deploy`"

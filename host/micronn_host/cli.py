@@ -62,18 +62,25 @@ def build_parser():
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    s = sub.add_parser("sim", help="run a virtual board (the MicroPython unix port behind a pty)",
+    s = sub.add_parser("sim", help="run a virtual board (the MicroPython unix port behind a pty) or an "
+                       "emulated micro:bit",
                        description="A virtual board: the MicroPython unix port behind a pseudo-terminal, "
-                       "with a board's heap and its files in DIR. Runs until Ctrl-C.")
-    s.add_argument("--board", default="unix", choices=["unix", "esp32", "pico"],
-                   help="heap to emulate: esp32 110 KB, pico 190 KB, unix 2 MB (default)")
-    s.add_argument("--dir", help="the board's filesystem (default: a temporary directory)")
+                       "with a board's heap and its files in DIR; or (--board microbit) a BBC micro:bit "
+                       "emulated by QEMU with its own MicroPython 1.9 firmware. Runs until Ctrl-C.")
+    s.add_argument("--board", default="unix", choices=["unix", "esp32", "pico", "microbit"],
+                   help="heap to emulate: esp32 110 KB, pico 190 KB, unix 2 MB (default); microbit: "
+                   "QEMU and the micro:bit firmware (Debian packages qemu-system-arm, "
+                   "firmware-microbit-micropython), about 9.8 KB of heap")
+    s.add_argument("--dir", help="the board's filesystem (default: a temporary directory; "
+                   "a micro:bit keeps its files in its emulated flash)")
     s.add_argument("--link", help="make this path a symlink to the board's port")
     s.set_defaults(func=cmd_sim)
 
     s = sub.add_parser("deploy", help="copy micronn and its agent to the board",
                        description="Copy lib/micronn to /lib/micronn and the agent to /, compiled with "
-                       "mpy-cross for the board; unchanged files are skipped.")
+                       "mpy-cross for the board; unchanged files are skipped. A board too small for "
+                       "lib/micronn (a micro:bit) is only checked and tidied: the other commands send "
+                       "it a program made for each model.")
     _port(s)
     s.add_argument("--source", action="store_true", help="send .py source instead of .mpy")
     s.add_argument("--no-native", action="store_true",
@@ -139,15 +146,22 @@ def build_parser():
 
 
 def cmd_sim(args):
+    if args.board == "microbit":
+        from . import qemu_microbit
+        if args.dir:
+            raise MicronnError("--dir: an emulated micro:bit keeps its files in its own flash")
+        try:
+            return qemu_microbit.serve(args.link, say=out)
+        except qemu_microbit.EmulatorError as e:
+            raise MicronnError(str(e))
     from . import sim
     sim.run(args.board, args.dir, args.link, out=out)
 
 
 def cmd_deploy(args):
-    from . import deploy
-    from .board import Board
-    with Board(args.port, soft_reset=True) as board:
-        deploy.run(board, source=args.source, native=not args.no_native, out=out)
+    from .board import connect
+    with connect(args.port, soft_reset=True) as board:
+        board.deploy(source=args.source, native=not args.no_native, out=out)
 
 
 def lazy(target):

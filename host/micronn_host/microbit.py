@@ -1,22 +1,20 @@
-"""The micronn workflow on a board too small for lib/micronn: the BBC micro:bit (emulated or real).
+"""micronn on a board too small for lib/micronn: the BBC micro:bit (emulated or real).
 
-    board = TinyBoard(RawRepl(port))
-    board.info()
-    board.train("xor", net, X, Y, epochs=1500, lr=1.0, loss="sse", on_progress=...)
-    raw, gen, net = board.fetch("xor")           # checked .mnn bytes, generation, a Network
-    board.push("xor", net)
-    board.predict("xor", X)
+board.connect() returns a TinyBoard when the board says it is a micro:bit (or has less heap
+than lib/micronn needs); the commands then drive it as they drive a Board: info, deploy,
+train, fetch, push, inputs, predict.  It speaks through the same raw-REPL transport, which
+keeps the micro:bit's commands short enough for its receive buffer (transport/rawrepl.py).
 
 The board runs the program micronn_host.tinyprog generates for the model (lib/micronn's
-kernels plus the model's layer calls), installed when the one on the board does not serve the
-job.  The host does the rest with raw-REPL commands of at most 62 bytes (see tinyrepl).
-
-The heap decides the order of things.  About 9.8 KB are free after a soft reset; the program
-takes about 5 KB; compiling any command, however short, needs about 1.5 KB in one piece.  So:
-files are sent and checked (CRC-32 computed on the board) on a fresh heap without the program;
-then the board is reset again, imports the program, and runs each job (train, predict) as ONE
-command, parsed before the job allocates anything; a soft reset after it frees everything.
-A job that would not fit is refused with the numbers before its data is sent.
+kernels plus the model's layer calls), installed when the one on the board does not serve
+the job.  The heap decides the order of things.  About 9.8 KB are free after a soft reset;
+the program takes about 5 KB; compiling any command, however short, needs about 1.5 KB in one
+piece.  So: files are sent and checked (CRC-32 computed on the board) on a fresh heap without
+the program; then the board is reset again, imports the program, and runs each job (train,
+predict) as ONE command, parsed before the job allocates anything; a soft reset after it
+frees everything.  A job that would not fit is refused with the numbers before its data is
+sent: at once when it needs more than the whole free heap, else once the program is imported
+and the heap left for the job is known.
 
 Models on the board are generation files NAME.<g>.mnn, because the micro:bit has no
 os.rename: a checkpoint writes generation g+1, reads it back and checks its CRC on the board,
@@ -29,11 +27,14 @@ import re
 import struct
 import time
 
+import micronn
 from micronn import data as _data
 from micronn import losses, network, store
 
 from . import libsource, tinyprog
-from .tinyrepl import MAX_COMMAND, BoardException, BoardReset, ReplError
+from .board import STOP_BYTE, Connected, _Lines
+from .errors import BoardError, BoardReset, MicronnError
+from .transport.rawrepl import SHORT
 
 # Heap a job takes besides its arrays' contents, measured on the emulated micro:bit with
 # bench/microbit_memory.py: an array's object and block rounding, and the rest of a running
@@ -43,13 +44,18 @@ SPARE = 1000        # bench/microbit_memory.py: the jobs need() allows all ran; 
 FS_BYTES = 15000    # flash the emulated micro:bit's filesystem holds (15104 bytes in one file)
 FS_CHUNK = 126      # bytes of file data per 128-byte flash chunk
 DATA = "mnn.dat"    # the file that carries training data or inputs to the board
+START = "mnn.ini"   # the weights a training job starts from
 NAME = re.compile(r"^[A-Za-z0-9_-]{1,24}$")
+GENERATION = re.compile(r"^(.+)\.(\d+)\.mnn$")
 HEX = "H=lambda h:bytes(int(h[i:i+2],16)for i in range(0,len(h),2))"
 TINY_HEAP = 32 * 1024   # importing lib/micronn from source alone takes ~30 KB (unix port)
-
-
-class BoardError(Exception):
-    """Something the user must hear about, in one line."""
+OPTIMIZERS = ("sgd",)   # what the program trains with (no momentum or Adam state on the board)
+CHECKPOINT_BYTE = b"\x1c"  # asks a training job for a checkpoint (the host keeps the clock)
+#: by sys.platform: the command that binds `uart` on the board, an object whose any() and
+#: read(1) let a training job take a byte from the host without waiting.  The micro:bit's UART
+#: object reads the same receive buffer as the REPL.  Other boards get None: Ctrl-C interrupts
+#: them, and they save only at the end.
+UART = {"microbit": "from microbit import uart"}
 
 
 def need(spec, train, rows, cols):
@@ -88,6 +94,8 @@ def as_float32(net):
     """net itself when its weights are float32, else a float32 copy (what the board holds)."""
     if net.dtype == "f":
         return net
+    if net.dtype not in store.ITEMSIZE:
+        raise MicronnError("an int8 model does not run on this board; push the float model it was made from")
     copy = network.Network(net.sizes, net.activations[:-1], net.activations[-1], net.bias,
                            init=False, dtype="f")
     copy.set_weights(net.get_weights())
@@ -100,94 +108,94 @@ def _sizes(sizes):
 
 def _check_name(name):
     if not NAME.match(name or ""):
-        raise BoardError("model name %r: use 1 to 24 letters, digits, '_' or '-'" % (name,))
+        raise MicronnError("--model %r: on this board a model name is 1 to 24 letters, digits, '_' or '-'"
+                           % (name,))
 
 
-class TinyBoard:
-    """micronn jobs on a micro:bit-class board through a raw REPL (tinyrepl.RawRepl or any
-    object with its start/follow/exec/soft_reset/interrupt methods and command limit)."""
+class TinyBoard(Connected):
+    """micronn jobs on a micro:bit-class board through a RawRepl that connect() has opened,
+    entered and identified (so that it keeps the board's command length limit).  heap: the
+    free heap after a soft reset, if known."""
 
-    def __init__(self, repl):
+    tiny = True
+
+    def __init__(self, repl, heap=None):
         self.repl = repl
-        self.free = None            # heap after a soft reset with the program imported
-        self._helpers = False
+        self.port = repl.port
+        self.heap = heap            # after a soft reset, without the program
+        self.free = None            # after a soft reset with the program imported
+        self._helpers = self._sizer = False
+        self._models = {}           # name: (bytes, generation, Network) read in this session
 
     # -- commands ------------------------------------------------------------------------------
 
     def _x(self, code, **kw):
+        """Run code; its output as text.  A board exception is an error naming it."""
         try:
-            return self.repl.exec(code, **kw)
-        except BoardException as e:
-            raise BoardError("the board failed: %s" % e)
-        except ReplError as e:
-            raise BoardError(str(e))
+            return self.repl.exec(code, **kw).decode(errors="replace")
+        except BoardError as e:
+            raise BoardError(e.exc_type, "the board raised %s: %s" % (e.exc_type, e), e.traceback)
 
     def _value(self, code):
         return ast.literal_eval(self._x(code).strip())
 
     def _args(self, *args):
-        """Bind a = args on the board, in as many commands as the limit asks."""
+        """Bind a = args on the board in commands of the board's length: with the program
+        imported, the heap has no room to compile one long command."""
+        limit = self.repl.max_command or SHORT
         self._x("a=()")
         piece = []
-        for a in args:
-            if piece and len("a+=(%s,)" % ",".join(piece + [repr(a)])) > MAX_COMMAND:
+        for v in map(repr, args):
+            if piece and len("a+=(%s,)" % ",".join(piece + [v])) > limit:
                 self._x("a+=(%s,)" % ",".join(piece))
                 piece = []
-            piece.append(repr(a))
+            piece.append(v)
         if piece:
             self._x("a+=(%s,)" % ",".join(piece))
 
-    def _define(self, src):
-        """Run source of any length on the board: sent as pieces of a string, then exec'd."""
-        self._x("s=''")
-        i = 0
-        while i < len(src):
-            n = MAX_COMMAND
-            while len("s+=%r" % src[i:i + n]) > MAX_COMMAND:
-                n -= 1
-            self._x("s+=%r" % src[i:i + n])
-            i += n
-        self._x("exec(s);s=None")
-
     def fresh(self):
         """Soft-reset the board: a whole, unfragmented heap (and no program imported)."""
-        try:
-            self.repl.soft_reset()
-        except ReplError as e:
-            raise BoardError(str(e))
-        self._helpers = False
-        self._x("import gc,os")
+        self.repl.soft_reset()
+        self._helpers = self._sizer = False
+        self.heap = int(self._x("import gc,os;gc.collect();print(gc.mem_free())"))
+        return self.heap
 
     # -- files ---------------------------------------------------------------------------------
 
     def files(self):
-        """{name: size} of the board's files."""
-        return dict(self._value("print([(n,os.size(n))for n in os.listdir()])"))
+        """{name: size} of the board's files (os.size on the micro:bit, else os.stat)."""
+        if not self._sizer:
+            self._x("z=getattr(os,'size',0)or(lambda n:os.stat(n)[6])")
+            self._sizer = True
+        return dict(self._value("print([(n,z(n))for n in os.listdir()])"))
 
     def generations(self, name, files=None):
         """Generation numbers of model NAME on the board, newest first."""
         files = self.files() if files is None else files
-        gens = [int(m.group(1)) for m in (re.match(r"^%s\.(\d+)\.mnn$" % re.escape(name), f) for f in files) if m]
+        gens = [int(m.group(2)) for m in map(GENERATION.match, files) if m and m.group(1) == name]
         return sorted(gens, reverse=True)
 
     def remove(self, path):
         self._x("try:os.remove(%r)\nexcept OSError:pass" % path)
 
+    def _fs_used(self, files):
+        return sum(-(-(size + len(n) + 2) // FS_CHUNK) * 128 for n, size in files.items())
+
     def _fs_check(self, adding, files):
-        used = sum(-(-(size + len(n) + 2) // FS_CHUNK) * 128 for n, size in files.items())
+        used = self._fs_used(files)
         want = -(-(adding + 16) // FS_CHUNK) * 128
         if used + want > FS_BYTES * 0.9:
-            raise BoardError("the board's filesystem is too full: %d more bytes are needed and %d of about %d "
-                             "are used (remove files, e.g. with mpremote rm)" % (want, used, FS_BYTES))
+            raise MicronnError("the board's filesystem is too full: %d more bytes are needed and %d of about %d "
+                               "are used (remove files, e.g. with mpremote rm)" % (want, used, FS_BYTES))
 
     def put(self, path, data):
         """Write bytes to a board file in hex chunks, then check the board's CRC-32 of it.
         Call after fresh(): the checks need a heap without the program."""
         if not self._helpers:
-            self._define(libsource.extract(["crc32"]) + HEX + "\n")
+            self._x(libsource.extract(["crc32"]) + HEX + "\n")
             self._helpers = True
         self._x("f=open(%r,'wb')" % path)
-        step = (MAX_COMMAND - len("f.write(H(''))")) // 2
+        step = ((self.repl.max_command or SHORT) - len("f.write(H(''))")) // 2
         for i in range(0, len(data), step):
             self._x("f.write(H('%s'))" % data[i:i + step].hex())
         self._x("f.close();f=open(%r,'rb');c=0" % path)
@@ -197,8 +205,8 @@ class TinyBoard:
         self._x("f.close()")
         if got != (store.crc32(data), 0):
             self.remove(path)
-            raise BoardError("%s arrived damaged on the board (CRC %08x, sent %08x)"
-                             % (path, got[0], store.crc32(data)))
+            raise MicronnError("%s arrived damaged on the board (CRC %08x, sent %08x)"
+                               % (path, got[0], store.crc32(data)))
 
     def get(self, path):
         """The bytes of a board file."""
@@ -214,8 +222,8 @@ class TinyBoard:
     def program(self):
         """(version, Spec, digest) of the program on the board, or None."""
         try:
-            line = self.repl.exec("print(open('%s.py').readline())" % tinyprog.MODULE)
-        except (BoardException, ReplError):
+            line = self.repl.exec("print(open('%s.py').readline())" % tinyprog.MODULE).decode()
+        except BoardError:
             return None
         return tinyprog.parse_header(line)
 
@@ -238,6 +246,12 @@ class TinyBoard:
             self.put(name + ".py", src.encode())
         return [(name + ".py", len(src)) for name, src in modules]
 
+    def _install(self, spec, training, out=None):
+        sent = self.install(spec, training)
+        if sent and out:
+            out("sent micronn's program for %s to %s (%d modules, %d bytes)"
+                % (_describe(spec), self.port, len(sent), sum(n for _, n in sent)))
+
     def start(self, spec=None):
         """Soft-reset the board and import the program (built for spec): the job gets the rest
         of the heap, which is returned."""
@@ -248,211 +262,307 @@ class TinyBoard:
             for name in (tinyprog.KERNELS, tinyprog.MODEL, tinyprog.FIT):
                 self.repl.exec("gc.collect();import %s" % name)
             self.repl.exec("gc.collect();import %s as m;a=None" % tinyprog.JOBS)
-        except BoardException as e:
-            if e.kind == "MemoryError":
+        except BoardError as e:
+            if e.exc_type == "MemoryError":
                 what = "the %s model%s" % (_sizes(spec.sizes), " with biases" if spec.bias else "") if spec else "this model"
-                raise BoardError("the micronn program for %s does not fit in the board's heap (%s); on a "
-                                 "micro:bit, small networks with up to three hidden layers fit" % (what, e))
-            raise BoardError("the micronn program on the board does not import (%s); run deploy again" % e)
-        except ReplError as e:
-            raise BoardError(str(e))
+                raise MicronnError("micronn's program for %s does not fit in the board's heap (%s); on a "
+                                   "micro:bit, small networks with up to three hidden layers fit" % (what, e))
+            raise MicronnError("micronn's program on the board does not import (%s: %s); run the command again"
+                               % (e.exc_type, e))
         self.free = int(self._x("gc.collect();print(gc.mem_free())"))
         return self.free
 
-    def _fits(self, what, nbytes):
-        if nbytes > self.free:
-            raise BoardError("%s needs %d bytes of heap on the board, which has %d free with the "
-                             "micronn program loaded" % (what, nbytes, self.free))
+    def _fits_heap(self, what, nbytes):
+        """Refuse, before anything is sent, a job that needs more than the board's whole heap."""
+        heap = self.heap if self.heap is not None else self.fresh()
+        if nbytes > heap:
+            raise MicronnError("%s needs %d bytes of heap on the board, which has %d free in all (and "
+                               "micronn's program takes about 5 KB of that)" % (what, nbytes, heap))
 
-    # -- jobs ----------------------------------------------------------------------------------
+    def _fits_program(self, what, nbytes):
+        """Refuse, once the program is imported (start()), a job that needs more than is left."""
+        if nbytes > self.free:
+            raise MicronnError("%s needs %d bytes of heap on the board, which has %d free with micronn's "
+                               "program loaded" % (what, nbytes, self.free))
+
+    # -- what the commands ask of a board (as board.Board) -------------------------------------
+
+    def where(self, model):
+        """Where model NAME lives on the board, in words."""
+        _check_name(model)
+        return "%s.<generation>.mnn" % model
+
+    def _path(self, name, gen):
+        return "%s.%d.mnn" % (name, gen)
 
     def info(self):
-        """What the board is and holds: platform, version, heap, files, models, program."""
-        self.fresh()
-        plat = self._x("import sys;print(sys.platform)").strip()
-        version = self._value("print(sys.implementation.version)")
-        heap = int(self._x("gc.collect();print(gc.mem_free())"))
+        """What the board is and holds, with the fields Board.info() has."""
+        heap = self.fresh()
+        release, version, machine = self._value(
+            "import sys;u=os.uname()\nprint((u.release,u.version,u.machine))")
+        impl = self._value("print(sys.implementation.version)")
         files = self.files()
-        models = {}
-        for f in files:
-            m = re.match(r"^(.+)\.(\d+)\.mnn$", f)
-            if m:
-                models.setdefault(m.group(1), []).append(int(m.group(2)))
+        models = []
+        for name in sorted(set(m.group(1) for m in map(GENERATION.match, files) if m)):
+            entry = {"name": name}
+            try:
+                raw, g, net = self._read(name)
+                entry.update(size=len(raw), generation=g, file=self._path(name, g), layers=net.sizes,
+                             activations=net.activations, bias=net.bias, dtype=net.dtype)
+            except MicronnError as e:
+                entry.update(size=0, error=str(e))
+            models.append(entry)
         prog = self.program()
-        return {"platform": plat, "version": ".".join(str(v) for v in version), "heap_free": heap,
-                "files": files, "models": {k: sorted(v, reverse=True) for k, v in models.items()},
-                "program": prog[1].key() if prog else None, "fs_bytes": FS_BYTES}
+        return {"port": self.port, "tiny": True, "platform": self.repl.platform,
+                "version": "%s (%s)" % (".".join(map(str, impl)), version), "release": release,
+                "machine": machine, "mpy": 0, "native": False, "free": heap,
+                "flash_free": max(0, FS_BYTES - self._fs_used(files)), "micronn": None,
+                "program": _describe(prog[1]) if prog else None, "models": models}
 
-    def fetch(self, name):
+    def deploy(self, source=False, native=True, out=print):
+        """Check the board and tidy it: lib/micronn does not fit, the other commands send a
+        program per model; leftovers of cut-short jobs go."""
+        heap = self.fresh()
+        files = self.files()
+        out("board at %s: a micro:bit-class board (%s), %d bytes of heap free"
+            % (self.port, self.repl.platform, heap))
+        out("lib/micronn does not fit there (it needs about %d KB of heap), so deploy copies nothing: "
+            "`micronn train`, `push` and `predict` send this board a small program made for each model "
+            "(about 5 KB) when it does not have the right one" % (TINY_HEAP // 1024))
+        if source or not native:
+            out("(--source and --no-native do not apply to this board)")
+        removed = [f for f in (DATA, START) if f in files]
+        for f in removed:
+            self.remove(f)
+        names = sorted(set(m.group(1) for m in map(GENERATION.match, files) if m))
+        kept = []
+        for name in names:
+            before = set(self.generations(name))
+            g = self.recover(name)
+            removed += [self._path(name, x) for x in sorted(before - {g})]
+            if g:
+                kept.append(self._path(name, g))
+        if removed:
+            out("removed what cut-short jobs left: %s" % ", ".join(removed))
+        files = self.files()
+        out("flash: about %d of %d bytes used; models: %s" % (self._fs_used(files), FS_BYTES,
+                                                              ", ".join(kept) or "none"))
+        out("the board is ready")
+
+    def _read(self, name):
         """(bytes, generation, Network) of the newest generation of NAME whose CRC checks."""
         _check_name(name)
+        if name in self._models:
+            return self._models[name]
         self.fresh()
+        files = self.files()
         bad = []
-        for g in self.generations(name):
-            path = "%s.%d.mnn" % (name, g)
+        for g in self.generations(name, files):
+            path = self._path(name, g)
             raw = self.get(path)
             try:
-                return raw, g, store.read(io.BytesIO(raw), "%s on the board" % path)
+                self._models[name] = raw, g, store.read(io.BytesIO(raw), "%s on the board" % path)
+                return self._models[name]
             except ValueError as e:
                 bad.append(str(e))
         if bad:
-            raise BoardError("no valid model %r on the board: %s" % (name, "; ".join(bad)))
-        raise BoardError("no model %r on the board" % name)
+            raise MicronnError("no valid model %r on the board: %s" % (name, "; ".join(bad)))
+        names = sorted(set(m.group(1) for m in map(GENERATION.match, files) if m))
+        raise MicronnError("no model %r on the board (models there: %s)"
+                           % (name, ", ".join(names) or "none; train or push one first"))
+
+    def fetch(self, model):
+        """(bytes of model NAME's newest generation whose CRC checks, its file)."""
+        raw, g, net = self._read(model)
+        return raw, self._path(model, g)
+
+    def inputs(self, model):
+        return self._read(model)[2].sizes[0]
 
     def recover(self, name):
-        """The newest generation of NAME whose CRC checks; newer, damaged ones (a checkpoint
-        cut short by a reset or a Ctrl-C) are removed.  None if there is none."""
+        """The newest generation of NAME whose CRC checks; the others (older ones, and newer
+        damaged ones: a checkpoint cut short by a reset or a Ctrl-C) are removed.  None if
+        there is none."""
+        self._models.pop(name, None)
         self.fresh()
+        good = None
         for g in self.generations(name):
-            path = "%s.%d.mnn" % (name, g)
-            try:
-                store.read(io.BytesIO(self.get(path)), path)
-                return g
-            except ValueError:
-                self.remove(path)
-        return None
+            path = self._path(name, g)
+            if good is None:
+                try:
+                    store.read(io.BytesIO(self.get(path)), path)
+                    good = g
+                    continue
+                except ValueError:
+                    pass
+            self.remove(path)
+        return good
 
-    def _kept(self, name):
-        """What is left of model NAME after a failed job, in words."""
-        try:
-            g = self.recover(name)
-        except BoardError as e:
-            return "the board does not answer (%s)" % e
-        return "generation %d, the last checkpoint, is on the board" % g if g else "no checkpoint was saved"
-
-    def push(self, name, net):
-        """Make net the newest generation of NAME once the board has loaded it; returns the
-        generation.  The older generations are removed only then."""
-        _check_name(name)
+    def push(self, model, data, net):
+        """Make net the newest generation of model NAME once the board has loaded it; returns
+        its file.  The older generations are removed only then."""
+        _check_name(model)
         net = as_float32(net)
         spec = tinyprog.Spec.of(net)
-        self.install(spec, training=False)
-        self.start(spec)
         nb = need(spec, False, 0, 0)
-        self._fits("the model %s" % _sizes(net.sizes), nb)
+        what = "the model %s" % _sizes(net.sizes)
+        self._fits_heap(what, nb)
+        self._install(spec, False)
+        self.start(spec)
+        self._fits_program(what, nb)
         self.fresh()
         files = self.files()
-        gens = self.generations(name, files)
+        gens = self.generations(model, files)
         raw = mnn_bytes(net)
         self._fs_check(len(raw), files)
         g = (gens[0] if gens else 0) + 1
-        path = "%s.%d.mnn" % (name, g)
+        path = self._path(model, g)
         self.put(path, raw)
         try:
             self.start()
             self._x("m.room(%d);m.load(%r,0)" % (nb, path))
-        except BoardError:
+        except MicronnError:
             self.fresh()
             self.remove(path)
             raise
         self.fresh()
         for old in gens:
-            self.remove("%s.%d.mnn" % (name, old))
-        return g
+            self.remove(self._path(model, old))
+        self._models.pop(model, None)
+        return path
 
-    def predict(self, name, X):
+    def predict(self, model, X):
         """The model's outputs for each row of X, computed on the board (a list of lists)."""
-        raw, g, net = self.fetch(name)
+        raw, g, net = self._read(model)
         Xf, n = _data.pack(X, net.sizes[0], "f", "X", "the model has %d inputs" % net.sizes[0])
         have = self.program()
         spec = have[1] if have and have[1].same_model(tinyprog.Spec.of(net)) else tinyprog.Spec.of(net)
-        self.install(spec, training=False)
-        self.start(spec)
         nb = need(spec, False, n, net.sizes[0])
-        self._fits("the model %s with %d rows of inputs" % (_sizes(net.sizes), n), nb)
+        what = "the model %s with %d rows of inputs" % (_sizes(net.sizes), n)
+        self._fits_heap(what, nb)
+        self._install(spec, False)
+        self.start(spec)
+        self._fits_program(what, nb)
         self.fresh()
         self._fs_check(len(Xf) * 4, self.files())
         self.put(DATA, Xf.tobytes())
         self.start()
-        self._args("%s.%d.mnn" % (name, g), nb, DATA, n)
+        self._args(self._path(model, g), nb, DATA, n)
         out = self._x("m.predict(*a)")
         self.fresh()
         self.remove(DATA)
         k = net.sizes[-1]
-        rows = [list(struct.unpack("<%d%s" % (k, spec.dtype), ast.literal_eval(line)))
+        rows = [list(struct.unpack("<%d%s" % (k, spec.dtype), ast.literal_eval(line.strip())))
                 for line in out.split("\n") if line.strip()]
         if len(rows) != n:
-            raise BoardError("the board returned %d rows of outputs for %d inputs" % (len(rows), n))
+            raise MicronnError("the board returned %d rows of outputs for %d inputs" % (len(rows), n))
         return rows
 
-    def train(self, name, net, X, Y, epochs, lr, loss="mse", batch_size=None, every=None,
-              checkpoint_every=None, on_progress=None, on_checkpoint=None):
-        """Train net (its current weights are the start) on the board as model NAME, as
-        net.fit(X, Y, epochs, lr, loss, batch_size) does with optimizer "sgd".
-
-        on_progress(epoch, loss) every `every` epochs (default: a hundredth of them);
-        on_checkpoint(generation, epoch) after each checkpoint (every checkpoint_every epochs,
-        default a tenth, and at the end).  Ctrl-C (KeyboardInterrupt) stops the board; its
-        last checkpoint stays.  Returns {"epochs", "loss", "generation", "seconds",
-        "interrupted"}; net is unchanged: fetch() brings the trained weights."""
-        _check_name(name)
-        net = as_float32(net)
+    def train(self, job, X, Y, model, checkpoint_s, ev, out=print):
+        """Train job (train.Spec) on the board as model NAME, as Network.fit does with the SGD
+        optimizer; ev (train.Progress) hears of the start, the losses and the checkpoints, and
+        says how long a stop may take.  Returns what Board.train returns."""
+        _check_name(model)
+        if job.optimizer not in OPTIMIZERS:
+            raise MicronnError("--optimizer %s: this board's program trains with sgd only (it has no room "
+                               "for momentum or Adam state); leave --optimizer out" % job.optimizer)
+        net = micronn.Network(job.layers, **job.network_kwargs())
         n_in, n_out = net.sizes[0], net.sizes[-1]
         Xf, n = _data.pack(X, n_in, "f", "X", "the network has %d inputs" % n_in)
-        Yf, ny = _data.pack(Y, n_out, "f", "Y", "the network has %d outputs" % n_out)
-        if ny != n:
-            raise BoardError("X has %d samples but Y has %d" % (n, ny))
-        bs = n if batch_size is None else min(network._positive_int(batch_size, "batch_size", 1), n)
-        epochs = network._positive_int(epochs, "epochs", 1)
-        every = every or max(1, epochs // 100)
-        ck = checkpoint_every or max(1, epochs // 10)
-        spec = tinyprog.Spec.of(net, loss, bs, n)
-        self.install(spec)
-        self.start(spec)
+        Yf, _ = _data.pack(Y, n_out, "f", "Y", "the network has %d outputs" % n_out)
+        bs = n if job.batch_size is None else min(network._positive_int(job.batch_size, "batch_size", 1), n)
+        spec = tinyprog.Spec.of(net, job.loss, bs, n)
         nb = need(spec, True, n, n_in + n_out)
-        self._fits("training the model %s on %d samples" % (_sizes(net.sizes), n), nb)
+        what = "training the model %s on %d samples" % (_sizes(net.sizes), n)
+        self._fits_heap(what, nb)               # before anything is sent
+        self._install(spec, True, out)
+        self.start(spec)
+        self._fits_program(what, nb)            # before the job allocates anything
         self.fresh()
         files = self.files()
         raw = mnn_bytes(net)
         self._fs_check(3 * len(raw) + 4 * (len(Xf) + len(Yf)), files)
-        gens = self.generations(name, files)
-        gen = (gens[0] if gens else 0) + 1
-        path = "%s.%d.mnn" % (name, gen)
-        self.put(path, raw)
-        for g in gens:
-            self.remove("%s.%d.mnn" % (name, g))
+        gens = self.generations(model, files)
+        gen = gens[0] if gens else 0
+        self.put(START, raw)
         self.put(DATA, Xf.tobytes() + Yf.tobytes())
-        self.start()
-        self._args(path, nb, DATA, n, n_out, net._rng.state, epochs, lr, bs, losses.scale(loss, n_out, bs),
-                   losses.scale(loss, n_out, n % bs or bs), every, ck, name, gen)
-        out = {"epochs": 0, "loss": None, "generation": gen, "interrupted": False}
+        out("sent %d samples (%d bytes) to %s:%s" % (n, 4 * (len(Xf) + len(Yf)), self.port, DATA))
+        free = self.start() - nb
+        uart = UART.get(self.repl.platform)
+        self._x(uart or "uart=None")
+        self._args(START, nb, DATA, n, n_out, net._rng.state, job.epochs, job.lr, bs,
+                   losses.scale(job.loss, n_out, bs), losses.scale(job.loss, n_out, n % bs or bs),
+                   job.every, model, gen, _Name("uart"), STOP_BYTE)
+        res = {"epochs": 0, "loss": None, "ms": 0, "model": None, "stopped": False, "interrupted": False,
+               "saved": None}
+        clock = {"start": time.monotonic()}
+        clock["saved"] = clock["start"]
+        ev.started(net.n_params, free, uart is not None)
 
-        def line(text):
-            p = text.split(None, 2)
-            if p[:1] == ["E"]:
-                out["epochs"] = int(p[1])
-                out["loss"] = network._mean(loss, struct.unpack("<d", ast.literal_eval(p[2]))[0], n, n_out)
-                if on_progress:
-                    on_progress(out["epochs"], out["loss"])
-            elif p[:1] == ["S"]:
-                out["generation"] = int(p[1])
-                if on_checkpoint:
-                    on_checkpoint(int(p[1]), int(p[2]))
-            elif p[:1] == ["K"]:
-                out["interrupted"] = True
+        def on_line(tag, text):
+            now = time.monotonic()
+            if tag == "E":
+                done, loss = text.split(None, 1)
+                res["epochs"], res["ms"] = int(done), int(1000 * (now - clock["start"]))
+                res["loss"] = network._mean(job.loss, struct.unpack("<d", ast.literal_eval(loss))[0], n, n_out)
+                ev.losses([res["loss"]], res["ms"])
+                if uart and 0 < checkpoint_s <= now - clock["saved"]:
+                    self.repl.write(CHECKPOINT_BYTE)       # saved after the next chunk of epochs
+                    clock["saved"] = now
+            elif tag == "S":
+                gen_, epoch = text.split()
+                res["model"], res["saved"] = self._path(model, int(gen_)), int(epoch)
+                ev.checkpoint(res["saved"], res["model"])
 
-        t0 = time.monotonic()
+        lines = _Lines(on_line, ("E", "S"))
         try:
-            self.repl.start("m.train(*a)")
-            try:
-                self.repl.follow(timeout=None, idle=600, on_line=line)
-            except KeyboardInterrupt:
-                self.repl.interrupt()
-                self.repl.follow(timeout=None, idle=60, on_line=line)
-        except BoardException as e:
-            if "diverged" in str(e):
-                why = "training diverged at epoch %d: the loss is %s; try a smaller lr than %s" % (
-                    out["epochs"], out["loss"], lr)
+            self.repl.exec("m.train(*a)", on_output=lines.feed, timeout=None, interruptible=True,
+                           stop_byte=STOP_BYTE, on_stop=ev.stop_wait)
+        except BoardError as e:
+            lines.feed(b"\n")
+            if e.exc_type == "KeyboardInterrupt" and self.repl.interrupted:
+                res["stopped"] = res["interrupted"] = True      # Ctrl-C: maybe mid-checkpoint
+            elif "diverged" in str(e):
+                raise MicronnError("training diverged at epoch %d: the loss is %s; try a smaller lr than %s; %s"
+                                   % (res["epochs"], res["loss"], job.lr, self._kept(model)))
             else:
-                why = "training failed on the board (%s)" % e
-            raise BoardError("%s; %s" % (why, self._kept(name)))
+                raise MicronnError("training failed on the board (%s: %s); %s" % (e.exc_type, e, self._kept(model)))
         except BoardReset:
-            raise BoardError("the board reset during training, after epoch %d; %s" % (out["epochs"], self._kept(name)))
-        except ReplError as e:
-            raise BoardError("%s; %s" % (e, self._kept(name)))
-        if out["interrupted"]:
-            out["generation"] = self.recover(name)
-        out["seconds"] = time.monotonic() - t0
-        self.fresh()
+            self._tidy_after_reset(model)
+            raise
+        lines.feed(b"\n")
+        res["stopped"] = res["stopped"] or res["epochs"] < job.epochs     # the stop byte ended it
+        self.recover(model)             # a checkpoint cut short by Ctrl-C, and older generations
         self.remove(DATA)
-        return out
+        self.remove(START)
+        return res
+
+    def _kept(self, name):
+        """What is left of model NAME after a failed job, in words."""
+        try:
+            g = self.recover(name)
+        except MicronnError as e:
+            return "the board does not answer (%s)" % e
+        return ("%s, the last checkpoint, is on the board" % self._path(name, g) if g
+                else "no checkpoint was saved")
+
+    def _tidy_after_reset(self, name):
+        """After a reset mid-job: back into the raw REPL, and drop a checkpoint it cut short
+        (fetch would skip it anyway).  Best effort: the error to report is the reset."""
+        try:
+            self.repl.enter()
+            self.recover(name)
+        except MicronnError:
+            pass
+
+
+class _Name(str):
+    """A name on the board, passed to _args() as itself rather than as a string."""
+
+    def __repr__(self):
+        return str(self)
+
+
+def _describe(spec):
+    return "%s %s%s, loss %s" % (_sizes(spec.sizes), ",".join(spec.acts), " with biases" if spec.bias else "",
+                                 spec.loss)

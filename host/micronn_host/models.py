@@ -4,15 +4,7 @@ import json
 import os
 
 from . import dataset
-from .errors import DataError, MicronnError, NotDeployed
-
-PREDICT_PATH = "/data/predict.mnd"
-
-
-def board_model(name):
-    if not name or "/" in name or name.startswith("."):
-        raise MicronnError("--model %r: a model name is a plain file name without '/'" % name)
-    return "/models/%s.mnn" % name
+from .errors import DataError, MicronnError
 
 
 def read_model(data, name):
@@ -39,20 +31,12 @@ def write_atomic(path, data):
 
 
 def run_info(args, out=print):
-    from .board import Board
-    from .deploy import PROBE, Target
-    with Board(args.port) as board:
-        try:
-            d = board.call("info()")
-        except NotDeployed:
-            mpy, native = board.exec(PROBE).decode().split()
-            d = {"micronn": None, "agent": None, "mpy": int(mpy), "native": bool(int(native)),
-                 "version": board.exec("import sys\nprint(sys.version)").decode().strip(),
-                 "free": int(board.exec("import gc\ngc.collect()\nprint(gc.mem_free())").decode()),
-                 "models": []}
-    d["port"] = board.port
+    from .board import connect
+    from .deploy import Target
+    with connect(args.port) as board:
+        d = board.info()
     t = Target(d["mpy"], d["native"])
-    d["mpy_version"] = "%d.%d" % (t.major, t.sub)
+    d["mpy_version"] = "%d.%d" % (t.major, t.sub) if d["mpy"] else None
     d["arch"] = t.arch
     if args.json:
         out(json.dumps(d, indent=2, sort_keys=True))
@@ -61,28 +45,35 @@ def run_info(args, out=print):
     out("MicroPython: %s" % d["version"])
     if d.get("machine"):
         out("machine:     %s" % d["machine"])
-    out(".mpy:        v%s, arch %s, %s" % (d["mpy_version"], t.arch or "none",
-                                         "native emitter" if t.native else "no native emitter"))
+    if d["mpy"]:
+        out(".mpy:        v%s, arch %s, %s" % (d["mpy_version"], t.arch or "none",
+                                             "native emitter" if t.native else "no native emitter"))
+    else:
+        out(".mpy:        none (this firmware loads no .mpy files: it compiles every module itself)")
     out("free heap:   %d bytes" % d["free"])
     if "flash_free" in d:
-        out("free flash:  %d bytes" % d["flash_free"])
-    out("micronn:     %s" % (d["micronn"] or "not deployed (run `micronn deploy`)"))
+        out("free flash:  %s%d bytes" % ("about " if d.get("tiny") else "", d["flash_free"]))
+    if d.get("tiny"):
+        out("micronn:     a program made for each model (lib/micronn does not fit this board); "
+            "train, push and predict send it when needed")
+        out("program:     %s" % (d["program"] or "none yet"))
+    else:
+        out("micronn:     %s" % (d["micronn"] or "not deployed (run `micronn deploy`)"))
     if d["models"]:
         out("models:")
         for m in d["models"]:
             shape = "-".join(map(str, m["layers"])) if "layers" in m else m.get("error", "?")
-            out("  %-16s %7d bytes  %s %s" % (m["name"], m["size"], shape,
-                                             ",".join(m.get("activations", []))))
+            out("  %-16s %7d bytes  %s %s%s" % (m["name"], m["size"], shape, ",".join(m.get("activations", [])),
+                                               "  (%s)" % m["file"] if "file" in m else ""))
     else:
         out("models:      none")
 
 
 def run_fetch(args, out=print):
-    from .board import Board
-    path = board_model(args.model)
+    from .board import connect
     dest = args.output_file or "%s.mnn" % args.model
-    with Board(args.port) as board:
-        data = board.download(path)
+    with connect(args.port) as board:
+        data, path = board.fetch(args.model)
     net = read_model(data, "%s from the board" % path)
     write_atomic(dest, data)
     out("fetched %s (%s, %d parameters, %d bytes, CRC ok) to %s"
@@ -90,9 +81,8 @@ def run_fetch(args, out=print):
 
 
 def run_push(args, out=print):
-    from .board import Board
+    from .board import connect
     import micronn
-    path = board_model(args.model)
     try:
         with open(args.file, "rb") as f:
             data = f.read()
@@ -107,20 +97,19 @@ def run_push(args, out=print):
         from micronn.store import write_mnn
         write_mnn(net, buf)
         data = buf.getvalue()
-    with Board(args.port) as board:
-        board.upload(path + ".new", data)
-        board.call("install(%r, %r)" % (path + ".new", path))
+    with connect(args.port) as board:
+        path = board.push(args.model, data, net)
     out("pushed %s (%s, %d bytes) to %s:%s; it loads on the board"
         % (args.file, "-".join(map(str, net.sizes)), len(data), board.port, path))
 
 
 def run_predict(args, out=print):
-    from .board import Board
-    path = board_model(args.model)
+    from .board import connect
     targets = None
-    with Board(args.port) as board:
-        model = read_model(board.download(path), path) if args.compare else None
-        n_in = model.sizes[0] if model else _inputs_of(board, path)
+    with connect(args.port) as board:
+        where = board.where(args.model)
+        model = read_model(board.fetch(args.model)[0], where) if args.compare else None
+        n_in = model.sizes[0] if model else board.inputs(args.model)
         if args.csv:
             table = dataset.read_csv(args.csv)
             if table.width == n_in:
@@ -129,17 +118,14 @@ def run_predict(args, out=print):
                 X, targets = [r[:n_in] for r in table.rows], [r[n_in:] for r in table.rows]
             else:
                 raise DataError("%s has %d columns; the model %s has %d inputs"
-                                % (args.csv, table.width, path, n_in))
+                                % (args.csv, table.width, where, n_in))
         else:
             if not args.values:
                 raise MicronnError("give the input values, or --csv FILE")
             X = [[_value(v, i) for i, v in enumerate(args.values, 1)]]
             if len(X[0]) != n_in:
-                raise DataError("%d values given; the model %s has %d inputs" % (len(X[0]), path, n_in))
-        board.upload(PREDICT_PATH, dataset.pack(X))
-        rows = []
-        board.call("predict(%r, %r)" % (args.model, PREDICT_PATH),
-                   on_line=lambda tag, text: rows.append(json.loads(text)) if tag == "@O" else None)
+                raise DataError("%d values given; the model %s has %d inputs" % (len(X[0]), where, n_in))
+        rows = board.predict(args.model, X)
     if args.json:
         out(json.dumps(rows))
     else:
@@ -153,17 +139,6 @@ def run_predict(args, out=print):
         diff = max(abs(a - b) for ra, rb in zip(rows, host) for a, b in zip(ra, rb))
         out("largest difference between the board and this computer: %.3g" % diff)
     return rows
-
-
-def _inputs_of(board, path):
-    models = board.call("info()")["models"]
-    for m in models:
-        if "/models/%s.mnn" % m["name"] == path:
-            if "layers" not in m:
-                raise MicronnError("%s on the board is damaged: %s" % (path, m.get("error")))
-            return m["layers"][0]
-    raise MicronnError("no model %s on the board (models there: %s)"
-                       % (path, ", ".join(m["name"] for m in models) or "none; train or push one first"))
 
 
 def _value(text, i):

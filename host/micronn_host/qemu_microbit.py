@@ -50,6 +50,7 @@ class Emulator:
         self.proc = None
         self.port = None
         self.dir = None
+        self._held = None
 
     def __enter__(self):
         self.start()
@@ -68,10 +69,14 @@ class Emulator:
         self.proc = subprocess.Popen(
             [QEMU, "-M", "microbit", "-device", "loader,file=%s" % (self.firmware or FIRMWARE), "-nographic",
              "-serial", "pty", "-monitor", "none", "-qmp", "unix:%s,server=on,wait=off" % self.qmp],
-            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
+            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True)     # a Ctrl-C in the terminal is for serve(), which stops it
         log.close()
         try:
             self.port = self._wait_for_pty(timeout)
+            # keep the pty open: QEMU drops the board's output while no program holds its pty,
+            # and notices one opening it only on a one-second timer (a board's port is always there)
+            self._held = os.open(self.port, os.O_RDWR | os.O_NOCTTY)
             if self.link:
                 if os.path.lexists(self.link):
                     os.remove(self.link)
@@ -140,6 +145,9 @@ class Emulator:
         self._qmp("system_reset")
 
     def stop(self):
+        if self._held is not None:
+            os.close(self._held)
+            self._held = None
         if self.proc and self.proc.poll() is None:
             self.proc.terminate()
             try:
@@ -160,15 +168,23 @@ class Emulator:
 
 
 def serve(link=None, say=print):
-    """What `micronn sim --board microbit [--link PATH]` does: start the emulator, say where
-    its port is, and run until Ctrl-C."""
+    """What `micronn sim --board microbit [--link PATH]` does: start the emulator, say where its
+    port is, and run until Ctrl-C (or SIGTERM, SIGHUP); SIGUSR1 presses its reset button."""
+    import signal
+    events = []
+    for sig, what in ((signal.SIGINT, "stop"), (signal.SIGTERM, "stop"), (signal.SIGHUP, "stop"),
+                      (signal.SIGUSR1, "reset")):
+        signal.signal(sig, lambda *a, what=what: events.append(what))
     with Emulator(link=link) as emu:
-        say("micro:bit emulator (MicroPython 1.9.2) on %s%s; Ctrl-C stops it"
-            % (emu.port, " (linked as %s)" % link if link else ""))
-        try:
-            while emu.running:
-                time.sleep(0.5)
-        except KeyboardInterrupt:
-            pass
-        if not emu.running:
+        say("micronn sim: emulated BBC micro:bit, QEMU running its MicroPython 1.9 firmware "
+            "(about 9.8 KB of heap)")
+        say("  port:  %s%s" % (emu.port, "  (linked from %s)" % link if link else ""))
+        say("  files: in its emulated flash, kept across resets, gone when it stops")
+        say("  Ctrl-C stops it; `kill -USR1 %d` presses its reset button." % os.getpid())
+        while emu.running and "stop" not in events:
+            if "reset" in events:
+                events.remove("reset")
+                emu.reset()
+            time.sleep(0.05)
+        if "stop" not in events:
             raise EmulatorError("%s stopped: %s" % (QEMU, emu._log().strip()))

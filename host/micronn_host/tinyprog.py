@@ -28,7 +28,7 @@ from micronn import activations, losses, store
 
 from . import libsource, minify
 
-VERSION = 2
+VERSION = 3
 # the program's modules on the board, in the order the host imports them: the kernels, the
 # model's arrays, its fit and predict, the training job (four modules because the micro:bit
 # compiles each one in its small heap, and the compiler needs about as much again)
@@ -273,30 +273,36 @@ def model_source(spec):
     job("        c, last = crc32(b[:-4], c), b[-4:]")
     job("    f.close()")
     job("    return c if struct.unpack('<I', last)[0] == c else -1")
-    # the jobs: one command each, so that the board parses no command while they hold memory
-    job("def train(p, need, dp, n, k, state, epochs, lr, bs, s1, s2, every, ck, name, gen):")
+    # the jobs: one command each, so that the board parses no command while they hold memory.
+    # train: epochs in chunks of `every`, a progress line "E epochs loss" after each; then a
+    # byte the host sent, if any, read from `uart` (the micro:bit's UART object, or None): a
+    # checkpoint when it is one, the end of training with a checkpoint when it is `stop`; a
+    # checkpoint at the end too.  A checkpoint writes generation gen + 1, reads it back, removes
+    # generation gen and says "S generation epochs".  The host keeps the clock and tells a stop
+    # or a Ctrl-C from how the job ended: every name and line of the program costs heap.
+    job("def train(p, need, dp, n, k, state, epochs, lr, bs, s1, s2, every, name, gen, uart, stop):")
     job("    setup(p, need, 1, dp, n, k, state)")
     job("    done = 0")
-    job("    try:")
-    job("        while done < epochs:")
-    job("            e = min(every, epochs - done, ck - done % ck)")
-    job("            t = fit(e, lr, bs, s1, s2)")
-    job("            done += e")
-    job("            print('E', done, struct.pack('<d', t))")
-    job("            if t - t != 0.0:")             # inf or nan: stop as Network.fit does
-    job("                raise ValueError('diverged')")
-    job("            if done % ck == 0 or done == epochs:")
-    job("                q = '%s.%d.mnn' % (name, gen + 1)")
-    job("                if save(q) != filecrc(q):")
-    job("                    raise OSError(q + ' does not read back')")
-    job("                gen += 1")
-    job("                try:")
-    job("                    os.remove('%s.%d.mnn' % (name, gen - 1))")
-    job("                except OSError:")
-    job("                    pass")
-    job("                print('S', gen, done)")
-    job("    except KeyboardInterrupt:")
-    job("        print('K', done)")
+    job("    while done < epochs:")
+    job("        e = min(every, epochs - done)")
+    job("        t = fit(e, lr, bs, s1, s2)")
+    job("        done += e")
+    job("        print('E', done, struct.pack('<d', t))")
+    job("        if t - t != 0.0:")             # inf or nan: stop as Network.fit does
+    job("            raise ValueError('diverged')")
+    job("        q = uart and uart.any() and uart.read(1)")
+    job("        if q or done == epochs:")
+    job("            c = '%s.%d.mnn' % (name, gen + 1)")
+    job("            if save(c) != filecrc(c):")
+    job("                raise OSError(c + ' does not read back')")
+    job("            gen += 1")
+    job("            try:")
+    job("                os.remove('%s.%d.mnn' % (name, gen - 1))")
+    job("            except OSError:")
+    job("                pass")
+    job("            print('S', gen, done)")
+    job("        if q == stop:")
+    job("            return")
     return "\n".join(m) + "\n", "\n".join(f) + "\n", "\n".join(j) + "\n"
 
 

@@ -1,6 +1,4 @@
 """`micronn train` (on the board) and `micronn fit` (on the host, same library, same options)."""
-import array
-import base64
 import sys
 import time
 
@@ -8,8 +6,6 @@ from . import dataset
 from .errors import BoardReset, DataError, Disconnected, Interrupted, MicronnError
 from .progress import Bar
 
-DATA_PATH = "/data/train.mnd"
-STOP_BYTE = b"\x1a"         # asks the agent's train() to stop between epochs
 STOP_WAIT = 3.0             # seconds the board gets to stop by itself, at least
 
 
@@ -90,71 +86,79 @@ class Curve:
         os.replace(tmp, path)
 
 
+class Progress:
+    """What a board's training job reports, shown as it comes: the start, the progress bar and
+    loss curve, the checkpoints; and how long to wait for a stop after Ctrl-C (stop_wait)."""
+
+    def __init__(self, spec, out):
+        self.spec, self.out = spec, out
+        self.curve = Curve(spec)
+        self.bar = Bar(spec.epochs)
+        self.checkpoint_at = None           # (epoch, where) of the last checkpoint
+        self.stoppable = False
+        self.started_at = None
+        self.ms = 0
+
+    def started(self, params, free, stoppable):
+        self.bar.close()
+        self.out("training %s (%d parameters) on the board, %d bytes of heap free"
+                 % ("-".join(map(str, self.spec.layers)), params, free))
+        self.bar.t0 = self.started_at = time.monotonic()
+        self.stoppable = stoppable
+
+    def losses(self, values, ms):
+        for v in values:
+            self.curve.add(v)
+        self.ms = ms
+        self.bar.update(self.curve.epochs[-1], self.curve.losses[-1], ms / 1000.0)
+
+    def checkpoint(self, epoch, where):
+        self.checkpoint_at = (epoch, where)
+
+    def stop_wait(self):
+        """First Ctrl-C: the board stops after its current epoch; how long to give it (0: its
+        firmware cannot hear the stop byte, so Ctrl-C at once)."""
+        self.bar.close()
+        if not self.stoppable:
+            return 0.0
+        wait = stop_wait(self.started_at, self.ms, len(self.curve.losses))
+        print("stopping after the current epoch (up to %.0fs; Ctrl-C again to stop at once)" % wait,
+              file=sys.stderr, flush=True)
+        return wait
+
+    def note(self, where):
+        """Which checkpoint the board keeps, in words."""
+        if self.checkpoint_at is None:
+            return "no checkpoint was saved yet (any older %s on the board is untouched)" % where
+        return "the last checkpoint (epoch %d) is in %s on the board" % self.checkpoint_at
+
+    def close(self):
+        self.bar.close()
+
+
 def run_train(args, out=print):
-    from .board import Board
+    from .board import connect
     spec = Spec(args)
     spec.check()
     X, Y = load_data(spec, args.data)
-    blob = dataset.pack(X, Y)
-    model = args.model
-    board_path = "/models/%s.mnn" % model
-    curve = Curve(spec)
-    state = {"checkpoint": None, "stoppable": False, "started": None, "ms": 0}
-    with Board(args.port, soft_reset=True) as board:       # a fresh heap for training
-        board.upload(DATA_PATH, blob)
-        out("sent %d samples (%d bytes) to %s:%s" % (len(X), len(blob), board.port, DATA_PATH))
-        bar = Bar(spec.epochs)
-
-        def on_line(tag, text):
-            if tag == "@S":
-                import json
-                info = json.loads(text)
-                bar.close()
-                out("training %s (%d parameters) on the board, %d bytes of heap free"
-                    % ("-".join(map(str, spec.layers)), info["params"], info["free"]))
-                bar.t0 = state["started"] = time.monotonic()
-                state["stoppable"] = info.get("stoppable", False)
-            elif tag == "@L":
-                ms, b64 = text.split(" ", 1)
-                for v in array.array("f", base64.b64decode(b64)):
-                    curve.add(v)
-                state["ms"] = int(ms)
-                bar.update(curve.epochs[-1], curve.losses[-1], int(ms) / 1000.0)
-            elif tag == "@C":
-                state["checkpoint"] = int(text)
-
-        def on_stop():
-            """First Ctrl-C: the board stops after its current epoch; how long to give it."""
-            bar.close()
-            if not state["stoppable"]:
-                return 0.0          # its firmware cannot poll stdin: Ctrl-C at once
-            wait = stop_wait(state, len(curve.losses))
-            print("stopping after the current epoch (up to %.0fs; Ctrl-C again to stop at once)" % wait,
-                  file=sys.stderr, flush=True)
-            return wait
-
-        call = ("train(%r, %r, %r, activation=%r, output=%r, loss=%r, epochs=%d, lr=%r, batch_size=%r, "
-                "bias=%r, seed=%r, optimizer=%r, init=%r, every=%d, save_s=%r, stop=%r)"
-                % (DATA_PATH, model, spec.layers, spec.activation, spec.output, spec.loss, spec.epochs,
-                   spec.lr, spec.batch_size, spec.bias, spec.seed, spec.optimizer, spec.init,
-                   spec.every, args.checkpoint, STOP_BYTE))
+    ev = Progress(spec, out)
+    with connect(args.port, soft_reset=True) as board:       # a fresh heap for training
+        where = board.where(args.model)
         try:
-            res = board.call(call, on_line=on_line, timeout=None, interruptible=True,
-                             stop_byte=STOP_BYTE, on_stop=on_stop)
+            res = board.train(spec, X, Y, args.model, args.checkpoint, ev, out=out)
         except (BoardReset, Disconnected) as e:
-            bar.close()
-            curve.save(args.history)
-            raise type(e)("%s during training; %s" % (e, _checkpoint_note(state["checkpoint"], board_path)))
+            ev.close()
+            ev.curve.save(args.history)
+            raise type(e)("%s during training; %s" % (e, ev.note(where)))
         except Interrupted:
-            bar.close()
-            raise Interrupted("stopped waiting for the board; %s"
-                              % _checkpoint_note(state["checkpoint"], board_path))
+            ev.close()
+            raise Interrupted("stopped waiting for the board; %s" % ev.note(where))
         finally:
-            bar.close()
-    curve.save(args.history)
+            ev.close()
+    ev.curve.save(args.history)
     if res.get("interrupted"):
         raise Interrupted("training interrupted by Ctrl-C after epoch %d, in the middle of an epoch, so the "
-                          "board did not save it; %s" % (res["epochs"], _checkpoint_note(res["saved"], board_path)))
+                          "board did not save it; %s" % (res["epochs"], ev.note(where)))
     if res["stopped"]:
         raise Interrupted("training stopped by Ctrl-C after epoch %d (loss %.6g); the board saved the "
                           "model to %s" % (res["epochs"], res["loss"] or float("nan"), res["model"]))
@@ -164,19 +168,13 @@ def run_train(args, out=print):
         out("loss curve written to %s" % args.history)
 
 
-def stop_wait(state, callbacks):
+def stop_wait(started, ms, callbacks):
     """Seconds to wait for a stop between epochs: twice the time between progress reports
-    (one every `every` epochs), at least STOP_WAIT."""
+    (one every `every` epochs; `ms` on the board by the last of `callbacks` reports), at
+    least STOP_WAIT."""
     if not callbacks:           # no epoch has ended yet: as long again as it has run
-        started = state["started"]
         return max(STOP_WAIT, 2 * (time.monotonic() - started) if started else 0.0)
-    return max(STOP_WAIT, 2 * state["ms"] / 1000.0 / callbacks)
-
-
-def _checkpoint_note(epoch, path):
-    if epoch is None:
-        return "no checkpoint was saved yet (any older %s on the board is untouched)" % path
-    return "the last checkpoint (epoch %d) is in %s on the board" % (epoch, path)
+    return max(STOP_WAIT, 2 * ms / 1000.0 / callbacks)
 
 
 def run_fit(args, out=print):

@@ -6,6 +6,16 @@ timeout is for silence, and can be None: wait as long as the port is there), Ctr
 interrupts the board and still collects the end of the command, raw-paste mode with flow
 control (falling back to the plain raw REPL on old firmware), and errors that say what went
 wrong in one line: no device, port busy, not MicroPython, lost connection, board reset.
+
+Boards with a tiny receive buffer.  identify() asks the board what it is with a command short
+enough for any board, and sets the longest command it takes in one piece (LIMITS).  The BBC
+micro:bit's MicroPython 1.9 queues received bytes in a 64-byte ring buffer (63 usable) and
+drops what does not fit while it is busy (a garbage collection is enough), with no raw-paste
+mode: sent in one go, a longer command arrives with bytes missing, sometimes still valid
+Python.  So on such a board every command is at most that long, sent with its Ctrl-D in one
+write, and the next one goes only after the board has answered; longer code is sent as pieces
+of a string in such commands and run with exec() (stage()).  Short commands (SHORT bytes) go
+as plain raw REPL on every board: they fit any buffer and need no raw-paste handshake.
 """
 import time
 
@@ -15,6 +25,12 @@ from ..errors import BoardError, BoardReset, Disconnected, Interrupted, PortErro
 RAW_PROMPT = b"raw REPL; CTRL-B to exit\r\n>"
 #: what a board prints when it (re)starts in the middle of a command
 RESET_MARKS = (b"soft reboot\r\n", b'Type "help()" for more information.', b"rst:0x")
+#: the longest command a board takes in one piece, by sys.platform (see the module docstring)
+LIMITS = {"microbit": 62}
+#: commands this short fit any board's receive buffer: sent as plain raw REPL, in one write
+SHORT = min(LIMITS.values())
+IDENTIFY = "import sys,gc;gc.collect();print(sys.platform,gc.mem_free())"
+STAGE = "_s"                # the board variable that collects the pieces of a long command
 
 
 class RawRepl:
@@ -22,6 +38,8 @@ class RawRepl:
         import serial
         self.port = port
         self.use_paste = True
+        self.max_command = None     # set by identify() for boards with a tiny receive buffer
+        self.platform = None
         try:
             self.serial = serial.Serial(port, baudrate, timeout=0.05, write_timeout=10, exclusive=True)
         except (serial.SerialException, OSError) as e:
@@ -53,18 +71,20 @@ class RawRepl:
             raise Disconnected("lost the connection to %s (%s)" % (self.port, _reason(e)))
 
     def read_until(self, ending, timeout):
-        """Read until `ending`; give up after `timeout` seconds of silence and return what came."""
+        """Read until `ending` (bytes, or a tuple of them: the first that comes); give up after
+        `timeout` seconds of silence and return what came."""
+        endings = ending if isinstance(ending, tuple) else (ending,)
         data = bytearray()
         last = time.monotonic()
-        while not data.endswith(ending):
+        while not data.endswith(endings):
             chunk = self._read_some()
             if chunk:
                 data += chunk
                 last = time.monotonic()
-                cut = data.find(ending)
-                if cut >= 0 and cut + len(ending) < len(data):
-                    self._pending += data[cut + len(ending):]
-                    del data[cut + len(ending):]
+                cuts = [(c + len(e)) for e in endings for c in (data.find(e),) if c >= 0]
+                if cuts and min(cuts) < len(data):
+                    self._pending += data[min(cuts):]
+                    del data[min(cuts):]
             elif time.monotonic() - last > timeout:
                 break
         return bytes(data)
@@ -117,35 +137,87 @@ class RawRepl:
             raise PortError("%s answers, but not like a MicroPython REPL (it sent %r)"
                             % (self.port, _tail(got)))
         if soft_reset:
-            self.write(b"\x04")
-            got = self.read_until(b"soft reboot\r\n", timeout)
-            if not got.endswith(b"soft reboot\r\n"):
-                raise PortError("%s did not soft-reset (it sent %r)" % (self.port, _tail(got)))
-            got = self.read_until(RAW_PROMPT, 30)
-            if not got.endswith(RAW_PROMPT):
-                raise PortError("%s did not come back to the raw REPL after a soft reset (it sent %r)"
-                                % (self.port, _tail(got)))
+            self.soft_reset(timeout)
+
+    def soft_reset(self, timeout=3.0):
+        """Ctrl-D at the raw REPL prompt: the board restarts MicroPython with a fresh heap and
+        comes back in the raw REPL (without running main.py).  A Ctrl-C first clears the line:
+        a stop byte that reached the board after its command ended would be on it."""
+        self.write(b"\x03\x04")
+        got = self.read_until(b"soft reboot\r\n", timeout)
+        if not got.endswith(b"soft reboot\r\n"):
+            raise PortError("%s did not soft-reset (it sent %r)" % (self.port, _tail(got)))
+        got = self.read_until(RAW_PROMPT, 30)
+        if not got.endswith(RAW_PROMPT):
+            raise PortError("%s did not come back to the raw REPL after a soft reset (it sent %r)"
+                            % (self.port, _tail(got)))
+
+    def identify(self):
+        """(sys.platform, free heap) of the board, asked with a command any board takes; sets
+        the command length limit the transport keeps for it from then on."""
+        try:
+            try:
+                out = self.exec(IDENTIFY)
+            except BoardError as e:
+                if e.exc_type != "MemoryError":
+                    raise
+                self.soft_reset()       # a heap too full to parse a command: what a job left
+                out = self.exec(IDENTIFY)
+            platform, free = out.decode().split()
+            free = int(free)
+        except (BoardError, ValueError):
+            raise PortError("%s answers as a raw REPL, but not as MicroPython does (sys.platform, "
+                            "gc.mem_free())" % self.port)
+        self.platform = platform
+        self.max_command = LIMITS.get(platform)
+        if self.max_command:
+            self.use_paste = False
+        return platform, free
 
     def exit(self):
         self.write(b"\x02")
 
     def _send(self, code):
-        """Hand the command to the board: raw-paste when it can, else the plain raw REPL."""
+        """Hand the command to the board: in one write when short, else raw-paste when it can,
+        else the plain raw REPL."""
+        if len(code) <= SHORT:
+            return self._plain(code, len(code) + 1)
+        if self.max_command and len(code) > self.max_command:
+            raise ValueError("a %d-byte command for a board that takes %d at once (use stage())"
+                             % (len(code), self.max_command))
         if self.use_paste:
             self.write(b"\x05A\x01")
-            head = self.read_until(b"\x01", 3.0)[-2:]
-            if head == b"R\x01":
+            head = self.read_until((b"R\x01", b"R\x00", RAW_PROMPT), 3.0)
+            if head.endswith(b"R\x01"):
                 return self._paste(code)
-            if head[-2:] != b"R\x00":   # firmware without raw-paste: it saw Ctrl-A and restarted
-                self.read_until(RAW_PROMPT, 3.0)
+            # R\x00: it knows raw-paste but will not; the banner: older firmware saw the Ctrl-A
             self.use_paste = False
-        for i in range(0, len(code), 256):
-            self.write(code[i:i + 256])
-            time.sleep(0.01)
-        self.write(b"\x04")
+        self._plain(code, 256)
+
+    def _plain(self, code, piece):
+        """The plain raw REPL: the code in writes of `piece` bytes, then Ctrl-D; wait for OK."""
+        code += b"\x04"
+        for i in range(0, len(code), piece):
+            if i:
+                time.sleep(0.01)
+            self.write(code[i:i + piece])
         ok = self.read_until(b"OK", 5.0)
         if not ok.endswith(b"OK"):
             raise PortError("%s did not accept the command (it sent %r)" % (self.port, _tail(ok)))
+
+    def stage(self, code):
+        """For a board with a command length limit: send code longer than that as pieces of a
+        string (one short command each) and return the short command that runs it."""
+        text = code.decode() if isinstance(code, bytes) else code
+        self.exec("%s=[]" % STAGE)
+        i = 0
+        while i < len(text):
+            n = self.max_command
+            while len(("%s+=[%r]" % (STAGE, text[i:i + n])).encode()) > self.max_command:
+                n -= 1
+            self.exec("%s+=[%r]" % (STAGE, text[i:i + n]))
+            i += n
+        return "exec(''.join(%s));%s=0" % (STAGE, STAGE)
 
     def _paste(self, code):
         size = self.read_exact(2, 3.0)
@@ -186,6 +258,8 @@ class RawRepl:
         """
         if isinstance(code, str):
             code = code.encode()
+        if self.max_command and len(code) > self.max_command:
+            code = self.stage(code).encode()
         self.interrupted = self.forced = False
         self._send(code)
         with CtrlC(interruptible) as ctrl_c:
