@@ -27,9 +27,14 @@ def nofit(free):
 def fmt(v, digits=1):
     if v is None:
         return "–"
-    if v >= 1e6:
-        return "%.1fM" % (v / 1e6)
     return ("%%.%df" % digits) % v
+
+
+def rate(v):
+    """Operations per second as 34.3M or 775k."""
+    if v is None:
+        return "–"
+    return "%.1fM" % (v / 1e6) if v >= 1e6 else "%.0fk" % (v / 1e3)
 
 
 def table(rows, nets=NETS, impls=IMPLS, heap=None):
@@ -63,7 +68,7 @@ def table(rows, nets=NETS, impls=IMPLS, heap=None):
                     ratio_t = "%.2fx" % (base["train_us"] / tr)
                 ratio_i = "%.1fx" % (base["infer_us"] / r["infer_us"])
             lines.append("| %s | %s | %s | %s | %s | %.2f | %s | %s |" % (
-                net, name, fmt(tr), fmt(r["infer_us"]), fmt(r["macs_per_s"]), r["bytes_per_param"],
+                net, name, fmt(tr), fmt(r["infer_us"]), rate(r["macs_per_s"]), r["bytes_per_param"],
                 ratio_t, ratio_i))
     return lines, notes
 
