@@ -26,7 +26,8 @@ def table_rows(text):
 
 
 def number(cell):
-    return float(cell[:-1]) * 1e6 if cell.endswith("M") else float(cell)
+    scale = {"M": 1e6, "k": 1e3}.get(cell[-1:])
+    return float(cell[:-1]) * scale if scale else float(cell)
 
 
 def test_bench_measures_what_fits_and_says_what_does_not(esp32):
