@@ -359,7 +359,6 @@ def train(data, model, layers, activation="sigmoid", output=None, loss="mse", ep
 
 def predict(model, data):
     """Outputs for each row of a data file (inputs only), one "@O <json>" line per row."""
-    import micronn
     net = load_model("/models/%s.mnn" % model)
     f, n = _open_data(data, net.sizes[0], 0)
     try:

@@ -9,6 +9,7 @@ import pytest
 
 import micronn
 from boards import ARTICLE, Cable, Sim, cli, deployed, one_error_line, start_cli
+from micronn_host.errors import BoardReset
 from conftest import find_micropython, need
 
 
@@ -214,14 +215,29 @@ def test_ctrl_c_that_lands_mid_epoch_keeps_the_last_whole_epoch_checkpoint(board
             if len(checkpoints) == 3:
                 os.kill(os.getpid(), signal.SIGINT)     # the host's Ctrl-C, without a stop byte
     table = dataset.read_csv(str(xor))
-    with Board(board.port, soft_reset=True) as b:
-        b.upload("/data/train.mnd", dataset.pack(*table.split(1)))
-        res = b.call("train('/data/train.mnd', 'mid', [3, 4, 1], loss='sse', epochs=10**6, lr=1.0, "
-                     "bias=False, seed=1, init='uniform', every=1000, save_s=0.05)",
-                     on_line=on_line, timeout=None, interruptible=True)
-        assert b.interrupted and b.repl.forced
-    assert res["interrupted"] and res["stopped"] and res["saved"] == checkpoints[-1] >= 3000
-    assert_trained_for(board.file("/models/mid.mnn"), res["saved"], every=1000)
+    res = None
+    try:
+        with Board(board.port, soft_reset=True) as b:
+            b.upload("/data/train.mnd", dataset.pack(*table.split(1)))
+            res = b.call("train('/data/train.mnd', 'mid', [3, 4, 1], loss='sse', epochs=10**6, lr=1.0, "
+                         "bias=False, seed=1, init='uniform', every=1000, save_s=0.05)",
+                         on_line=on_line, timeout=None, interruptible=True)
+            assert b.interrupted and b.repl.forced
+    except BoardReset:
+        # The unix port raises KeyboardInterrupt from its signal handler, even inside its own C
+        # code; now and then that hangs or crashes it and the virtual board resets, as a board's
+        # watchdog would.  What the board keeps must still be a whole checkpoint: the last one
+        # reported, or one more if the reset came between writing it and reporting it.
+        pass
+    path = board.file("/models/mid.mnn")
+    if res is not None:
+        assert res["interrupted"] and res["stopped"] and res["saved"] == checkpoints[-1] >= 3000
+        assert_trained_for(path, res["saved"], every=1000)
+    else:
+        try:
+            assert_trained_for(path, checkpoints[-1], every=1000)
+        except AssertionError:
+            assert_trained_for(path, checkpoints[-1] + 1000, every=1000)
 
 
 def test_ctrl_c_stops_fit_on_the_host_between_epochs_too(xor, tmp_path):

@@ -4,7 +4,6 @@ The same source runs compiled by viper under MicroPython and as plain Python und
 the float32 results must agree bit for bit between the two, and stay within 1e-6 (relative to
 max(1, |value|)) of the float path.
 """
-import json
 
 import pytest
 

@@ -1,6 +1,5 @@
 """The main.py examples in firmware/examples/ run under the MicroPython unix port with a model
 file present; only the sensor read is replaced, by the test double FakeAnalogInputs."""
-import json
 
 import pytest
 

@@ -11,7 +11,7 @@ import textwrap
 import pytest
 
 import micronn
-from micronn import losses, network, store
+from micronn import losses, store
 from micronn_host import libsource, minify, tinyprog
 
 X = [[0, 0, 1], [0, 1, 1], [1, 0, 1], [1, 1, 1], [0.5, 0.2, 1]]
@@ -93,10 +93,10 @@ def test_the_program_trains_to_lib_micronns_weights_bit_for_bit(rt, tmp_path, na
             t = mnnj.fit(k, %s)
         mnn.save('out.mnn')
         print(repr(t))
-    """ % (job.n, job.k, job.net._rng.state, job.fit_args))
+    """ % (job.n, job.k, job.net.rng.state, job.fit_args))
     ref, last = job.lib(30)
     assert micronn.load(str(tmp_path / "out.mnn")).get_weights() == ref.get_weights()
-    assert network._mean(job.loss, float(out[-1]), job.n, job.k) == last
+    assert losses.mean(job.loss, float(out[-1]), job.n, job.k) == last
 
 
 # what the micro:bit's UART object gives the training job: whether a byte has come (any()),
@@ -121,7 +121,7 @@ def test_the_training_job_checkpoints_when_asked_and_keeps_only_the_last_generat
     # the second
     lines = _run(rt, tmp_path, UART + textwrap.dedent("""
         mnnj.train('m.mnn', 0, 'd.dat', %d, %d, %d, 30, %s, 8, 'job', 4, Uart([b'', b'C', b'', b'']), b'Z')
-    """ % (job.n, job.k, job.net._rng.state, job.fit_args)))
+    """ % (job.n, job.k, job.net.rng.state, job.fit_args)))
     assert [l.split()[0] for l in lines] == ["E", "E", "S", "E", "E", "S"]
     assert [l.split()[1] for l in lines] == ["8", "16", "5", "24", "30", "6"]
     assert [l.split()[2] for l in lines if l.startswith("S")] == ["16", "30"]
@@ -129,7 +129,7 @@ def test_the_training_job_checkpoints_when_asked_and_keeps_only_the_last_generat
     ref, last = job.lib(30)
     assert micronn.load(str(tmp_path / "job.6.mnn")).get_weights() == ref.get_weights()
     total = struct.unpack("<d", ast.literal_eval(lines[-2].split(None, 2)[2]))[0]
-    assert network._mean(job.loss, total, job.n, job.k) == last
+    assert losses.mean(job.loss, total, job.n, job.k) == last
 
 
 def test_the_training_job_stops_with_a_checkpoint_when_the_stop_byte_comes(rt, tmp_path):
@@ -137,7 +137,7 @@ def test_the_training_job_stops_with_a_checkpoint_when_the_stop_byte_comes(rt, t
     lines = _run(rt, tmp_path, UART + textwrap.dedent("""
         mnnj.train('m.mnn', 0, 'd.dat', %d, %d, %d, 30, %s, 8, 'job', 0, Uart([b'', b'Z']), b'Z')
         print('returned')
-    """ % (job.n, job.k, job.net._rng.state, job.fit_args)))
+    """ % (job.n, job.k, job.net.rng.state, job.fit_args)))
     assert [l.split()[:2] for l in lines] == [["E", "8"], ["E", "16"], ["S", "1"], ["returned"]]
     ref, last = job.lib(16)
     assert micronn.load(str(tmp_path / "job.1.mnn")).get_weights() == ref.get_weights()

@@ -470,7 +470,7 @@ class TinyBoard(Connected):
         n_in, n_out = net.sizes[0], net.sizes[-1]
         Xf, n = _data.pack(X, n_in, "f", "X", "the network has %d inputs" % n_in)
         Yf, _ = _data.pack(Y, n_out, "f", "Y", "the network has %d outputs" % n_out)
-        bs = n if job.batch_size is None else min(network._positive_int(job.batch_size, "batch_size", 1), n)
+        bs = n if job.batch_size is None else min(_data.whole_number(job.batch_size, "batch_size", 1), n)
         spec = tinyprog.Spec.of(net, job.loss, bs, n)
         nb = need(spec, True, n, n_in + n_out)
         what = "training the model %s on %d samples" % (_sizes(net.sizes), n)
@@ -490,7 +490,7 @@ class TinyBoard(Connected):
         free = self.start() - nb
         uart = UART.get(self.repl.platform)
         self._x(uart or "uart=None")
-        self._args(START, nb, DATA, n, n_out, net._rng.state, job.epochs, job.lr, bs,
+        self._args(START, nb, DATA, n, n_out, net.rng.state, job.epochs, job.lr, bs,
                    losses.scale(job.loss, n_out, bs), losses.scale(job.loss, n_out, n % bs or bs),
                    job.every, model, gen, _Name("uart"), STOP_BYTE)
         res = {"epochs": 0, "loss": None, "ms": 0, "model": None, "stopped": False, "interrupted": False,
@@ -504,7 +504,7 @@ class TinyBoard(Connected):
             if tag == "E":
                 done, loss = text.split(None, 1)
                 res["epochs"], res["ms"] = int(done), int(1000 * (now - clock["start"]))
-                res["loss"] = network._mean(job.loss, struct.unpack("<d", ast.literal_eval(loss))[0], n, n_out)
+                res["loss"] = losses.mean(job.loss, struct.unpack("<d", ast.literal_eval(loss))[0], n, n_out)
                 ev.losses([res["loss"]], res["ms"])
                 if uart and 0 < checkpoint_s <= now - clock["saved"]:
                     self.repl.write(CHECKPOINT_BYTE)       # saved after the next chunk of epochs

@@ -40,7 +40,7 @@ class Spec:
         import micronn
         try:
             net = micronn.Network(self.layers, **dict(self.network_kwargs(), init=False))
-            net._check_loss(self.loss)
+            net.check_loss(self.loss)
             from micronn.network import training_nbytes
             training_nbytes(self.layers, self.bias, "f", self.optimizer, self.batch_size)
         except (ValueError, KeyError) as e:

@@ -51,6 +51,13 @@ def number(v):
     return f
 
 
+def whole_number(v, name, least):
+    """v if it is an int >= least (not a bool), else ValueError naming the parameter."""
+    if isinstance(v, bool) or not isinstance(v, int) or v < least:
+        raise ValueError("%s must be a whole number >= %d, got %r" % (name, least, v))
+    return v
+
+
 def float_typecode(a):
     """"f" or "d" for an array of floats, else None (MicroPython's arrays have no .typecode)."""
     tc = getattr(a, "typecode", None)

@@ -23,7 +23,7 @@ kernels are the fast path there).
 """
 import array
 
-from .kernels import VIPER, dense_forward, load_row
+from .kernels import dense_forward, load_row
 
 try:
     import micropython

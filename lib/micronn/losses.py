@@ -30,6 +30,12 @@ def divisor(loss, n_out):
     return n_out if loss in ("mse", "bce") else 1
 
 
+def mean(loss, total, n, n_out):
+    """The loss of n samples from the sum of their loss terms (sse: the sum itself)."""
+    d = divisor(loss, n_out)
+    return total if d == 0 else total / (n * d)
+
+
 def scale(loss, n_out, n_samples):
     d = divisor(loss, n_out)
     return 1.0 if d == 0 else 1.0 / (n_samples * d)

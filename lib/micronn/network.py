@@ -2,7 +2,7 @@
 from math import sqrt
 
 from . import activations, exact, kernels, losses
-from .data import ITEMSIZE, copy_row, length, number, pack, zeros
+from .data import ITEMSIZE, copy_row, length, number, pack, whole_number, zeros
 from .rng import Random
 
 INITS = ("uniform", "xavier", "he")
@@ -77,11 +77,11 @@ class Network:
         self.layers = [Dense(sizes[l], sizes[l + 1], acts[l], self.bias, dtype)
                        for l in range(len(sizes) - 1)]
         self._x = [0.0] * sizes[0]
-        self._rng = Random(seed)
+        self.rng = Random(seed)
         self._opt = None
         self.loss = None            # name of the loss of the last fit()
         # forward passes through the integer kernels of exact.py (float32, under viper only)
-        self.fast = exact.VIPER and dtype == "f"
+        self.fast = kernels.VIPER and dtype == "f"
         self._exact = None
         if init is None:
             init = "he" if hidden and hidden[0] in ("relu", "leaky_relu") else "xavier"
@@ -113,7 +113,7 @@ class Network:
         """Draw new initial weights from the network's generator; biases start at zero."""
         if method not in INITS:
             raise ValueError("unknown init %r; expected one of %s" % (method, ", ".join(INITS)))
-        rng = self._rng
+        rng = self.rng
         for L in self.layers:
             if method == "uniform":
                 lo, hi = 0.0, 1.0
@@ -214,7 +214,7 @@ class Network:
 
     def evaluate(self, X, Y, loss=None):
         """The loss over a whole data set, defined as in fit()."""
-        loss = self._check_loss(loss)
+        loss = self.check_loss(loss)
         Xf, Yf, n = self._pack_xy(X, Y)
         n_in, n_out, x = self.sizes[0], self.sizes[-1], self._x
         scratch = [0.0] * n_out
@@ -222,7 +222,7 @@ class Network:
         for s in range(n):
             kernels.load_row(Xf, s * n_in, x, n_in)
             total += losses.output_delta(loss, self._forward(x), Yf, s * n_out, n_out, scratch, 0.0)
-        return _mean(loss, total, n, n_out)
+        return losses.mean(loss, total, n, n_out)
 
     # -- training ------------------------------------------------------------------------------
 
@@ -280,7 +280,7 @@ class Network:
 
     def gradient(self, X, Y, loss=None):
         """The gradient of evaluate(X, Y, loss) with respect to every weight, shaped like get_weights()."""
-        loss = self._check_loss(loss)
+        loss = self.check_loss(loss)
         Xf, Yf, n = self._pack_xy(X, Y)
         self._prepare_training()
         self._grad_buffers()
@@ -302,15 +302,15 @@ class Network:
         forward passes, before each step.  callback(epoch, loss) runs every `every` epochs and
         after the last one; returning False stops training.
         """
-        loss = self._check_loss(loss)
-        epochs = _positive_int(epochs, "epochs", 0)
-        every = _positive_int(every, "every", 1)
+        loss = self.check_loss(loss)
+        epochs = whole_number(epochs, "epochs", 0)
+        every = whole_number(every, "every", 1)
         if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not 0 < lr < 1e30:
             raise ValueError("lr must be a number > 0, got %r" % (lr,))
         if callback is not None and not callable(callback):
             raise ValueError("callback must be callable")
         Xf, Yf, n = self._pack_xy(X, Y)
-        bs = n if batch_size is None else min(_positive_int(batch_size, "batch_size", 1), n)
+        bs = n if batch_size is None else min(whole_number(batch_size, "batch_size", 1), n)
         self._prepare_training()
         online_sgd = _check_optimizer(optimizer) == "sgd" and bs == 1
         if not online_sgd:              # online SGD steps inside backpropagation instead
@@ -318,7 +318,7 @@ class Network:
             opt = self._optimizer(optimizer, momentum, beta1, beta2, eps)
         n_in, n_out, x = self.sizes[0], self.sizes[-1], self._x
         order = list(range(n))
-        rng = self._rng
+        rng = self.rng
         self.loss = loss
         value = None
         for epoch in range(1, epochs + 1):
@@ -338,7 +338,7 @@ class Network:
                     total += self._accumulate(Xf, Yf, order, start, stop, loss,
                                               losses.scale(loss, n_out, stop - start))
                     opt.step(lr)
-            value = _mean(loss, total, n, n_out)
+            value = losses.mean(loss, total, n, n_out)
             if value - value != 0.0:
                 raise ValueError("training diverged at epoch %d: the loss is %s; try a smaller lr than %s"
                                  % (epoch, value, lr))
@@ -367,7 +367,8 @@ class Network:
 
     # -- checks --------------------------------------------------------------------------------
 
-    def _check_loss(self, loss):
+    def check_loss(self, loss):
+        """The loss name to use (None: the last fit's, else mse), checked against the output layer."""
         if loss is None:
             loss = self.loss or "mse"
         return losses.check(loss, self.layers[-1].activation)
@@ -407,11 +408,6 @@ def training_nbytes(sizes, bias=True, dtype="f", optimizer="sgd", batch_size=Non
     return per * param_count(sizes, bias) * ITEMSIZE[dtype]
 
 
-def _mean(loss, total, n, n_out):
-    d = losses.divisor(loss, n_out)
-    return total if d == 0 else total / (n * d)
-
-
 def _check_sizes(layers):
     if length(layers) < 2:
         raise ValueError("layers must list at least an input and an output size, e.g. [3, 4, 1]; got %r"
@@ -443,12 +439,6 @@ def _check_optimizer(name):
     if name not in ("sgd", "momentum", "adam"):
         raise ValueError("unknown optimizer %r; expected one of sgd, momentum, adam" % (name,))
     return name
-
-
-def _positive_int(v, name, least):
-    if isinstance(v, bool) or not isinstance(v, int) or v < least:
-        raise ValueError("%s must be a whole number >= %d, got %r" % (name, least, v))
-    return v
 
 
 def _weight(v, layer, fmt, idx):
