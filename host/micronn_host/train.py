@@ -213,7 +213,3 @@ def run_fit(args, out=print):
                           % (curve.epochs[-1] if curve.epochs else 0, loss, args.output_file))
     out("trained %d epochs in %.1fs on this computer: loss %.6g; model saved to %s"
         % (spec.epochs, time.monotonic() - t0, loss, args.output_file))
-
-
-def data_error(path, e):
-    return DataError("%s: %s" % (path, e))
