@@ -3,7 +3,7 @@ import sys
 import time
 
 from . import dataset
-from .errors import BoardReset, DataError, Disconnected, Interrupted, MicronnError
+from .errors import BoardReset, Disconnected, Interrupted, MicronnError
 from .progress import Bar
 
 STOP_WAIT = 3.0             # seconds the board gets to stop by itself, at least
