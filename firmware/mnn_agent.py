@@ -194,14 +194,14 @@ def _listing(path):
 
 def load_model(path):
     """Load a model after checking that it fits in the free heap."""
-    from micronn import store
+    from micronn import model, store
     if _size(path) < 0:
         raise ValueError("no model %s on the board%s" % (path, _listing(path)))
     with open(path, "rb") as f:
         info = store.describe(f, path)
     _need("the model %s (%d parameters)" % (path, info["n_params"]),
           info["nbytes"] + 2 * FLOAT * sum(info["layers"]) + MARGIN)
-    return store.load(path)
+    return model.load(path)
 
 
 def install(tmp, path):
@@ -321,7 +321,7 @@ def train(data, model, layers, activation="sigmoid", output=None, loss="mse", ep
     """Train a new network on a data file; checkpoint to /models/<model>.mnn as it goes;
     stop between epochs when the byte `stop` arrives on stdin."""
     import micronn
-    from micronn.network import param_count, training_nbytes
+    from micronn.sizes import param_count, training_nbytes
     n_in, n_out = layers[0], layers[-1]
     f, n = _open_data(data, n_in, n_out)
     try:

@@ -31,7 +31,7 @@ CONFIGS = {
 
 def mnn_bytes(net):
     f = io.BytesIO()
-    store.write_mnn(net, f)
+    store.write(f, store.header(net.describe()), net.buffers())
     return f.getvalue()
 
 

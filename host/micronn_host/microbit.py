@@ -29,7 +29,8 @@ import time
 
 import micronn
 from micronn import data as _data
-from micronn import losses, network, store
+from micronn import losses, model, network, store
+from micronn.sizes import ITEMSIZE
 
 from . import libsource, tinyprog
 from .board import STOP_BYTE, Connected, _Lines
@@ -64,7 +65,7 @@ def need(spec, train, rows, cols):
     outputs and deltas, and what the running job needs besides.  data.zeros() briefly holds
     a second copy of the array it makes, so the largest array counts twice.  The board
     refuses the job (MemoryError) when it has less free."""
-    item = store.ITEMSIZE[spec.dtype]
+    item = ITEMSIZE[spec.dtype]
     arrays = []
     for l in range(len(spec.sizes) - 1):
         arrays += [spec.sizes[l] * spec.sizes[l + 1]] + ([spec.sizes[l + 1]] if spec.bias else [])
@@ -85,16 +86,14 @@ def is_tiny(platform, heap_free):
 
 def mnn_bytes(net):
     """The .mnn file of a network, as bytes."""
-    f = io.BytesIO()
-    store.write_mnn(net, f)
-    return f.getvalue()
+    return model.to_bytes(net)
 
 
 def as_float32(net):
     """net itself when its weights are float32, else a float32 copy (what the board holds)."""
     if net.dtype == "f":
         return net
-    if net.dtype not in store.ITEMSIZE:
+    if net.dtype not in ITEMSIZE:
         raise MicronnError("an int8 model does not run on this board; push the float model it was made from")
     copy = network.Network(net.sizes, net.activations[:-1], net.activations[-1], net.bias,
                            init=False, dtype="f")
@@ -361,7 +360,7 @@ class TinyBoard(Connected):
             path = self._path(name, g)
             raw = self.get(path)
             try:
-                self._models[name] = raw, g, store.read(io.BytesIO(raw), "%s on the board" % path)
+                self._models[name] = raw, g, model.read(io.BytesIO(raw), "%s on the board" % path)
                 return self._models[name]
             except ValueError as e:
                 bad.append(str(e))
@@ -390,7 +389,7 @@ class TinyBoard(Connected):
             path = self._path(name, g)
             if good is None:
                 try:
-                    store.read(io.BytesIO(self.get(path)), path)
+                    model.read(io.BytesIO(self.get(path)), path)
                     good = g
                     continue
                 except ValueError:

@@ -9,9 +9,9 @@ from .errors import DataError, MicronnError
 
 def read_model(data, name):
     """A model from bytes, checked field by field and by CRC (micronn's own reader)."""
-    from micronn import store
+    from micronn import model
     try:
-        return store.read(io.BytesIO(data), name)
+        return model.read(io.BytesIO(data), name)
     except ValueError as e:
         raise MicronnError(str(e))
 
@@ -93,10 +93,8 @@ def run_push(args, out=print):
     except ValueError as e:
         raise MicronnError(str(e))
     if data[:3] != b"MNN":              # a JSON model: send the compact binary form
-        buf = io.BytesIO()
-        from micronn.store import write_mnn
-        write_mnn(net, buf)
-        data = buf.getvalue()
+        from micronn.model import to_bytes
+        data = to_bytes(net)
     with connect(args.port) as board:
         path = board.push(args.model, data, net)
     out("pushed %s (%s, %d bytes) to %s:%s; it loads on the board"

@@ -79,10 +79,9 @@ class Spec:
                                            == (other.loss, other.online, other.shuffle))
 
     def header(self):
-        """The .mnn header of models of this architecture (store.header reads these fields)."""
-        class Net:
-            sizes, bias, dtype, activations, layers = self.sizes, self.bias, self.dtype, self.acts, self.acts
-        return store.header(Net)
+        """The .mnn header of models of this architecture."""
+        return store.header({"layers": self.sizes, "activations": self.acts, "bias": self.bias,
+                             "dtype": self.dtype})
 
 
 def build(spec):

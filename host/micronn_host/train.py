@@ -41,7 +41,7 @@ class Spec:
         try:
             net = micronn.Network(self.layers, **dict(self.network_kwargs(), init=False))
             net.check_loss(self.loss)
-            from micronn.network import training_nbytes
+            from micronn.sizes import training_nbytes
             training_nbytes(self.layers, self.bias, "f", self.optimizer, self.batch_size)
         except (ValueError, KeyError) as e:
             raise MicronnError(str(e).strip("'"))

@@ -1,6 +1,6 @@
 """micronn: small neural networks in plain Python for CPython and MicroPython boards."""
 from .network import Network
-from .store import load
+from .model import load
 
 __version__ = "0.1.0"
 

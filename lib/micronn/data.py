@@ -5,7 +5,8 @@ object), so samples are copied once into one flat array of the network's dtype.
 """
 import array
 
-ITEMSIZE = {"f": 4, "d": 8}
+from .sizes import ITEMSIZE
+
 INF = float("inf")
 
 

@@ -2,8 +2,9 @@
 from math import sqrt
 
 from . import activations, exact, kernels, losses
-from .data import ITEMSIZE, copy_row, length, number, pack, whole_number, zeros
+from .data import copy_row, length, number, pack, whole_number, zeros
 from .rng import Random
+from .sizes import ITEMSIZE, check_optimizer, param_count, training_nbytes
 
 INITS = ("uniform", "xavier", "he")
 
@@ -102,6 +103,14 @@ class Network:
     def nbytes(self):
         """Bytes of parameter storage (the arrays' contents)."""
         return self.n_params * ITEMSIZE[self.dtype]
+
+    def describe(self):
+        """What the file format records of the model besides its buffers."""
+        return {"layers": self.sizes, "activations": self.activations, "bias": self.bias, "dtype": self.dtype}
+
+    def buffers(self):
+        """The parameter arrays in file order (sizes.layout): per layer W, then b."""
+        return [p for L in self.layers for p in L.params()]
 
     def __repr__(self):
         return "Network(%s, activations=%s, bias=%s, dtype=%r, params=%d)" % (
@@ -312,7 +321,7 @@ class Network:
         Xf, Yf, n = self._pack_xy(X, Y)
         bs = n if batch_size is None else min(whole_number(batch_size, "batch_size", 1), n)
         self._prepare_training()
-        online_sgd = _check_optimizer(optimizer) == "sgd" and bs == 1
+        online_sgd = check_optimizer(optimizer) == "sgd" and bs == 1
         if not online_sgd:              # online SGD steps inside backpropagation instead
             self._grad_buffers()
             opt = self._optimizer(optimizer, momentum, beta1, beta2, eps)
@@ -389,23 +398,15 @@ class Network:
 
     def save(self, path, format="mnn"):
         """Write the model atomically: binary .mnn (default) or format="json"."""
-        from .store import save
-        save(self, path, format)
+        from . import store
+        if format == "mnn":
+            store.save(path, store.header(self.describe()), self.buffers())
+        elif format == "json":
+            store.save_json(path, self.describe(), self.get_weights())
+        else:
+            raise ValueError("unknown model format %r; expected 'mnn' or 'json'" % (format,))
 
 
-def param_count(sizes, bias=True):
-    """How many weights (and biases) a network of these layer sizes has."""
-    return sum(sizes[l] * sizes[l + 1] + (sizes[l + 1] if bias else 0) for l in range(len(sizes) - 1))
-
-
-def training_nbytes(sizes, bias=True, dtype="f", optimizer="sgd", batch_size=None):
-    """Bytes fit() allocates on top of the parameters: gradient sums (none for online SGD, which
-    steps inside backpropagation) and optimizer moments.  Lets a board refuse a job before
-    allocating anything."""
-    per = {"sgd": 1, "momentum": 2, "adam": 3}[_check_optimizer(optimizer)]
-    if optimizer == "sgd" and batch_size == 1:
-        per = 0
-    return per * param_count(sizes, bias) * ITEMSIZE[dtype]
 
 
 def _check_sizes(layers):
@@ -434,11 +435,6 @@ def _hidden_activations(activation, n_hidden):
             raise ValueError("softmax is only allowed as the output activation")
     return names
 
-
-def _check_optimizer(name):
-    if name not in ("sgd", "momentum", "adam"):
-        raise ValueError("unknown optimizer %r; expected one of sgd, momentum, adam" % (name,))
-    return name
 
 
 def _weight(v, layer, fmt, idx):

@@ -22,6 +22,7 @@ import array
 from math import exp, tanh
 
 from . import activations, exact, kernels
+from .sizes import INT8_ROW as ROW, layout, param_count
 
 try:
     import micropython
@@ -33,8 +34,7 @@ from ._upy import ptr8, ptr16, ptr32
 
 MAX_IN = 8192
 # the per-layer table T: one row of these ints per layer
-N_IN, N_OUT, WOFF, COFF, ZX, P, M, SH, KIND, ZY = range(10)
-ROW = 10
+N_IN, N_OUT, WOFF, COFF, ZX, P, M, SH, KIND, ZY = range(ROW)
 KIND_OUT, KIND_LINEAR, KIND_LEAKY, KIND_SIGMOID, KIND_TANH = range(5)
 _LUT_STEPS = {KIND_SIGMOID: 16, KIND_TANH: 32}      # table steps per unit of z
 _BOUNDED = ("sigmoid", "tanh")
@@ -53,7 +53,7 @@ def quantize(net, bits=8, X=None):
         if L.n_in > MAX_IN:
             raise ValueError("a layer with %d inputs is too wide for int8 kernels (at most %d)"
                              % (L.n_in, MAX_IN))
-    bufs = buffers(net.sizes)       # first, before calibration churns the heap
+    bufs = new_buffers(net.sizes)       # first, before calibration churns the heap
     in_max, hidden = _ranges(net, X)
     return QNetwork.build(net, in_max, hidden, bufs)
 
@@ -130,21 +130,11 @@ def _lut(kind):
     return out
 
 
-ITEMSIZES = (4, 4, 1, 2)     # of the buffers below, in file order
-
-
-def buffers(sizes):
+def new_buffers(sizes):
     """Zeroed buffers for a model of these layer sizes: T, scales, W, C (the .mnn order)."""
-    L = len(sizes) - 1
-    n_w = sum(sizes[l] * sizes[l + 1] for l in range(L))
-    rows = sum(sizes[1:])
-    return [array.array("i", bytearray(4 * ROW * L)), array.array("f", bytearray(4 * (L + 1))),
-            bytearray(n_w), array.array("H", bytearray(4 * rows))]
-
-
-def model_nbytes(sizes):
-    L = len(sizes) - 1
-    return 4 * ROW * L + 4 * (L + 1) + sum(sizes[l] * sizes[l + 1] for l in range(L)) + 4 * sum(sizes[1:])
+    (_, nt), (_, ns), (_, nw), (_, nc) = layout(sizes, False, "b")
+    return [array.array("i", bytearray(4 * nt)), array.array("f", bytearray(4 * ns)), bytearray(nw),
+            array.array("H", bytearray(2 * nc))]
 
 
 class QNetwork:
@@ -155,12 +145,19 @@ class QNetwork:
     layer's accumulator scale) and the tables of the activations it uses.
     """
 
-    def __init__(self, sizes, acts, bias, W, C, T, scales):
+    def __init__(self, sizes, acts, bias, bufs=None):
+        """A model of these sizes; bufs: its buffers T, scales, W, C (None: zeroed ones, to be
+        read from a file and then check()ed)."""
         self.sizes = list(sizes)
         self.activations = list(acts)
         self.bias = bool(bias)
         self.dtype = "b"
-        self.W, self.C, self.T, self.scales = W, C, T, scales
+        self.T, self.scales, self.W, self.C = bufs or new_buffers(sizes)
+        self._args = None
+
+    def _ready(self):
+        """Make the working buffers and the activation tables the model's layers use."""
+        sizes, acts, T, W = self.sizes, self.activations, self.T, self.W
         kinds = [T[l * ROW + KIND] for l in range(len(acts))]
         self._sig = _lut(KIND_SIGMOID) if KIND_SIGMOID in kinds else W     # W: an unused stand-in
         self._tanh = _lut(KIND_TANH) if KIND_TANH in kinds else W
@@ -172,14 +169,14 @@ class QNetwork:
         self._out = [0.0] * sizes[-1]
         # the output activation still to apply in float (sigmoid and tanh come from the tables)
         self._act = None if acts[-1] in _BOUNDED else activations.get(acts[-1])[0]
-        self._args = (T, len(acts), W, C, self._f, int(scales[0]), self._a, self._b, self._sig,
-                      self._tanh, self._acc, self._out, scales[-1])
+        self._args = (T, len(acts), W, self.C, self._f, int(self.scales[0]), self._a, self._b, self._sig,
+                      self._tanh, self._acc, self._out, self.scales[-1])
+        return self
 
-    @classmethod
-    def load(cls, info, T, scales, W, C):
-        """A model from the buffers of a .mnn file, after checking that the layer table agrees
-        with the layer sizes (the kernels index memory with it)."""
-        sizes, acts = info["layers"], info["activations"]
+    def check(self):
+        """After reading a file: check that the layer table agrees with the layer sizes (the
+        kernels index memory with it), then make the working buffers."""
+        sizes, acts, T = self.sizes, self.activations, self.T
         woff = coff = 0
         for l in range(len(sizes) - 1):
             t = l * ROW
@@ -192,9 +189,9 @@ class QNetwork:
                 raise ValueError("corrupted: layer %d's quantization table does not match its sizes" % l)
             woff += sizes[l] * sizes[l + 1]
             coff += sizes[l + 1]
-        if not -120 <= scales[0] <= 120:
-            raise ValueError("corrupted: input scale 2**%s" % scales[0])
-        return cls(sizes, acts, info["bias"], W, C, T, scales)
+        if not -120 <= self.scales[0] <= 120:
+            raise ValueError("corrupted: input scale 2**%s" % self.scales[0])
+        self._ready()
 
     @classmethod
     def build(cls, net, in_max, hidden, bufs):
@@ -252,14 +249,21 @@ class QNetwork:
                 s_x, zx = s_y, zy
             woff += n_in * n_out
             coff += n_out
-        return cls(sizes, net.activations, net.bias, W, C, T, scales)
+        return cls(sizes, net.activations, net.bias, bufs)._ready()
 
     # -- description ---------------------------------------------------------------------------
 
     @property
     def n_params(self):
-        from .network import param_count
         return param_count(self.sizes, self.bias)
+
+    def describe(self):
+        """What the file format records of the model besides its buffers."""
+        return {"layers": self.sizes, "activations": self.activations, "bias": self.bias, "dtype": "b"}
+
+    def buffers(self):
+        """The model's buffers in file order (sizes.layout)."""
+        return [self.T, self.scales, self.W, self.C]
 
     @property
     def nbytes(self):
@@ -322,8 +326,8 @@ class QNetwork:
         """Write the model atomically as .mnn (quantized models have no JSON form)."""
         if format != "mnn":
             raise ValueError("quantized models are saved as .mnn only, not %r" % (format,))
-        from .store import save
-        save(self, path, format)
+        from . import store
+        store.save(path, store.header(self.describe()), self.buffers())
 
 
 @micropython.viper

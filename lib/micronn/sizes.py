@@ -1,0 +1,57 @@
+"""How much a model holds: parameter counts, byte sizes and the layout of its buffers.
+
+A low module (it imports nothing of micronn) so that the file format, the networks and a
+board's memory check all count the same way without importing one another.
+"""
+
+ITEMSIZE = {"f": 4, "d": 8}
+OPTIMIZERS = ("sgd", "momentum", "adam")
+# int8 models (quant.py): a table of ROW ints per layer, then these buffers in file order
+INT8_ROW = 10
+
+
+def param_count(sizes, bias=True):
+    """How many weights (and biases) a network of these layer sizes has."""
+    return sum(sizes[l] * sizes[l + 1] + (sizes[l + 1] if bias else 0) for l in range(len(sizes) - 1))
+
+
+def check_optimizer(name):
+    if name not in OPTIMIZERS:
+        raise ValueError("unknown optimizer %r; expected one of %s" % (name, ", ".join(OPTIMIZERS)))
+    return name
+
+
+def training_nbytes(sizes, bias=True, dtype="f", optimizer="sgd", batch_size=None):
+    """Bytes fit() allocates on top of the parameters: gradient sums (none for online SGD, which
+    steps inside backpropagation) and optimizer moments.  Lets a board refuse a job before
+    allocating anything."""
+    per = OPTIMIZERS.index(check_optimizer(optimizer)) + 1
+    if optimizer == "sgd" and batch_size == 1:
+        per = 0
+    return per * param_count(sizes, bias) * ITEMSIZE[dtype]
+
+
+def layout(sizes, bias, dtype):
+    """[(typecode, length)] of a model's buffers in .mnn file order.
+
+    Float models: per layer W (n_out rows of n_in), then b if biased.  int8 models (dtype "b"):
+    the layer table T, the scales, all weight bytes, the row constants as uint16 halves.
+    """
+    L = len(sizes) - 1
+    if dtype == "b":
+        n_w = sum(sizes[l] * sizes[l + 1] for l in range(L))
+        return [("i", INT8_ROW * L), ("f", L + 1), ("B", n_w), ("H", 2 * sum(sizes[1:]))]
+    out = []
+    for l in range(L):
+        out.append((dtype, sizes[l] * sizes[l + 1]))
+        if bias:
+            out.append((dtype, sizes[l + 1]))
+    return out
+
+
+_BYTES = {"i": 4, "f": 4, "d": 8, "B": 1, "H": 2}
+
+
+def model_nbytes(sizes, bias, dtype):
+    """Bytes of a model's buffers (what its .mnn body holds)."""
+    return sum(_BYTES[tc] * n for tc, n in layout(sizes, bias, dtype))
