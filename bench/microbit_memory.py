@@ -8,15 +8,16 @@ what runs, erring on the side of refusing.
 
     .venv/bin/python bench/microbit_memory.py
 """
-import argparse
 import random
 import sys
 
 import micronn
-from micronn_host import microbit, qemu_microbit, tinyprog
+from micronn import job as jobs
 from micronn_host import errors as micronn_errors
-from micronn_host.board import connect
-from micronn_host.train import Spec
+from micronn_host.boards import connect
+from micronn_host.boards import tiny as microbit
+from micronn_host.sim import qemu as qemu_microbit
+from micronn_host.tiny import program as tinyprog
 
 
 class Quiet:
@@ -45,9 +46,8 @@ def job(board, sizes, bias, rows):
     rnd = random.Random(1)
     X = [[rnd.random() for _ in range(sizes[0])] for _ in range(rows)]
     Y = [[rnd.random() for _ in range(sizes[-1])] for _ in range(rows)]
-    spec = Spec(argparse.Namespace(layers=",".join(map(str, sizes)), outputs=sizes[-1], activation="sigmoid",
-                                   output=None, loss="mse", epochs=4, lr=0.1, batch_size=None, no_bias=not bias,
-                                   seed=1, optimizer="sgd", init=None))
+    spec = jobs.make({"layers": sizes, "activation": "sigmoid", "loss": "mse", "epochs": 4, "lr": 0.1,
+                      "bias": bias, "seed": 1})
     net = micronn.Network(sizes, activation="sigmoid", bias=bias, seed=1)
     nb = microbit.need(tinyprog.Spec.of(net, "mse", None, rows), True, rows, sizes[0] + sizes[-1])
     real = microbit.need

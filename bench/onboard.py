@@ -9,10 +9,12 @@ Entry point: run(impl, net, repeats=5) measures one implementation on one networ
 
 impl is "naive" (the plain nested-lists network below, written like the article), "micronn"
 (float32 micronn.Network as it runs by default), "float" (the same with net.fast = False: the
-float kernels only) or "int8" (micronn.quantize of the micronn network; its "maxdiff" is the
-largest output difference against the float model over the data).
-Run each (impl, net) in a fresh interpreter (or after a soft reset) so one measurement's heap
-churn cannot fragment the next one's heap.  Figures are medians over `repeats` runs.
+float kernels only) or "int8" (micronn.quantize of the micronn network).  int8 runs in two
+steps (micronn_host.benchtable.STEPS): "int8-make" trains the float model, quantizes it, saves it to TMP and
+reports "maxdiff" (the largest output difference against the float model over the data); then
+"int8", in a fresh heap, loads TMP as a board loads a model at boot and measures it alone.
+Run each (impl, net) step in a fresh interpreter (or after a soft reset) so one measurement's
+heap churn cannot fragment the next one's heap.  Figures are medians over `repeats` runs.
 """
 import gc
 import json
@@ -26,7 +28,7 @@ NETS = {
     "16-32-32-4": ([16, 32, 32, 4], True),
     "64-64-10": ([64, 64, 10], True),
 }
-TMP = "_bench_int8.mnn"     # written and removed again in the current directory
+TMP = "_bench_int8.mnn"     # written by "int8-make", removed by "int8", in the current directory
 SAMPLES = 8         # a small data set, cycled: the data must not crowd a 192 KB heap
 LR = 0.1
 
@@ -174,13 +176,10 @@ def run(impl, net_name, repeats=5, epochs=4):
     if impl != "naive":
         import micronn
     if impl == "int8":
-        from micronn import quant, store
+        import micronn.model, micronn.quant, micronn.store  # noqa: F401,E401 (what loading an int8 model imports)
     X, Y = dataset(sizes[0], sizes[-1], SAMPLES)
-    if tracemalloc is not None:
-        tracemalloc.start()
-    result = {"impl": impl, "net": net_name}
-    if impl == "int8":
-        # the float model is trained first (as a user would), then only the int8 model is kept
+    if impl == "int8-make":
+        # the float model is trained first, as a user would, then quantized and saved
         net = _build("micronn", sizes, bias, X)
         _train_epochs("micronn", net, X, Y, epochs)
         q = micronn.quantize(net, X=X)
@@ -188,25 +187,24 @@ def run(impl, net_name, repeats=5, epochs=4):
         for x in X:
             for a, b in zip(q.predict(x), net.predict(x)):
                 diff = max(diff, abs(a - b))
-        result["maxdiff"] = diff
         q.save(TMP)
-        del net, q
-        first = micronn.load(TMP)
-        first.predict(X[0])
-        # the int8 model alone, as a board loads it from its file: measured on a second copy,
-        # because the float original may only be reclaimed at some later collection
-        before = _heap_used()
+        result = {"impl": "int8", "net": net_name, "maxdiff": diff}
+        print(json.dumps(result))
+        return result
+    if tracemalloc is not None:
+        tracemalloc.start()
+    result = {"impl": impl, "net": net_name}
+    before = _heap_used()
+    if impl == "int8":
+        # the int8 model alone, loaded from its file in a fresh heap as a board does at boot
         model = micronn.load(TMP)
-        model.predict(X[0])
-        used = _heap_used() - before
-        del first               # timed with one model in the heap, as a board would run it
+    else:
+        model = _build(impl, sizes, bias, X)
+    model.predict(X[0])         # buffers made on first use count too
+    used = _heap_used() - before
+    if impl == "int8":
         import os
         os.remove(TMP)
-    else:
-        before = _heap_used()
-        model = _build(impl, sizes, bias, X)
-        model.predict(X[0])     # buffers made on first use count too
-        used = _heap_used() - before
     if tracemalloc is not None:
         tracemalloc.stop()
     n_params = sum(sizes[l] * sizes[l + 1] + (sizes[l + 1] if bias else 0) for l in range(len(sizes) - 1))

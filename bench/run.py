@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 LIB = ROOT / "lib"
 ONBOARD = ROOT / "bench" / "onboard.py"
 sys.path.insert(0, str(ROOT / "host"))     # the table format `micronn bench` prints too
-from micronn_host.benchtable import IMPLS, LEGEND, NETS, table  # noqa: E402
+from micronn_host.benchtable import IMPLS, LEGEND, NETS, steps, table  # noqa: E402
 
 RUNS = 3
 HEAP = "192k"
@@ -32,16 +32,22 @@ def micropython_exe():
 
 
 def one(runtime, impl, net, heap=None):
-    if runtime == "cpython":
-        argv = [sys.executable, str(ONBOARD), impl, net]
-        env = dict(os.environ, PYTHONPATH=str(LIB))
-    else:
-        argv = [micropython_exe(), "-X", "heapsize=%s" % (heap or HEAP), str(ONBOARD), impl, net]
-        env = dict(os.environ, MICROPYPATH=str(LIB))
-    proc = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=600)
-    if proc.returncode != 0:
-        return None, (proc.stdout + proc.stderr).strip().splitlines()[-1:]
-    return json.loads(proc.stdout.strip().splitlines()[-1]), None
+    """One row's measurement: each of its steps in a fresh process (in a scratch directory,
+    where a step may leave a file for the next)."""
+    out = {}
+    with tempfile.TemporaryDirectory() as scratch:
+        for step in steps(impl):
+            if runtime == "cpython":
+                argv = [sys.executable, str(ONBOARD), step, net]
+                env = dict(os.environ, PYTHONPATH=str(LIB))
+            else:
+                argv = [micropython_exe(), "-X", "heapsize=%s" % (heap or HEAP), str(ONBOARD), step, net]
+                env = dict(os.environ, MICROPYPATH=str(LIB))
+            proc = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=600, cwd=scratch)
+            if proc.returncode != 0:
+                return None, (proc.stdout + proc.stderr).strip().splitlines()[-1:]
+            out.update(json.loads(proc.stdout.strip().splitlines()[-1]))
+    return out, None
 
 
 def median_of(runtime, impl, net, heap=None):

@@ -5,8 +5,9 @@ out as lines starting with "@" (the host ignores the rest); failures are ordinar
 whose traceback the host turns into a one-line message.  micronn is imported only by the calls
 that need it, and every call checks free memory against what it will allocate first.
 
-Lines: "@R <json>" result, "@S <json>" what a long call is about to do, "@L <ms> <base64 float32 losses>" training progress, "@C <epoch>"
-checkpoint written, "@A" ready for the next upload chunk, "@D <base64>" download chunk.
+Lines: "@R <json>" result, "@S <json>" what a long call is about to do, "@L <ms> <base64
+float32 losses>" training progress, "@C <epoch>" checkpoint written, "@O <json>" outputs.
+Files come and go through the host's transport (put and get), not through the agent.
 
 Stopping: while train() runs, the host asks it to stop by sending the byte given as `stop`
 (the raw REPL passes bytes other than Ctrl-C to stdin while code runs); fit()'s callback polls
@@ -30,14 +31,6 @@ def _result(obj):
     print("@R", json.dumps(obj))
 
 
-def _crc32(data, crc=0):
-    try:
-        from binascii import crc32
-    except ImportError:
-        from micronn.store import crc32
-    return crc32(data, crc) & 0xFFFFFFFF
-
-
 def _makedirs(path):
     """Create the directories above a file path."""
     cur = ""
@@ -47,15 +40,6 @@ def _makedirs(path):
             os.mkdir(cur)
         except OSError:
             pass
-
-
-def _replace(tmp, path):
-    """Rename tmp over path (littlefs replaces; FAT needs the old file gone first)."""
-    try:
-        os.rename(tmp, path)
-    except OSError:
-        os.remove(path)
-        os.rename(tmp, path)
 
 
 def _size(path):
@@ -77,21 +61,13 @@ def _need(what, need):
         raise MemoryError("%s needs about %d bytes of heap, the board has %d free" % (what, need, free))
 
 
-def _native():
-    try:
-        exec("@micropython.viper\ndef _mnn_v(x:int)->int:\n return x\n")
-        return True
-    except Exception:
-        return False
-
-
 # -- commands ------------------------------------------------------------------------------------
 
 def info():
     impl = sys.implementation
     d = {"agent": VERSION, "version": sys.version, "release": ".".join(str(v) for v in impl.version[:3]),
          "machine": getattr(impl, "_machine", sys.platform), "platform": sys.platform,
-         "mpy": getattr(impl, "_mpy", 0), "native": _native(), "free": _free(), "alloc": gc.mem_alloc()}
+         "free": _free(), "alloc": gc.mem_alloc()}
     try:
         st = os.statvfs("/")
         d["flash_free"] = st[0] * st[3]
@@ -131,58 +107,6 @@ def models():
     return out
 
 
-def recv(path, size, crc):
-    """Receive a file as base64 lines on stdin (one "@A" per line, for flow control);
-    it replaces `path` only when its size and CRC check out."""
-    from binascii import a2b_base64
-    _makedirs(path)
-    tmp = path + ".part"
-    stdin = getattr(sys.stdin, "buffer", sys.stdin)
-    got = c = 0
-    try:
-        with open(tmp, "wb") as f:
-            print("@A")
-            while got < size:
-                chunk = a2b_base64(stdin.readline())
-                if not chunk:
-                    raise ValueError("upload of %s: an empty chunk after %d of %d bytes" % (path, got, size))
-                f.write(chunk)
-                c = _crc32(chunk, c)
-                got += len(chunk)
-                print("@A")
-        if got != size or c != crc:
-            raise ValueError("upload of %s corrupted: %d bytes, CRC %08x; expected %d bytes, CRC %08x"
-                             % (path, got, c, size, crc))
-        _replace(tmp, path)
-    except BaseException:
-        try:
-            os.remove(tmp)
-        except OSError:
-            pass
-        raise
-    _result({"path": path, "size": got})
-
-
-def send(path, chunk=384):
-    """Stream a file as "@D <base64>" lines, then its size and CRC."""
-    from binascii import b2a_base64
-    size = _size(path)
-    if size < 0:
-        raise ValueError("%s is not on the board%s" % (path, _listing(path)))
-    print("@S", json.dumps({"size": size}))
-    buf = bytearray(chunk)
-    mv = memoryview(buf)
-    c = 0
-    with open(path, "rb") as f:
-        while True:
-            k = f.readinto(buf)
-            if not k:
-                break
-            c = _crc32(mv[:k], c)
-            print("@D", b2a_base64(mv[:k]).decode().strip())
-    _result({"size": size, "crc": c})
-
-
 def _listing(path):
     d = path[:path.rfind("/")] or "/"
     try:
@@ -209,7 +133,8 @@ def install(tmp, path):
     try:
         net = load_model(tmp)
         del net
-        _replace(tmp, path)
+        from micronn.store import replace
+        replace(tmp, path)
     finally:
         try:
             os.remove(tmp)
@@ -315,35 +240,36 @@ class _Progress:
         self.saved = time.ticks_ms()
 
 
-def train(data, model, layers, activation="sigmoid", output=None, loss="mse", epochs=100, lr=0.1,
-          batch_size=None, bias=True, seed=None, optimizer="sgd", init=None, every=1, save_s=30,
-          stop=None):
-    """Train a new network on a data file; checkpoint to /models/<model>.mnn as it goes;
-    stop between epochs when the byte `stop` arrives on stdin."""
+def train(data, model, job, save_s=30, stop=None):
+    """Train a new network as a job (micronn.job: {"net": Network's arguments, "fit": fit's}) on
+    a data file; checkpoint to /models/<model>.mnn as it goes; stop between epochs when the
+    byte `stop` arrives on stdin."""
     import micronn
     from micronn.sizes import param_count, training_nbytes
+    arch, fit = job["net"], job["fit"]
+    layers, bias = arch["layers"], arch["bias"]
     n_in, n_out = layers[0], layers[-1]
     f, n = _open_data(data, n_in, n_out)
     try:
         data_bytes = 4 * n * (n_in + n_out)
         params = param_count(layers, bias)
         _need("training %s (%d parameters, %d samples)" % ("-".join(str(s) for s in layers), params, n),
-              4 * params + training_nbytes(layers, bias, "f", optimizer, batch_size)
+              4 * params + training_nbytes(layers, bias, "f", fit["optimizer"], fit["batch_size"])
               + 2 * data_bytes + 8 * n + 2 * FLOAT * sum(layers) + MARGIN)
         X = _read_floats(f, n * n_in, data)
         Y = _read_floats(f, n * n_out, data)
     finally:
         f.close()
-    net = micronn.Network(layers, activation, output, bias, init, seed)
+    net = micronn.Network(**arch)
     path = "/models/%s.mnn" % model
     _makedirs(path)
+    epochs = fit["epochs"]
     prog = _Progress(net, path, epochs, int(save_s * 1000), stop)
     print("@S", json.dumps({"params": params, "samples": n, "free": _free(),
                             "stoppable": prog.stop.poller is not None}))
     interrupted = False
     try:
-        last = net.fit(X, Y, epochs=epochs, lr=lr, loss=loss, batch_size=batch_size,
-                       optimizer=optimizer, callback=prog, every=every)
+        last = net.fit(X, Y, callback=prog, **fit)
     except KeyboardInterrupt:   # anywhere, maybe half-way through an update: not saved
         interrupted = True
         last = prog.loss

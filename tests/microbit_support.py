@@ -1,6 +1,6 @@
 """What the tests that need the emulated micro:bit (QEMU + the Debian firmware) share."""
 from conftest import need
-from micronn_host import qemu_microbit
+from micronn_host.sim import qemu as qemu_microbit
 
 
 def need_emulator():

@@ -11,15 +11,19 @@ from conftest import LIB, ROOT
 
 @pytest.mark.parametrize("impl", ["naive", "micronn", "float", "int8"])
 def test_onboard_reports_one_json_line(rt, impl, tmp_path):
-    if rt.name == "cpython":
-        argv = [sys.executable, str(ROOT / "bench" / "onboard.py"), impl, "3-4-1"]
-        env = dict(os.environ, PYTHONPATH=str(LIB))
-    else:
-        argv = rt.argv[:1] + ["-X", "heapsize=192k", str(ROOT / "bench" / "onboard.py"), impl, "3-4-1"]
-        env = rt.env
-    proc = subprocess.run(argv, capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
-    assert proc.returncode == 0, proc.stderr
-    r = json.loads(proc.stdout.strip().splitlines()[-1])
+    """Each step in its own process, as make bench runs them; the row merges their results."""
+    from micronn_host.benchtable import steps
+    r = {}
+    for step in steps(impl):
+        if rt.name == "cpython":
+            argv = [sys.executable, str(ROOT / "bench" / "onboard.py"), step, "3-4-1"]
+            env = dict(os.environ, PYTHONPATH=str(LIB))
+        else:
+            argv = rt.argv[:1] + ["-X", "heapsize=192k", str(ROOT / "bench" / "onboard.py"), step, "3-4-1"]
+            env = rt.env
+        proc = subprocess.run(argv, capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
+        assert proc.returncode == 0, proc.stderr
+        r.update(json.loads(proc.stdout.strip().splitlines()[-1]))
     assert r["impl"] == impl and r["params"] == 16 and r["macs"] == 16
     assert r["infer_us"] > 0 and r["bytes_per_param"] > 0
     assert ("train_us" in r) == (impl != "int8")

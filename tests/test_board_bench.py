@@ -96,7 +96,7 @@ def test_an_installed_micronn_carries_the_bench_script(tmp_path):
     assert p.returncode == 0, p.stderr
     assert sorted(f.name for f in (build / "micronn_host" / "bench").iterdir()) == ["onboard.py"]
     assert (build / "micronn_host" / "firmware" / "mnn_agent.py").is_file()
-    p = subprocess.run([sys.executable, "-S", "-c", "import micronn_host.boardbench as b, sys\n"
+    p = subprocess.run([sys.executable, "-S", "-c", "import micronn_host.commands.bench as b, sys\n"
                         "sys.stdout.buffer.write(b.__file__.encode() + b'\\n' + b.onboard_source())"],
                        env={"PYTHONPATH": str(build)}, capture_output=True)
     assert p.returncode == 0, p.stderr

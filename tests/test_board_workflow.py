@@ -205,8 +205,9 @@ def test_ctrl_c_that_lands_mid_epoch_keeps_the_last_whole_epoch_checkpoint(board
     Ctrl-C raises KeyboardInterrupt wherever training is, so the agent saves nothing and the
     last checkpoint, written between epochs, stays."""
     import os
+    from micronn import job
     from micronn_host import dataset
-    from micronn_host.board import Board
+    from micronn_host.boards import connect
     checkpoints = []
 
     def on_line(tag, text):
@@ -217,10 +218,12 @@ def test_ctrl_c_that_lands_mid_epoch_keeps_the_last_whole_epoch_checkpoint(board
     table = dataset.read_csv(str(xor))
     res = None
     try:
-        with Board(board.port, soft_reset=True) as b:
-            b.upload("/data/train.mnd", dataset.pack(*table.split(1)))
-            res = b.call("train('/data/train.mnd', 'mid', [3, 4, 1], loss='sse', epochs=10**6, lr=1.0, "
-                         "bias=False, seed=1, init='uniform', every=1000, save_s=0.05)",
+        run = job.make({"layers": [3, 4, 1], "loss": "sse", "epochs": 10 ** 6, "lr": 1.0, "bias": False,
+                        "seed": 1, "init": "uniform"})
+        assert run["fit"]["every"] == 1000
+        with connect(board.port, soft_reset=True) as b:
+            b.repl.put("/data/train.mnd", dataset.pack(*table.split(1)))
+            res = b.call("train('/data/train.mnd', 'mid', %r, 0.05)" % run,
                          on_line=on_line, timeout=None, interruptible=True)
             assert b.interrupted and b.repl.forced
     except BoardReset:

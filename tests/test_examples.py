@@ -93,7 +93,7 @@ def test_without_a_model_the_examples_say_so(micropython, example, tmp_path):
 
 
 def test_deploy_leaves_the_examples_and_main_py_alone():
-    from micronn_host.deploy import Target, plan
+    from micronn_host.boards.deploy import Target, plan
     paths = [p for p, _, _ in plan(Target(6, 0), source=True)]
     assert "/mnn_agent.py" in paths and "/lib/micronn/network.py" in paths
     assert not [p for p in paths if "example" in p or p.endswith(("/main.py", "/boot.py"))]

@@ -15,7 +15,7 @@ import pytest
 import micronn
 from boards import ARTICLE, BIN, MICRONN, Sim, cli, one_error_line, start_cli
 from microbit_support import need_emulator
-from micronn_host import qemu_microbit
+from micronn_host.sim import qemu as qemu_microbit
 
 X = [[0, 0, 1], [0, 1, 1], [1, 0, 1], [1, 1, 1]]
 Y = [[0], [1], [1], [0]]
@@ -39,7 +39,7 @@ def mb(tmp_path_factory):
 
 def board_files(port):
     """{name: size} of the board's files, read through micronn's own connection."""
-    from micronn_host.board import connect
+    from micronn_host.boards import connect
     with connect(port) as board:
         board.fresh()
         return board.files()
@@ -212,8 +212,8 @@ def test_push_converts_to_float32_and_replaces_the_model_once_it_loads(mb, tmp_p
 
 
 def test_a_damaged_newest_generation_is_skipped(mb, tmp_path):
-    from micronn_host.board import connect
-    from micronn_host.microbit import mnn_bytes
+    from micronn_host.boards import connect
+    from micronn_host.boards.tiny import mnn_bytes
     net = micronn.Network([3, 5, 1], activation="tanh", output="sigmoid", seed=6)
     net.save(str(tmp_path / "m.mnn"))
     p = cli("push", tmp_path / "m.mnn", "--model", "damaged", port=mb.port, check=True)
@@ -253,8 +253,8 @@ def test_a_model_too_large_for_the_board_is_refused_with_the_numbers(mb, tmp_pat
 
 
 @pytest.mark.parametrize("option, words", [
-    (["--optimizer", "adam"], "--optimizer adam: this board's program trains with sgd only"),
-    (["--optimizer", "momentum"], "--optimizer momentum: this board's program trains with sgd only"),
+    (["--optimizer", "adam"], "--optimizer adam: this board trains with sgd only"),
+    (["--optimizer", "momentum"], "--optimizer momentum: this board trains with sgd only"),
     (["--model", "a b"], "--model 'a b': on this board a model name is 1 to 24 letters"),
 ])
 def test_options_the_board_cannot_do_are_refused(mb, xor, option, words):

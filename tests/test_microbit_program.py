@@ -12,7 +12,9 @@ import pytest
 
 import micronn
 from micronn import losses, store
-from micronn_host import libsource, minify, tinyprog
+from micronn_host import dataset, libsource
+from micronn_host.tiny import minify
+from micronn_host.tiny import program as tinyprog
 
 X = [[0, 0, 1], [0, 1, 1], [1, 0, 1], [1, 1, 1], [0.5, 0.2, 1]]
 Y1 = [[0], [1], [1], [0], [0.5]]
@@ -45,9 +47,11 @@ def _files(tmp, net, spec, X, Y):
     for name, src in tinyprog.build(spec):
         (tmp / (name + ".py")).write_text(src)
     (tmp / "m.mnn").write_bytes(mnn_bytes(net))
-    Xf, _ = micronn.data.pack(X, net.sizes[0], net.dtype, "X")
+    Xf, n = micronn.data.pack(X, net.sizes[0], net.dtype, "X")
     Yf, _ = micronn.data.pack(Y, net.sizes[-1], net.dtype, "Y") if Y else (None, 0)
-    (tmp / "d.dat").write_bytes(Xf.tobytes() + (Yf.tobytes() if Y else b""))
+    # the data file every board gets (MND), here with the network's own float type
+    head = dataset.MAGIC + struct.pack("<IHH", n, net.sizes[0], net.sizes[-1] if Y else 0)
+    (tmp / "d.dat").write_bytes(head + Xf.tobytes() + (Yf.tobytes() if Y else b""))
 
 
 def _run(rt, tmp, code):

@@ -3,7 +3,7 @@ does not fit, no raw-paste, and a soft reset that must also clear a stray byte."
 import pytest
 
 from microbit_support import need_emulator
-from micronn_host import qemu_microbit
+from micronn_host.sim import qemu as qemu_microbit
 from micronn_host.errors import BoardError
 from micronn_host.transport.rawrepl import LIMITS, RawRepl
 

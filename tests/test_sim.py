@@ -4,7 +4,7 @@ import pytest
 
 from boards import Sim
 from conftest import find_micropython, need
-from micronn_host.deploy import strip_native
+from micronn_host.boards.deploy import strip_native
 from micronn_host.errors import BoardError
 from micronn_host.transport.rawrepl import RawRepl
 

@@ -7,6 +7,8 @@ computed here from the rows, never measured apart.
 """
 NETS = ["3-4-1", "16-32-32-4", "64-64-10"]
 IMPLS = ["naive", "micronn", "float", "int8"]
+# the runs of bench/onboard.py, each in a fresh heap, whose results make one row (merged in order)
+STEPS = {"int8": ("int8-make", "int8")}
 NAMES = {"naive": "naive lists", "micronn": "micronn (float32)",
          "float": "micronn, float kernels only", "int8": "micronn int8"}
 HEADER = ["| network | implementation | train µs/sample | infer µs/sample | MAC/s (infer) | heap B/param "
@@ -15,8 +17,13 @@ HEADER = ["| network | implementation | train µs/sample | infer µs/sample | MA
 LEGEND = ("online training (one sample at a time, SGD, sum-of-squares loss, sigmoid layers), 8 "
           "samples cycled; infer = `predict(x)` on a list. Heap bytes/param: `gc.mem_free()` before "
           "and after building the model and one prediction (CPython: tracemalloc); int8: the model "
-          "alone, loaded from its .mnn file after the float original was deleted. max abs Δout: int8 "
+          "alone, loaded from its .mnn file in a fresh heap. max abs Δout: int8 "
           "against the float model over the data.")
+
+
+def steps(impl):
+    """The bench/onboard.py runs that measure impl, in order."""
+    return STEPS.get(impl, (impl,))
 
 
 def nofit(free):

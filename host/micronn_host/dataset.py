@@ -13,6 +13,7 @@ import sys
 from .errors import DataError
 
 MAGIC = b"MND\x01"
+HEAD = 12               # the magic, rows, inputs and outputs
 
 
 class Table:
@@ -83,6 +84,14 @@ def check_width(table, layers, n_outputs, what="layers"):
     if table.width != n_in + n_out:
         raise DataError("%s has %d columns, but the %s %s need %d inputs + %d targets = %d"
                         % (table.path, table.width, what, "-".join(map(str, layers)), n_in, n_out, n_in + n_out))
+
+
+def training_data(path, layers, n_outputs):
+    """(X, Y) from a CSV whose last n_outputs columns are the targets of a network of these
+    layer sizes (DataError naming the file when its columns do not fit)."""
+    table = read_csv(path)
+    check_width(table, layers, n_outputs)
+    return table.split(n_outputs)
 
 
 def pack(X, Y=None):

@@ -27,6 +27,10 @@ class BoardError(MicronnError):
         self.traceback = traceback
 
 
+class TransferError(MicronnError):
+    """A file arrived damaged (its size or CRC does not match), or is not there."""
+
+
 class NotDeployed(MicronnError):
     pass
 

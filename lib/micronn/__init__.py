@@ -1,8 +1,13 @@
 """micronn: small neural networks in plain Python for CPython and MicroPython boards."""
 from .network import Network
-from .model import load
 
 __version__ = "0.1.0"
+
+
+def load(path):
+    """A model from a .mnn or JSON file: a Network, or a QNetwork for an int8 model (micronn.model)."""
+    from .model import load
+    return load(path)
 
 
 def quantize(net, bits=8, X=None):

@@ -40,7 +40,7 @@ def read(f, name="model"):
         return net
     info, crc = store.read_header(f, head, name)
     model = empty(info)
-    store.read_body(f, model.buffers(), crc, name)
+    store.read_body(f, info, model.buffers(), crc, name)
     if info["dtype"] == "b":
         try:
             model.check()

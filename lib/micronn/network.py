@@ -7,6 +7,7 @@ from .rng import Random
 from .sizes import ITEMSIZE, check_optimizer, param_count, training_nbytes
 
 INITS = ("uniform", "xavier", "he")
+_INF = float("inf")
 
 
 class Dense:
@@ -312,16 +313,13 @@ class Network:
         after the last one; returning False stops training.
         """
         loss = self.check_loss(loss)
-        epochs = whole_number(epochs, "epochs", 0)
-        every = whole_number(every, "every", 1)
-        if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not 0 < lr < 1e30:
-            raise ValueError("lr must be a number > 0, got %r" % (lr,))
+        check_fit(epochs, lr, batch_size, optimizer, every)
         if callback is not None and not callable(callback):
             raise ValueError("callback must be callable")
         Xf, Yf, n = self._pack_xy(X, Y)
-        bs = n if batch_size is None else min(whole_number(batch_size, "batch_size", 1), n)
+        bs = n if batch_size is None else min(batch_size, n)
         self._prepare_training()
-        online_sgd = check_optimizer(optimizer) == "sgd" and bs == 1
+        online_sgd = optimizer == "sgd" and bs == 1
         if not online_sgd:              # online SGD steps inside backpropagation instead
             self._grad_buffers()
             opt = self._optimizer(optimizer, momentum, beta1, beta2, eps)
@@ -407,6 +405,17 @@ class Network:
             raise ValueError("unknown model format %r; expected 'mnn' or 'json'" % (format,))
 
 
+
+
+def check_fit(epochs, lr, batch_size=None, optimizer="sgd", every=1):
+    """fit()'s rules for its numeric options and optimizer (ValueError saying which is wrong)."""
+    whole_number(epochs, "epochs", 1)
+    whole_number(every, "every", 1)
+    if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not 0 < lr < _INF:
+        raise ValueError("lr must be a finite number > 0, got %r" % (lr,))
+    if batch_size is not None:
+        whole_number(batch_size, "batch_size", 1)
+    check_optimizer(optimizer)
 
 
 def _check_sizes(layers):

@@ -133,8 +133,9 @@ def _lut(kind):
 def new_buffers(sizes):
     """Zeroed buffers for a model of these layer sizes: T, scales, W, C (the .mnn order)."""
     (_, nt), (_, ns), (_, nw), (_, nc) = layout(sizes, False, "b")
-    return [array.array("i", bytearray(4 * nt)), array.array("f", bytearray(4 * ns)), bytearray(nw),
-            array.array("H", bytearray(2 * nc))]
+    W = bytearray(nw)           # the largest first, while the heap has the most room in one piece
+    C = array.array("H", bytearray(2 * nc))
+    return [array.array("i", bytearray(4 * nt)), array.array("f", bytearray(4 * ns)), W, C]
 
 
 class QNetwork:

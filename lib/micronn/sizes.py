@@ -49,9 +49,9 @@ def layout(sizes, bias, dtype):
     return out
 
 
-_BYTES = {"i": 4, "f": 4, "d": 8, "B": 1, "H": 2}
+ITEMBYTES = {"i": 4, "f": 4, "d": 8, "B": 1, "H": 2}     # of the typecodes layout() uses
 
 
 def model_nbytes(sizes, bias, dtype):
     """Bytes of a model's buffers (what its .mnn body holds)."""
-    return sum(_BYTES[tc] * n for tc, n in layout(sizes, bias, dtype))
+    return sum(ITEMBYTES[tc] * n for tc, n in layout(sizes, bias, dtype))

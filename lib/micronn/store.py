@@ -32,7 +32,7 @@ import struct
 import sys
 
 from .activations import NAMES
-from .sizes import ITEMSIZE, model_nbytes, param_count
+from .sizes import ITEMBYTES, ITEMSIZE, layout, model_nbytes, param_count
 
 MAGIC = b"MNN"
 VERSION = 1
@@ -182,10 +182,11 @@ def describe(f, name="model"):
     return read_header(f, f.read(HEAD), name)[0]
 
 
-def read_body(f, bufs, crc, name):
-    """Fill the model's buffers (in file order) from f, then check the CRC and the end."""
-    for p in bufs:
-        size = len(bytes(memoryview(p)[:1])) if len(p) else 1
+def read_body(f, info, bufs, crc, name):
+    """Fill the model's buffers (in file order, as sizes.layout(info) lists them) from f, then
+    check the CRC and the end of the file."""
+    for p, (tc, n) in zip(bufs, layout(info["layers"], info["bias"], info["dtype"])):
+        size = ITEMBYTES[tc]
         got = f.readinto(p)
         if got != len(p) * size:
             raise ValueError("%s: truncated: the weights stop early (%d bytes of a %d-byte block)"

@@ -2,7 +2,7 @@
 import os
 import signal
 
-from .board import BOARDS, VirtualBoard
+from .unixport import BOARDS, VirtualBoard
 
 
 def run(board="unix", directory=None, link=None, out=print):

@@ -68,7 +68,7 @@ class BoardFs:
             self.v.chdir(cwd)
 
 
-class Board:
+class Firmware:
     def __init__(self, status, banner):
         self.status = status
         self.banner = banner
@@ -246,7 +246,7 @@ def main(root, heap_free, mode, reason, status_fd, banner):
     os.mount(BoardFs(root), "/")
     os.chdir("/")
     sys.path[:] = ["", ".frozen", "/lib"]
-    board = Board(status, banner.encode() + b"\nType \"help()\" for more information.\n")
+    board = Firmware(status, banner.encode() + b"\nType \"help()\" for more information.\n")
     if reason == "soft":
         _w(b"MPY: soft reboot\n")
     gc.collect()

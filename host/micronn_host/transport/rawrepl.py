@@ -21,6 +21,7 @@ import time
 
 from ..ctrlc import CtrlC
 from ..errors import BoardError, BoardReset, Disconnected, Interrupted, PortError
+from .files import Files
 
 RAW_PROMPT = b"raw REPL; CTRL-B to exit\r\n>"
 #: what a board prints when it (re)starts in the middle of a command
@@ -33,7 +34,9 @@ IDENTIFY = "import sys,gc;gc.collect();print(sys.platform,gc.mem_free())"
 STAGE = "_s"                # the board variable that collects the pieces of a long command
 
 
-class RawRepl:
+class RawRepl(Files):
+    """The raw REPL of the board at a serial port, with file operations (files.Files)."""
+
     def __init__(self, port, baudrate=115200):
         import serial
         self.port = port
@@ -144,6 +147,7 @@ class RawRepl:
         comes back in the raw REPL (without running main.py).  A Ctrl-C first clears the line:
         a stop byte that reached the board after its command ended would be on it."""
         self.write(b"\x03\x04")
+        self.session += 1
         got = self.read_until(b"soft reboot\r\n", timeout)
         if not got.endswith(b"soft reboot\r\n"):
             raise PortError("%s did not soft-reset (it sent %r)" % (self.port, _tail(got)))
@@ -305,6 +309,7 @@ class RawRepl:
             seen = tail + chunk
             for mark in RESET_MARKS:
                 if mark in seen:
+                    self.session += 1
                     raise BoardReset("the board at %s reset in the middle of a command" % self.port)
             tail = seen[-40:]
             while chunk:

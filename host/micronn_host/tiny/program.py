@@ -26,7 +26,8 @@ import hashlib
 
 from micronn import activations, losses, store
 
-from . import libsource, minify
+from .. import libsource
+from . import minify
 
 VERSION = 3
 # the program's modules on the board, in the order the host imports them: the kernels, the
@@ -154,8 +155,9 @@ def model_source(spec):
     for name in params:
         out("    f.readinto(%s)" % at[name])
     out("    f.close()")
-    out("def data(p, n, k, state):")        # rows of inputs (and targets)
+    out("def data(p, n, k, state):")        # rows of inputs (and targets): an MND file
     out("    f = open(p, 'rb')")
+    out("    f.read(%d)" % 12)                  # its header (the host checked it)
     out("    %s = zeros(T, n * %d)" % (at["X"], sizes[0]))
     out("    f.readinto(%s)" % at["X"])
     out("    %s = zeros(T, n * k)" % at["Y"])

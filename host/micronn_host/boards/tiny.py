@@ -32,10 +32,12 @@ from micronn import data as _data
 from micronn import losses, model, network, store
 from micronn.sizes import ITEMSIZE
 
-from . import libsource, tinyprog
-from .board import STOP_BYTE, Connected, _Lines
-from .errors import BoardError, BoardReset, MicronnError
-from .transport.rawrepl import SHORT
+from .. import dataset
+from ..errors import BoardError, BoardReset, MicronnError, TransferError
+from ..tiny import program as tinyprog
+from ..transport.rawrepl import SHORT
+from .base import TINY_HEAP, Board, Capabilities
+from .lines import STOP_BYTE, Lines
 
 # Heap a job takes besides its arrays' contents, measured on the emulated micro:bit with
 # bench/microbit_memory.py: an array's object and block rounding, and the rest of a running
@@ -48,8 +50,6 @@ DATA = "mnn.dat"    # the file that carries training data or inputs to the board
 START = "mnn.ini"   # the weights a training job starts from
 NAME = re.compile(r"^[A-Za-z0-9_-]{1,24}$")
 GENERATION = re.compile(r"^(.+)\.(\d+)\.mnn$")
-HEX = "H=lambda h:bytes(int(h[i:i+2],16)for i in range(0,len(h),2))"
-TINY_HEAP = 32 * 1024   # importing lib/micronn from source alone takes ~30 KB (unix port)
 OPTIMIZERS = ("sgd",)   # what the program trains with (no momentum or Adam state on the board)
 CHECKPOINT_BYTE = b"\x1c"  # asks a training job for a checkpoint (the host keeps the clock)
 #: by sys.platform: the command that binds `uart` on the board, an object whose any() and
@@ -76,12 +76,6 @@ def need(spec, train, rows, cols):
     if spec.shuffle:
         total += ARRAY + 4 * rows                   # the list of row numbers
     return total + max(arrays + data) * item
-
-
-def is_tiny(platform, heap_free):
-    """Whether a board runs micronn through this module's generated program rather than
-    lib/micronn: the micro:bit, or any board with less heap than lib/micronn needs."""
-    return platform == "microbit" or heap_free < TINY_HEAP
 
 
 def mnn_bytes(net):
@@ -111,19 +105,18 @@ def _check_name(name):
                            % (name,))
 
 
-class TinyBoard(Connected):
+class TinyBoard(Board):
     """micronn jobs on a micro:bit-class board through a RawRepl that connect() has opened,
-    entered and identified (so that it keeps the board's command length limit).  heap: the
-    free heap after a soft reset, if known."""
+    entered and identified (so that it keeps the board's command length limit).  heap: its
+    free heap then; fresh: whether that was just after a soft reset."""
 
-    tiny = True
-
-    def __init__(self, repl, heap=None):
+    def __init__(self, repl, platform, heap, fresh=False):
         self.repl = repl
         self.port = repl.port
-        self.heap = heap            # after a soft reset, without the program
+        self.caps = Capabilities(platform, heap, repl.max_command, runs_lib=False, optimizers=OPTIMIZERS,
+                                 int8=False, renames=False)
+        self.heap = heap if fresh else None     # after a soft reset, without the program
         self.free = None            # after a soft reset with the program imported
-        self._helpers = self._sizer = False
         self._models = {}           # name: (bytes, generation, Network) read in this session
 
     # -- commands ------------------------------------------------------------------------------
@@ -155,18 +148,14 @@ class TinyBoard(Connected):
     def fresh(self):
         """Soft-reset the board: a whole, unfragmented heap (and no program imported)."""
         self.repl.soft_reset()
-        self._helpers = self._sizer = False
         self.heap = int(self._x("import gc,os;gc.collect();print(gc.mem_free())"))
         return self.heap
 
     # -- files ---------------------------------------------------------------------------------
 
     def files(self):
-        """{name: size} of the board's files (os.size on the micro:bit, else os.stat)."""
-        if not self._sizer:
-            self._x("z=getattr(os,'size',0)or(lambda n:os.stat(n)[6])")
-            self._sizer = True
-        return dict(self._value("print([(n,z(n))for n in os.listdir()])"))
+        """{name: size} of the board's files."""
+        return self.repl.listdir()
 
     def generations(self, name, files=None):
         """Generation numbers of model NAME on the board, newest first."""
@@ -175,7 +164,7 @@ class TinyBoard(Connected):
         return sorted(gens, reverse=True)
 
     def remove(self, path):
-        self._x("try:os.remove(%r)\nexcept OSError:pass" % path)
+        self.repl.remove(path)
 
     def _fs_used(self, files):
         return sum(-(-(size + len(n) + 2) // FS_CHUNK) * 128 for n, size in files.items())
@@ -188,33 +177,13 @@ class TinyBoard(Connected):
                                "are used (remove files, e.g. with mpremote rm)" % (want, used, FS_BYTES))
 
     def put(self, path, data):
-        """Write bytes to a board file in hex chunks, then check the board's CRC-32 of it.
-        Call after fresh(): the checks need a heap without the program."""
-        if not self._helpers:
-            self._x(libsource.extract(["crc32"]) + HEX + "\n")
-            self._helpers = True
-        self._x("f=open(%r,'wb')" % path)
-        step = ((self.repl.max_command or SHORT) - len("f.write(H(''))")) // 2
-        for i in range(0, len(data), step):
-            self._x("f.write(H('%s'))" % data[i:i + step].hex())
-        self._x("f.close();f=open(%r,'rb');c=0" % path)
-        for i in range(0, len(data), 256):
-            self._x("c=crc32(f.read(256),c)")
-        got = self._value("print((c,len(f.read())))")
-        self._x("f.close()")
-        if got != (store.crc32(data), 0):
-            self.remove(path)
-            raise MicronnError("%s arrived damaged on the board (CRC %08x, sent %08x)"
-                               % (path, got[0], store.crc32(data)))
+        """Write bytes to a board file, checked by CRC on the board (transport.files).  Call
+        after fresh(): the checks need a heap without the program."""
+        self.repl.put(path, data)
 
     def get(self, path):
-        """The bytes of a board file."""
-        self._x("f=open(%r,'rb')" % path)
-        out = []
-        while not out or out[-1]:
-            out.append(self._value("print(f.read(48))"))
-        self._x("f.close()")
-        return b"".join(out)
+        """The bytes of a board file, checked by CRC."""
+        return self.repl.get(path)
 
     # -- the program ---------------------------------------------------------------------------
 
@@ -312,7 +281,7 @@ class TinyBoard(Connected):
                 entry.update(size=0, error=str(e))
             models.append(entry)
         prog = self.program()
-        return {"port": self.port, "tiny": True, "platform": self.repl.platform,
+        return {"port": self.port, "tiny": True, "platform": self.caps.platform,
                 "version": "%s (%s)" % (".".join(map(str, impl)), version), "release": release,
                 "machine": machine, "mpy": 0, "native": False, "free": heap,
                 "flash_free": max(0, FS_BYTES - self._fs_used(files)), "micronn": None,
@@ -358,11 +327,11 @@ class TinyBoard(Connected):
         bad = []
         for g in self.generations(name, files):
             path = self._path(name, g)
-            raw = self.get(path)
             try:
+                raw = self.get(path)
                 self._models[name] = raw, g, model.read(io.BytesIO(raw), "%s on the board" % path)
                 return self._models[name]
-            except ValueError as e:
+            except (ValueError, TransferError) as e:    # a checkpoint cut short reads back damaged
                 bad.append(str(e))
         if bad:
             raise MicronnError("no valid model %r on the board: %s" % (name, "; ".join(bad)))
@@ -392,7 +361,7 @@ class TinyBoard(Connected):
                     model.read(io.BytesIO(self.get(path)), path)
                     good = g
                     continue
-                except ValueError:
+                except (ValueError, TransferError):
                     pass
             self.remove(path)
         return good
@@ -443,8 +412,8 @@ class TinyBoard(Connected):
         self.start(spec)
         self._fits_program(what, nb)
         self.fresh()
-        self._fs_check(len(Xf) * 4, self.files())
-        self.put(DATA, Xf.tobytes())
+        self._fs_check(len(Xf) * 4 + dataset.HEAD, self.files())
+        self.put(DATA, dataset.pack(X))
         self.start()
         self._args(self._path(model, g), nb, DATA, n)
         out = self._x("m.predict(*a)")
@@ -458,19 +427,18 @@ class TinyBoard(Connected):
         return rows
 
     def train(self, job, X, Y, model, checkpoint_s, ev, out=print):
-        """Train job (train.Spec) on the board as model NAME, as Network.fit does with the SGD
+        """Train job (micronn.job) on the board as model NAME, as Network.fit does with the SGD
         optimizer; ev (train.Progress) hears of the start, the losses and the checkpoints, and
         says how long a stop may take.  Returns what Board.train returns."""
         _check_name(model)
-        if job.optimizer not in OPTIMIZERS:
-            raise MicronnError("--optimizer %s: this board's program trains with sgd only (it has no room "
-                               "for momentum or Adam state); leave --optimizer out" % job.optimizer)
-        net = micronn.Network(job.layers, **job.network_kwargs())
+        self.check_job(job)
+        fit = job["fit"]
+        net = micronn.Network(**job["net"])
         n_in, n_out = net.sizes[0], net.sizes[-1]
         Xf, n = _data.pack(X, n_in, "f", "X", "the network has %d inputs" % n_in)
         Yf, _ = _data.pack(Y, n_out, "f", "Y", "the network has %d outputs" % n_out)
-        bs = n if job.batch_size is None else min(_data.whole_number(job.batch_size, "batch_size", 1), n)
-        spec = tinyprog.Spec.of(net, job.loss, bs, n)
+        bs = n if fit["batch_size"] is None else min(fit["batch_size"], n)
+        spec = tinyprog.Spec.of(net, fit["loss"], bs, n)
         nb = need(spec, True, n, n_in + n_out)
         what = "training the model %s on %d samples" % (_sizes(net.sizes), n)
         self._fits_heap(what, nb)               # before anything is sent
@@ -480,18 +448,18 @@ class TinyBoard(Connected):
         self.fresh()
         files = self.files()
         raw = mnn_bytes(net)
-        self._fs_check(3 * len(raw) + 4 * (len(Xf) + len(Yf)), files)
+        self._fs_check(3 * len(raw) + 4 * (len(Xf) + len(Yf)) + dataset.HEAD, files)
         gens = self.generations(model, files)
         gen = gens[0] if gens else 0
         self.put(START, raw)
-        self.put(DATA, Xf.tobytes() + Yf.tobytes())
+        self.put(DATA, dataset.pack(X, Y))
         out("sent %d samples (%d bytes) to %s:%s" % (n, 4 * (len(Xf) + len(Yf)), self.port, DATA))
         free = self.start() - nb
         uart = UART.get(self.repl.platform)
         self._x(uart or "uart=None")
-        self._args(START, nb, DATA, n, n_out, net.rng.state, job.epochs, job.lr, bs,
-                   losses.scale(job.loss, n_out, bs), losses.scale(job.loss, n_out, n % bs or bs),
-                   job.every, model, gen, _Name("uart"), STOP_BYTE)
+        self._args(START, nb, DATA, n, n_out, net.rng.state, fit["epochs"], fit["lr"], bs,
+                   losses.scale(fit["loss"], n_out, bs), losses.scale(fit["loss"], n_out, n % bs or bs),
+                   fit["every"], model, gen, _Name("uart"), STOP_BYTE)
         res = {"epochs": 0, "loss": None, "ms": 0, "model": None, "stopped": False, "interrupted": False,
                "saved": None}
         clock = {"start": time.monotonic()}
@@ -503,7 +471,7 @@ class TinyBoard(Connected):
             if tag == "E":
                 done, loss = text.split(None, 1)
                 res["epochs"], res["ms"] = int(done), int(1000 * (now - clock["start"]))
-                res["loss"] = losses.mean(job.loss, struct.unpack("<d", ast.literal_eval(loss))[0], n, n_out)
+                res["loss"] = losses.mean(fit["loss"], struct.unpack("<d", ast.literal_eval(loss))[0], n, n_out)
                 ev.losses([res["loss"]], res["ms"])
                 if uart and 0 < checkpoint_s <= now - clock["saved"]:
                     self.repl.write(CHECKPOINT_BYTE)       # saved after the next chunk of epochs
@@ -513,24 +481,24 @@ class TinyBoard(Connected):
                 res["model"], res["saved"] = self._path(model, int(gen_)), int(epoch)
                 ev.checkpoint(res["saved"], res["model"])
 
-        lines = _Lines(on_line, ("E", "S"))
+        lines = Lines(on_line, ("E", "S"))
         try:
             self.repl.exec("m.train(*a)", on_output=lines.feed, timeout=None, interruptible=True,
                            stop_byte=STOP_BYTE, on_stop=ev.stop_wait)
         except BoardError as e:
-            lines.feed(b"\n")
+            lines.end()
             if e.exc_type == "KeyboardInterrupt" and self.repl.interrupted:
                 res["stopped"] = res["interrupted"] = True      # Ctrl-C: maybe mid-checkpoint
             elif "diverged" in str(e):
                 raise MicronnError("training diverged at epoch %d: the loss is %s; try a smaller lr than %s; %s"
-                                   % (res["epochs"], res["loss"], job.lr, self._kept(model)))
+                                   % (res["epochs"], res["loss"], fit["lr"], self._kept(model)))
             else:
                 raise MicronnError("training failed on the board (%s: %s); %s" % (e.exc_type, e, self._kept(model)))
         except BoardReset:
             self._tidy_after_reset(model)
             raise
-        lines.feed(b"\n")
-        res["stopped"] = res["stopped"] or res["epochs"] < job.epochs     # the stop byte ended it
+        lines.end()
+        res["stopped"] = res["stopped"] or res["epochs"] < fit["epochs"]     # the stop byte ended it
         self.recover(model)             # a checkpoint cut short by Ctrl-C, and older generations
         self.remove(DATA)
         self.remove(START)

@@ -1,33 +1,29 @@
 """`micronn plot`: the loss curve (and predictions against targets) as a PNG."""
-import csv
+from ..errors import MicronnError
+from . import history
 
-from . import dataset
-from .errors import MicronnError
-
-
-def read_history(path):
-    try:
-        with open(path, newline="") as f:
-            rows = list(csv.reader(f))
-    except OSError as e:
-        raise MicronnError("%s: %s" % (path, e.strerror or e))
-    try:
-        pts = [(int(r[0]), float(r[1])) for r in rows[1:] if r]
-    except (ValueError, IndexError):
-        raise MicronnError("%s: not a loss history (expected lines of epoch,loss)" % path)
-    if not pts:
-        raise MicronnError("%s has no points" % path)
-    return pts
+HELP = "draw a loss curve (and predictions vs targets) to a PNG"
+DESCRIPTION = ("Draw the loss history that train or fit wrote (--history) and, with --model and --data, the "
+               "model's predictions next to the targets.")
+EXAMPLE = "micronn plot loss.csv --model model.mnn --data data.csv -o loss.png"
 
 
-def run_plot(args, out=print):
+def arguments(p):
+    p.add_argument("history", help="loss history CSV from train/fit --history")
+    p.add_argument("--model", help="a model file, to plot its predictions for --data")
+    p.add_argument("--data", help="CSV with inputs and targets")
+    p.add_argument("-o", dest="output_file", default="loss.png", help="PNG to write (default loss.png)")
+
+
+def run(args, out=print):
+    from .. import dataset
     try:
         import matplotlib
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
         raise MicronnError("plotting needs matplotlib: pip install matplotlib")
-    pts = read_history(args.history)
+    pts = history.read(args.history)
     panels = 2 if args.model and args.data else 1
     fig, axes = plt.subplots(1, panels, figsize=(6 * panels, 4.2), squeeze=False)
     ax = axes[0][0]

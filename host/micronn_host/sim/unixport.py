@@ -27,7 +27,7 @@ import tty
 from pathlib import Path
 
 from ..errors import MicronnError
-from ..tools import find_micropython, mpy_cross_binary
+from ..executables import find_micropython, mpy_cross_binary
 
 #: free heap after boot, in bytes, per board kind (None: the unix port's default, 2 MB on x64)
 BOARDS = {"unix": None, "esp32": 110 * 1024, "pico": 190 * 1024}

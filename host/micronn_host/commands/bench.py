@@ -8,8 +8,14 @@ import json
 import sys
 from pathlib import Path
 
-from . import benchtable
-from .errors import BoardError, Interrupted, MicronnError, NotDeployed
+from .. import benchtable
+from ..errors import BoardError, Interrupted, MicronnError, NotDeployed
+from . import options
+
+HELP = "measure speed and memory on the board (the table of `make bench`)"
+DESCRIPTION = ("Run the benchmark of `make bench` on the board: each implementation on each network after a "
+               "soft reset; prints the table (markdown) on stdout, progress on stderr.")
+EXAMPLE = "micronn bench --nets 3-4-1,16-32-32-4 > board.md"
 
 MODULE = "mnn_bench"
 BOARD_PATH = "/lib/%s.py" % MODULE
@@ -26,7 +32,7 @@ print(n, b)
 
 def onboard_source():
     """bench/onboard.py: micronn_host/bench/onboard.py once installed, bench/ in a source tree."""
-    here = Path(__file__).resolve().parent
+    here = Path(__file__).resolve().parents[1]
     for path in (here / "bench" / "onboard.py", here.parents[1] / "bench" / "onboard.py"):
         if path.is_file():
             return path.read_bytes()
@@ -44,22 +50,21 @@ def choose(text, known, option):
     return [k for k in known if k in names]
 
 
-def run_bench(args, out=print):
-    from .board import connect
+def arguments(p):
+    options.port(p)
+    p.add_argument("--nets", help="networks to measure, comma-separated (default: %s)" % ",".join(benchtable.NETS))
+    p.add_argument("--impls", help="implementations, comma-separated (default: %s)" % ",".join(benchtable.IMPLS))
+
+
+def run(args, out=print):
+    from ..boards import connect
     nets = choose(args.nets, benchtable.NETS, "--nets")
     impls = choose(args.impls, benchtable.IMPLS, "--impls")
     script = onboard_source()
     with connect(args.port, soft_reset=True) as board:
-        if board.tiny:
-            raise MicronnError("micronn bench runs lib/micronn on the board, which does not fit this one (%s, "
-                               "%d bytes of heap); bench/microbit_article.py measures the micro:bit"
-                               % (board.repl.platform, board.heap))
-        info = board.call("info()")
-        if not info.get("micronn"):
-            raise NotDeployed("micronn is not on the board at %s (%s): run `micronn deploy`"
-                              % (board.port, info.get("micronn_error", "it does not import")))
+        info = board.bench()
         files, lib_bytes = board.exec(LIBRARY_SIZE).decode().split()
-        board.upload(BOARD_PATH, script)
+        board.repl.put(BOARD_PATH, script)
         free = fresh_heap(board)
         rows = {}
         try:
@@ -95,7 +100,17 @@ def fresh_heap(board):
 
 
 def case(board, impl, net):
-    """One measurement in a fresh heap: the row for the table."""
+    """One row of the table: each of its steps after a soft reset, in a fresh heap."""
+    out = {}
+    for step in benchtable.steps(impl):
+        row = _step(board, step, net)
+        if row is None or "nofit" in row:
+            return row
+        out.update(row)
+    return out
+
+
+def _step(board, impl, net):
     free = fresh_heap(board)
     try:
         text = board.exec("import %s\n%s.run(%r, %r)" % (MODULE, MODULE, impl, net),

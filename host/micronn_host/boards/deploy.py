@@ -13,22 +13,12 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from .errors import MicronnError
-from .tools import mpy_cross_binary, mpy_cross_version
+from ..errors import MicronnError
+from ..executables import mpy_cross_binary, mpy_cross_version
 
 ARCHS = [None, "x86", "x64", "armv6", "armv6m", "armv7m", "armv7em", "armv7emsp", "armv7emdp",
          "xtensa", "xtensawin", "rv32imc", "rv64imc"]
 NATIVE_DECORATOR = re.compile(r"^\s*@micropython\.(viper|native)\s*$", re.M)
-
-PROBE = """import sys
-m = getattr(sys.implementation, '_mpy', 0)
-try:
-    exec('@micropython.viper\\ndef _mnn_v(x:int)->int:\\n return x\\n')
-    n = 1
-except Exception:
-    n = 0
-print(m, n)
-"""
 
 HASHES = """import os
 try:
@@ -54,16 +44,6 @@ def _mnn_h(paths):
         print(p, binascii.hexlify(h.digest()).decode())
 """
 
-LISTING = """import os
-def _mnn_ls(d):
-    try:
-        return [n for n in os.listdir(d) if n.endswith('.py') or n.endswith('.mpy')]
-    except OSError:
-        return []
-print(' '.join(_mnn_ls(%r)))
-"""
-
-
 def library_dir():
     import micronn
     return Path(micronn.__file__).resolve().parent
@@ -77,7 +57,7 @@ def firmware_dir():
         for loc in spec.submodule_search_locations:
             if (Path(loc) / "mnn_agent.py").exists():
                 return Path(loc)
-    here = Path(__file__).resolve().parents[2] / "firmware"
+    here = Path(__file__).resolve().parents[3] / "firmware"
     if (here / "mnn_agent.py").exists():
         return here
     raise MicronnError("the on-board files (mnn_agent.py) are missing from this installation")
@@ -157,8 +137,8 @@ def _any_for_major(major):
 
 
 def run(board, source=False, native=True, out=print):
-    mpy, can = board.exec(PROBE).decode().split()
-    target = Target(int(mpy), int(can) and native)
+    mpy, can = board.probe()
+    target = Target(mpy, can and native)
     out("board at %s: %s" % (board.port, target.describe()))
     files = plan(target, source)
     board.exec(HASHES)
@@ -166,7 +146,6 @@ def run(board, source=False, native=True, out=print):
     for line in board.exec("_mnn_h(%r)" % [p for p, _, _ in files]).decode().splitlines():
         p, _, h = line.strip().partition(" ")
         have[p] = h
-    board.exec((firmware_dir() / "mnn_agent.py").read_text())     # its recv() does the uploads
     for path in stale(board, [p for p, _, _ in files]):
         board.exec("import os\nos.remove(%r)" % path)
         out("  removed %s" % path)
@@ -175,7 +154,7 @@ def run(board, source=False, native=True, out=print):
         if have.get(path) == hashlib.sha256(data).hexdigest():
             out("  %-28s %7d bytes  unchanged" % (path, len(data)))
             continue
-        board.upload(path, data, module=None)
+        board.repl.put(path, data)
         out("  %-28s %7d bytes  sent (%s)" % (path, len(data), how))
         sent += 1
         total += len(data)
@@ -193,7 +172,9 @@ def stale(board, paths):
     stems = set(p.rsplit(".", 1)[0] for p in paths)
     found = []
     for d in ("/lib/micronn", "/"):
-        for name in board.exec(LISTING % d).decode().split():
+        for name in sorted(board.repl.listdir(d)):
+            if not name.endswith((".py", ".mpy")):
+                continue
             path = d.rstrip("/") + "/" + name
             if path in keep:
                 continue

@@ -1,0 +1,98 @@
+"""What every kind of board offers the commands, and what it can do, as data.
+
+connect() (boards/__init__.py) returns a Board; the commands call only the methods below and
+read only `caps`, so a new kind of board is one more subclass and one more line in connect().
+"""
+from micronn.sizes import OPTIMIZERS
+
+from ..errors import MicronnError
+
+TINY_HEAP = 32 * 1024   # less free heap than this: lib/micronn does not fit (importing it from
+                        # source alone takes ~30 KB on the unix port), so a TinyBoard it is
+
+
+class Capabilities:
+    """What a board can do, as found out when it was connected.
+
+    platform: sys.platform; heap: free heap then (bytes); max_command: the longest command it
+    takes in one piece (None: any); runs_lib: whether lib/micronn runs there (else a program is
+    generated per model); optimizers: those a training job may use; int8: whether int8 models
+    run there; renames: whether its filesystem has os.rename (else models are kept as
+    generations of files).
+    """
+
+    def __init__(self, platform, heap, max_command=None, runs_lib=True, optimizers=OPTIMIZERS,
+                 int8=True, renames=True):
+        self.platform, self.heap, self.max_command = platform, heap, max_command
+        self.runs_lib, self.optimizers, self.int8, self.renames = runs_lib, tuple(optimizers), int8, renames
+
+    def as_dict(self):
+        return dict(self.__dict__)
+
+
+class Board:
+    """A connected board.  Subclasses implement the jobs; `repl` is the transport (a RawRepl,
+    with its file operations), `port` its name, `caps` its Capabilities."""
+
+    repl = port = caps = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def close(self):
+        self.repl.close()
+
+    @property
+    def interrupted(self):
+        return self.repl.interrupted
+
+    def check_job(self, job):
+        """Refuse, before anything is sent, a training job this board cannot run."""
+        opt = job["fit"]["optimizer"]
+        if opt not in self.caps.optimizers:
+            raise MicronnError("--optimizer %s: this board trains with %s only; leave --optimizer out"
+                               % (opt, ", ".join(self.caps.optimizers)))
+
+    # -- the jobs (each subclass implements them all) ------------------------------------------
+
+    def where(self, model):
+        """Where model NAME lives on the board, in words (and a check of the name)."""
+        raise NotImplementedError
+
+    def info(self):
+        """A dict: port, version, release, machine, platform, mpy, native, free, micronn, models..."""
+        raise NotImplementedError
+
+    def deploy(self, source=False, native=True, out=print):
+        raise NotImplementedError
+
+    def train(self, job, X, Y, model, checkpoint_s, ev, out=print):
+        """Train `job` (micronn.job) on X, Y as model NAME; ev (commands.train.Progress) hears
+        of the start, the losses and the checkpoints and says how long a stop may take.  Returns
+        {epochs, loss, ms, model, stopped, interrupted, saved}."""
+        raise NotImplementedError
+
+    def fetch(self, model):
+        """(the .mnn bytes of model NAME, where it was)."""
+        raise NotImplementedError
+
+    def push(self, model, data, net):
+        """Install .mnn bytes as model NAME once the board has loaded them; returns where."""
+        raise NotImplementedError
+
+    def inputs(self, model):
+        """How many inputs model NAME takes."""
+        raise NotImplementedError
+
+    def predict(self, model, X):
+        """Model NAME's outputs for each row of X, computed on the board."""
+        raise NotImplementedError
+
+    def bench(self):
+        """The board, ready for `micronn bench` (which runs lib/micronn there)."""
+        raise MicronnError("micronn bench runs lib/micronn on the board, which does not fit this one (%s, "
+                           "%d bytes of heap); bench/microbit_article.py measures the micro:bit"
+                           % (self.caps.platform, self.caps.heap))

@@ -1,0 +1,11 @@
+"""The command table.  Each command is a module here with HELP (one line), DESCRIPTION,
+EXAMPLE, arguments(parser) and run(args, out); cli.py builds the command line from this table.
+A module imports what its command needs inside run(), so `micronn --help` stays fast.
+"""
+
+COMMANDS = ("sim", "deploy", "train", "fit", "fetch", "push", "predict", "info", "bench", "plot")
+
+
+def module(name):
+    import importlib
+    return importlib.import_module("." + name, __name__)

@@ -1,0 +1,115 @@
+"""`micronn train`: train a network on the board, with a progress bar; Ctrl-C stops it between
+epochs and the board keeps the model."""
+import sys
+import time
+
+from ..errors import BoardReset, Disconnected, Interrupted
+from ..progress import Bar
+from . import options
+from .history import Curve
+
+HELP = "train a network on the board"
+DESCRIPTION = ("Send the data to the board and train there, with a progress bar; the board checkpoints to "
+               "/models/NAME.mnn every --checkpoint seconds and at the end. Ctrl-C stops training between "
+               "two epochs and keeps the model.")
+EXAMPLE = "micronn train data.csv --layers 3,4,1 --epochs 1500 --lr 1 --loss sse --history loss.csv"
+STOP_WAIT = 3.0             # seconds the board gets to stop by itself, at least
+
+
+def arguments(p):
+    options.port(p)
+    options.training(p)
+    options.model(p)
+    p.add_argument("--checkpoint", type=float, default=30.0, metavar="SECONDS",
+                   help="save the model on the board this often while training (default 30)")
+
+
+class Progress:
+    """What a board's training job reports, shown as it comes: the start, the progress bar and
+    loss curve, the checkpoints; and how long to wait for a stop after Ctrl-C (stop_wait)."""
+
+    def __init__(self, job, out):
+        self.job, self.out = job, out
+        self.curve = Curve(job)
+        self.bar = Bar(job["fit"]["epochs"])
+        self.checkpoint_at = None           # (epoch, where) of the last checkpoint
+        self.stoppable = False
+        self.started_at = None
+        self.ms = 0
+
+    def started(self, params, free, stoppable):
+        self.bar.close()
+        self.out("training %s (%d parameters) on the board, %d bytes of heap free"
+                 % ("-".join(map(str, self.job["net"]["layers"])), params, free))
+        self.bar.t0 = self.started_at = time.monotonic()
+        self.stoppable = stoppable
+
+    def losses(self, values, ms):
+        for v in values:
+            self.curve.add(v)
+        self.ms = ms
+        self.bar.update(self.curve.epochs[-1], self.curve.losses[-1], ms / 1000.0)
+
+    def checkpoint(self, epoch, where):
+        self.checkpoint_at = (epoch, where)
+
+    def stop_wait(self):
+        """First Ctrl-C: the board stops after its current epoch; how long to give it (0: its
+        firmware cannot hear the stop byte, so Ctrl-C at once)."""
+        self.bar.close()
+        if not self.stoppable:
+            return 0.0
+        wait = stop_wait(self.started_at, self.ms, len(self.curve.losses))
+        print("stopping after the current epoch (up to %.0fs; Ctrl-C again to stop at once)" % wait,
+              file=sys.stderr, flush=True)
+        return wait
+
+    def note(self, where):
+        """Which checkpoint the board keeps, in words."""
+        if self.checkpoint_at is None:
+            return "no checkpoint was saved yet (any older %s on the board is untouched)" % where
+        return "the last checkpoint (epoch %d) is in %s on the board" % self.checkpoint_at
+
+    def close(self):
+        self.bar.close()
+
+
+def stop_wait(started, ms, callbacks):
+    """Seconds to wait for a stop between epochs: twice the time between progress reports
+    (one every `every` epochs; `ms` on the board by the last of `callbacks` reports), at
+    least STOP_WAIT."""
+    if not callbacks:           # no epoch has ended yet: as long again as it has run
+        return max(STOP_WAIT, 2 * (time.monotonic() - started) if started else 0.0)
+    return max(STOP_WAIT, 2 * ms / 1000.0 / callbacks)
+
+
+def run(args, out=print):
+    from .. import dataset
+    from ..boards import connect
+    job = options.job(args)
+    X, Y = dataset.training_data(args.data, job["net"]["layers"], args.outputs)
+    ev = Progress(job, out)
+    with connect(args.port, soft_reset=True) as board:       # a fresh heap for training
+        where = board.where(args.model)
+        try:
+            res = board.train(job, X, Y, args.model, args.checkpoint, ev, out=out)
+        except (BoardReset, Disconnected) as e:
+            ev.close()
+            ev.curve.save(args.history)
+            raise type(e)("%s during training; %s" % (e, ev.note(where)))
+        except Interrupted:
+            ev.close()
+            raise Interrupted("stopped waiting for the board; %s" % ev.note(where))
+        finally:
+            ev.close()
+    ev.curve.save(args.history)
+    if res.get("interrupted"):
+        raise Interrupted("training interrupted by Ctrl-C after epoch %d, in the middle of an epoch, so the "
+                          "board did not save it; %s" % (res["epochs"], ev.note(where)))
+    if res["stopped"]:
+        raise Interrupted("training stopped by Ctrl-C after epoch %d (loss %.6g); the board saved the "
+                          "model to %s" % (res["epochs"], res["loss"] or float("nan"), res["model"]))
+    out("trained %d epochs in %.1fs on the board: loss %.6g; model saved to %s"
+        % (res["epochs"], res["ms"] / 1000.0, res["loss"], res["model"]))
+    if args.history:
+        out("loss curve written to %s" % args.history)
