@@ -98,7 +98,11 @@ def models():
         try:
             from micronn.store import describe
             with open(path, "rb") as f:
-                m.update(describe(f, path))
+                info = describe(f, path)
+            sc = info.pop("scaling", None)      # its arrays are not JSON: say the kind
+            if sc:
+                info["scaling"] = sc[0]
+            m.update(info)
         except ImportError:
             pass
         except ValueError as e:

@@ -3,6 +3,7 @@ from math import sqrt
 
 from . import activations, exact, kernels, losses
 from .data import copy_row, length, number, pack, whole_number, zeros
+from .meta import Meta
 from .rng import Random
 from .sizes import ITEMSIZE, check_optimizer, param_count, training_nbytes
 
@@ -51,7 +52,7 @@ class Dense:
         return [self.W] if self.b is None else [self.W, self.b]
 
 
-class Network:
+class Network(Meta):
     """Dense layers of the given sizes, e.g. Network([3, 4, 1]) for the article's network.
 
     activation: the hidden layers' activation (a name, or a list with one name per hidden
@@ -106,8 +107,10 @@ class Network:
         return self.n_params * ITEMSIZE[self.dtype]
 
     def describe(self):
-        """What the file format records of the model besides its buffers."""
-        return {"layers": self.sizes, "activations": self.activations, "bias": self.bias, "dtype": self.dtype}
+        """What the file format records of the model besides its buffers (meta.Meta included)."""
+        d = {"layers": self.sizes, "activations": self.activations, "bias": self.bias, "dtype": self.dtype}
+        d.update(self.meta())
+        return d
 
     def buffers(self):
         """The parameter arrays in file order (sizes.layout): per layer W, then b."""
@@ -189,7 +192,10 @@ class Network:
     # -- inference -----------------------------------------------------------------------------
 
     def _forward(self, x, train=False):
-        """The outputs for one sample; train: also leave each layer's outputs in L.out."""
+        """The outputs for one sample x (the network's scratch list, scaled here in place when
+        the model scales its inputs); train: also leave each layer's outputs in L.out."""
+        if self.scaler is not None:
+            self.scaler.apply(x)
         if self.fast:
             if self._exact is None:
                 self._exact = exact.Forward(self.layers)
@@ -303,20 +309,25 @@ class Network:
         return out
 
     def fit(self, X, Y, epochs=1, lr=0.1, loss="mse", batch_size=None, optimizer="sgd", shuffle=True,
-            callback=None, every=1, momentum=0.9, beta1=0.9, beta2=0.999, eps=1e-8):
+            callback=None, every=1, momentum=0.9, beta1=0.9, beta2=0.999, eps=1e-8, scale=None):
         """Train by backpropagation; return the loss of the last epoch.
 
         loss: "sse" (the article's), "mse", "bce" (sigmoid output) or "cce" (softmax output).
         batch_size: None for full batch (the article), 1 for online, n for mini-batches.
         optimizer: "sgd", "momentum" or "adam".  The loss of an epoch is measured during its
         forward passes, before each step.  callback(epoch, loss) runs every `every` epochs and
-        after the last one; returning False stops training.
+        after the last one; returning False stops training.  scale ("standard" or "minmax"): when
+        the network has no input scaler yet, fit one on X first (scale.Scaler); it is kept in the
+        model, so every later fit, predict and save takes and keeps raw inputs.
         """
         loss = self.check_loss(loss)
-        check_fit(epochs, lr, batch_size, optimizer, every)
+        check_fit(epochs, lr, batch_size, optimizer, every, scale)
         if callback is not None and not callable(callback):
             raise ValueError("callback must be callable")
         Xf, Yf, n = self._pack_xy(X, Y)
+        if scale not in (None, "none") and self.scaler is None:
+            from .scale import fit
+            self.scaler = fit(Xf, self.sizes[0], scale)
         bs = n if batch_size is None else min(batch_size, n)
         self._prepare_training()
         online_sgd = optimizer == "sgd" and bs == 1
@@ -407,8 +418,9 @@ class Network:
 
 
 
-def check_fit(epochs, lr, batch_size=None, optimizer="sgd", every=1):
-    """fit()'s rules for its numeric options and optimizer (ValueError saying which is wrong)."""
+def check_fit(epochs, lr, batch_size=None, optimizer="sgd", every=1, scale=None):
+    """fit()'s rules for its numeric options, optimizer and scaling (ValueError saying which is
+    wrong)."""
     whole_number(epochs, "epochs", 1)
     whole_number(every, "every", 1)
     if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not 0 < lr < _INF:
@@ -416,6 +428,8 @@ def check_fit(epochs, lr, batch_size=None, optimizer="sgd", every=1):
     if batch_size is not None:
         whole_number(batch_size, "batch_size", 1)
     check_optimizer(optimizer)
+    if scale not in (None, "none", "standard", "minmax"):
+        raise ValueError("unknown scaling %r; expected standard, minmax or none" % (scale,))
 
 
 def _check_sizes(layers):
