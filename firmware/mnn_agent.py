@@ -9,9 +9,14 @@ Lines: "@R <json>" result, "@S <json>" what a long call is about to do, "@L <ms>
 float32 losses>" training progress, "@C <epoch>" checkpoint written, "@O <json>" outputs.
 Files come and go through the host's transport (put and get), not through the agent.
 
+Every epoch: train() runs fit() with its callback after every epoch (every=1); the callback
+reports the losses every `every` epochs as the job says (so the loss history has the same
+points), but looks at the clock and polls for the stop byte after each epoch, so a checkpoint
+is at most one epoch later than asked and a stop comes at the end of the current epoch.
+
 Stopping: while train() runs, the host asks it to stop by sending the byte given as `stop`
-(the raw REPL passes bytes other than Ctrl-C to stdin while code runs); fit()'s callback polls
-for it between epochs, so the model saved is the model after a whole number of epochs.  A Ctrl-C
+(the raw REPL passes bytes other than Ctrl-C to stdin while code runs); the callback polls for
+it between epochs, so the model saved is the model after a whole number of epochs.  A Ctrl-C
 (KeyboardInterrupt) can land in the middle of a weight update, so then nothing is saved and
 the last checkpoint stays.
 """
@@ -201,14 +206,15 @@ class _StopRequest:
 
 
 class _Progress:
-    """fit() callback: streams losses in batches, checkpoints every `save_ms` milliseconds, and
-    stops training (returns False) when the host asks."""
+    """fit() callback, called after every epoch: streams the loss of every `every`-th epoch (and
+    the last) in batches, checkpoints when `save_ms` milliseconds have passed since the last
+    one, and stops training (returns False) when the host asks."""
 
-    def __init__(self, net, path, epochs, save_ms, stop):
+    def __init__(self, net, path, epochs, every, save_ms, stop):
         import array
         self.buf = array.array("f", bytearray(4 * 32))
         self.k = 0
-        self.net, self.path, self.epochs, self.save_ms = net, path, epochs, save_ms
+        self.net, self.path, self.epochs, self.every, self.save_ms = net, path, epochs, every, save_ms
         self.epoch = 0
         self.loss = None
         self.saved_epoch = None
@@ -217,11 +223,13 @@ class _Progress:
         self.t0 = self.shown = self.saved = time.ticks_ms()
 
     def __call__(self, epoch, loss):
-        self.buf[self.k] = loss
-        self.k += 1
         self.epoch, self.loss = epoch, loss
+        last = epoch == self.epochs
+        if last or epoch % self.every == 0:
+            self.buf[self.k] = loss
+            self.k += 1
         now = time.ticks_ms()
-        if self.k == len(self.buf) or time.ticks_diff(now, self.shown) >= 250 or epoch == self.epochs:
+        if self.k == len(self.buf) or last or (self.k and time.ticks_diff(now, self.shown) >= 250):
             self.flush()
         if self.save_ms and time.ticks_diff(now, self.saved) >= self.save_ms:
             self.checkpoint()
@@ -250,6 +258,8 @@ def train(data, model, job, save_s=30, stop=None):
     byte `stop` arrives on stdin."""
     import micronn
     from micronn.sizes import param_count, training_nbytes
+    if not 0 <= save_s < 1e300:         # false for nan too
+        raise ValueError("checkpoint seconds must be a finite number >= 0, got %r" % (save_s,))
     arch, fit = job["net"], job["fit"]
     layers, bias = arch["layers"], arch["bias"]
     n_in, n_out = layers[0], layers[-1]
@@ -268,12 +278,15 @@ def train(data, model, job, save_s=30, stop=None):
     path = "/models/%s.mnn" % model
     _makedirs(path)
     epochs = fit["epochs"]
-    prog = _Progress(net, path, epochs, int(save_s * 1000), stop)
+    save_ms = max(1, int(save_s * 1000)) if save_s else 0
+    prog = _Progress(net, path, epochs, fit["every"], save_ms, stop)
     print("@S", json.dumps({"params": params, "samples": n, "free": _free(),
                             "stoppable": prog.stop.poller is not None}))
     interrupted = False
     try:
-        last = net.fit(X, Y, callback=prog, **fit)
+        each = dict(fit)
+        each["every"] = 1           # prog sees every epoch, and reports every fit["every"]
+        last = net.fit(X, Y, callback=prog, **each)
     except KeyboardInterrupt:   # anywhere, maybe half-way through an update: not saved
         interrupted = True
         last = prog.loss

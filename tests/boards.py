@@ -128,3 +128,36 @@ class Cable:
             for fd in (self.master, self._slave, self.board):
                 os.close(fd)
             self.pulled.set()
+
+
+ARTICLE_FIT = """
+import json, micronn
+from micronn.model import to_bytes
+X = [[0, 0, 1], [0, 1, 1], [1, 0, 1], [1, 1, 1]]
+Y = [[0], [1], [1], [0]]
+net = micronn.Network([3, 4, 1], activation="sigmoid", bias=False, init="uniform", seed=1)
+target = open(%r, "rb").read()
+start, stop = %d, %d
+if start:
+    net.fit(X, Y, epochs=start, lr=1.0, loss="sse")
+done, found = start, None
+while True:
+    if to_bytes(net) == target:
+        found = done
+        break
+    if done >= stop:
+        break
+    net.fit(X, Y, epochs=1, lr=1.0, loss="sse")
+    done += 1
+print(json.dumps(found))
+"""
+
+
+def article_epochs(path, start, stop=None):
+    """The number of epochs, from start to stop (default: start), after which the ARTICLE
+    network (as `micronn train ... ARTICLE` builds it) is exactly the model file at path, or
+    None.  Computed by lib/micronn under the MicroPython unix port, which gives a virtual
+    board's bits exactly (the same code on the same machine)."""
+    from conftest import micropython_runtime
+    rt = micropython_runtime()
+    return rt.run(ARTICLE_FIT % (str(path), start, start if stop is None else stop))
