@@ -26,7 +26,7 @@ import os
 import sys
 import time
 
-VERSION = 1
+VERSION = 2
 FLOAT = 32              # bytes a boxed float may take (16 on ESP32/RP2040, 32 on 64-bit unix)
 MARGIN = 3072           # working room for the interpreter during a call
 DATA_MAGIC = b"MND\x01"
@@ -69,16 +69,14 @@ def _need(what, need):
 # -- commands ------------------------------------------------------------------------------------
 
 def info():
-    impl = sys.implementation
-    d = {"agent": VERSION, "version": sys.version, "release": ".".join(str(v) for v in impl.version[:3]),
-         "machine": getattr(impl, "_machine", sys.platform), "platform": sys.platform,
-         "free": _free(), "alloc": gc.mem_alloc()}
+    d = {"agent": VERSION, "platform": sys.platform, "free": _free(), "alloc": gc.mem_alloc()}
     try:
         st = os.statvfs("/")
         d["flash_free"] = st[0] * st[3]
     except (OSError, AttributeError):
         pass
     d["models"] = models()
+    d["leftovers"] = leftovers()
     try:
         import micronn
         d["micronn"] = micronn.__version__
@@ -89,7 +87,9 @@ def info():
 
 
 def models():
-    """[{name, size, layers, ...}] for the .mnn files in /models (headers only)."""
+    """[{name, size, state, layers, ...}] for the .mnn files in /models: each read through
+    (its CRC checked, never loaded), state "ok", "truncated", "CRC mismatch" or "unreadable"
+    (with "error" saying why)."""
     out = []
     try:
         names = sorted(os.listdir("/models"))
@@ -101,19 +101,77 @@ def models():
         path = "/models/" + name
         m = {"name": name[:-4], "size": _size(path)}
         try:
-            from micronn.store import describe
+            from micronn.store import check
+        except ImportError:
+            m["state"] = "unchecked"
+            out.append(m)
+            continue
+        try:
             with open(path, "rb") as f:
-                info = describe(f, path)
+                info, state, error = check(f, path)
             sc = info.pop("scaling", None)      # its arrays are not JSON: say the kind
             if sc:
                 info["scaling"] = sc[0]
             m.update(info)
-        except ImportError:
-            pass
-        except ValueError as e:
+            m["state"] = state
+            if error:
+                m["error"] = error
+        except (ValueError, OSError) as e:
+            m["state"] = "unreadable"
             m["error"] = str(e)
         out.append(m)
     return out
+
+
+# where micronn writes, and the names of what a save or an upload cut short leaves there:
+# NAME.tmp (store.atomic), NAME.part (the host's put), NAME.new (a pushed model not installed)
+TEMP_DIRS = ("/", "/lib", "/lib/micronn", "/models", "/data")
+TEMP_ENDS = (".tmp", ".part", ".new")
+
+
+def leftovers():
+    """[{path, size}] of the temporary files cut-short saves and uploads left; "only_copy" marks
+    a model's NAME.mnn.tmp when NAME.mnn is missing (a rename cut short: micronn.load uses it)."""
+    out = []
+    for d in TEMP_DIRS:
+        try:
+            names = sorted(os.listdir(d))
+        except OSError:
+            continue
+        for name in names:
+            if not name.endswith(TEMP_ENDS):
+                continue
+            path = d.rstrip("/") + "/" + name
+            e = {"path": path, "size": _size(path)}
+            if name.endswith(".mnn.tmp") and _size(path[:-4]) < 0:
+                e["only_copy"] = True
+            out.append(e)
+    return out
+
+
+def clean():
+    """Remove the leftovers(); a model's only copy is renamed into place instead when it is
+    whole (its CRC checks)."""
+    removed, recovered = [], []
+    for e in leftovers():
+        path = e["path"]
+        if e.get("only_copy"):
+            try:
+                from micronn.store import check, replace
+                with open(path, "rb") as f:
+                    whole = check(f, path)[1] == "ok"
+                if whole:
+                    replace(path, path[:-4])
+                    recovered.append(path[:-4])
+                    continue
+            except (ImportError, ValueError, OSError):
+                pass
+        try:
+            os.remove(path)
+            removed.append(path)
+        except OSError:
+            pass
+    _result({"removed": removed, "recovered": recovered})
 
 
 def _listing(path):

@@ -279,6 +279,40 @@ def describe(f, name="model"):
     return read_header(f, f.read(HEAD), name)[0]
 
 
+def check(f, name="model"):
+    """Read a .mnn file through without keeping its weights (a board checks a model it could
+    not hold): (info, state, message).  info is describe()'s, plus "file_size", the size the
+    file should have ({} when the file stops inside its header); state is "ok", "truncated" or
+    "CRC mismatch", with message saying more (None when ok).  A file that is not a whole
+    readable .mnn in any other way (not a model, another version, data after the end) raises
+    ValueError, as read() does."""
+    try:
+        info, crc = read_header(f, f.read(HEAD), name)
+    except ValueError as e:
+        if ": truncated:" in str(e):
+            return {}, "truncated", str(e)
+        raise
+    info["file_size"] = f.tell() + info["nbytes"] + 4
+    left = info["nbytes"]
+    while left:
+        b = f.read(min(256, left))
+        if not b:
+            return info, "truncated", ("%s: truncated: the weights stop early (%d of %d bytes)"
+                                       % (name, info["nbytes"] - left, info["nbytes"]))
+        crc = crc32(b, crc)
+        left -= len(b)
+    tail = f.read(4)
+    if len(tail) != 4:
+        return info, "truncated", "%s: truncated: the CRC at the end is missing" % name
+    stored = struct.unpack("<I", tail)[0]
+    if stored != crc:
+        return info, "CRC mismatch", ("%s: corrupted: CRC mismatch (the file says %08x, its content "
+                                      "gives %08x)" % (name, stored, crc))
+    if f.read(1):
+        raise ValueError("%s: unexpected data after the end of the model" % name)
+    return info, "ok", None
+
+
 def read_body(f, info, bufs, crc, name):
     """Fill the model's buffers (in file order, as sizes.layout(info) lists them) from f, then
     check the CRC and the end of the file."""

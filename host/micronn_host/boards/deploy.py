@@ -163,6 +163,11 @@ def run(board, source=False, native=True, out=print):
     res = board.exec("import gc\ngc.collect()\nf = gc.mem_free()\nimport micronn, mnn_agent\ngc.collect()\n"
                      "print(micronn.__version__, f - gc.mem_free(), gc.mem_free())").decode().split()
     out("micronn %s imports on the board (%s bytes of heap; %s bytes free)" % tuple(res))
+    done = board.clean()
+    for path in done["recovered"]:
+        out("put %s in place from the temporary file a cut-short save left" % path)
+    if done["removed"]:
+        out("removed what cut-short saves and uploads left: %s" % ", ".join(done["removed"]))
 
 
 def stale(board, paths):
