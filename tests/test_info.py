@@ -33,13 +33,27 @@ def model_bytes(seed):
     return to_bytes(micronn.Network([3, 4, 1], seed=seed))
 
 
+def scaled_model_bytes():
+    """A model with sections (.mnn version 2): input scaling."""
+    from micronn.model import to_bytes
+    net = micronn.Network([3, 4, 1], seed=5)
+    net.fit([[0, 0, 1], [0, 1, 1], [1, 0, 1], [1, 1, 1]], [[0], [1], [1], [0]], epochs=2, scale="standard")
+    return to_bytes(net)
+
+
 def test_each_model_shows_its_state_and_size(board):
     good = model_bytes(1)
     flipped = bytearray(good)
     flipped[30] ^= 0xFF
+    scaled = scaled_model_bytes()
     put_models(board, **{"good.mnn": good, "cut.mnn": good[:60], "flip.mnn": bytes(flipped),
-                         "junk.mnn": b"hello world", "nocrc.mnn": good[:-4]})
+                         "junk.mnn": b"hello world", "nocrc.mnn": good[:-4], "scaled.mnn": scaled,
+                         "scaledcut.mnn": scaled[:-10], "headcut.mnn": scaled[:30]})
     models = dict((m["name"], m) for m in info(board)["models"])
+    assert models["scaled"]["state"] == "ok" and models["scaled"]["scaling"] == "standard"
+    assert models["scaledcut"]["state"] == "truncated" and models["scaledcut"]["file_size"] == len(scaled)
+    assert models["headcut"]["state"] == "truncated" and "layers" not in models["headcut"]
+    assert "section SCAL stops early" in models["headcut"]["error"]
     assert models["good"]["state"] == "ok" and models["good"]["size"] == len(good)
     assert models["good"]["layers"] == [3, 4, 1] and "error" not in models["good"]
     assert models["cut"]["state"] == "truncated" and models["cut"]["size"] == 60
