@@ -22,8 +22,8 @@ def run(args, out=print):
     t = Target(d["mpy"], d["native"])
     d["mpy_version"] = "%d.%d" % (t.major, t.sub) if d["mpy"] else None
     d["arch"] = t.arch
-    for m in d["models"]:
-        m.setdefault("state", "unreadable" if "error" in m else "ok")
+    for m in d["models"]:       # a tiny board reads its models whole; an agent before version 2 does not
+        m.setdefault("state", "unreadable" if "error" in m else "ok" if d.get("tiny") else "unchecked")
     if args.json:
         out(json.dumps(d, indent=2, sort_keys=True))
         return
