@@ -18,6 +18,6 @@ def quantize(net, bits=8, X=None):
 
 def train(net, X, Y, val=None, patience=None, callback=None, every=1, seed=0, **fit):
     """net.fit() with a hold-out set, early stopping and the best weights kept; returns the
-    training summary (see micronn.runner.train)."""
-    from .runner import train
+    training summary (see micronn.holdout.train)."""
+    from .holdout import train
     return train(net, X, Y, val, patience, callback, every, seed, **fit)

@@ -73,7 +73,7 @@ def split(Y, fraction, seed=0, stratify=True, width=None):
     """
     if isinstance(fraction, bool) or not isinstance(fraction, (int, float)) or not 0 < fraction < 1:
         raise ValueError("val must be a fraction between 0 and 1 (e.g. 0.2), got %r" % (fraction,))
-    from .metrics import top
+    from .meta import top
     n = len(Y) // width if width else len(Y)
     groups = {}
     for r in range(n):
@@ -100,3 +100,15 @@ def split(Y, fraction, seed=0, stratify=True, width=None):
     train.sort()
     val.sort()
     return train, val
+
+
+def holdout(X, Y, val, seed=0, stratify=True, n_in=None, n_out=None):
+    """(X, Y, Xv, Yv): the fraction val of the rows held out (split()).  X, Y: lists of rows, or
+    flat arrays of whole rows of n_in and n_out values (the rows come back as lists)."""
+    flat = not isinstance(X, list)
+    tr, va = split(Y, val, seed, stratify, n_out if flat else None)
+    if flat:
+        def rows(A, k, idx):
+            return [[A[i * k + c] for c in range(k)] for i in idx]
+        return rows(X, n_in, tr), rows(Y, n_out, tr), rows(X, n_in, va), rows(Y, n_out, va)
+    return [X[i] for i in tr], [Y[i] for i in tr], [X[i] for i in va], [Y[i] for i in va]

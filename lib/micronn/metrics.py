@@ -16,20 +16,7 @@ down and the predicted class across; a class never predicted has precision 0, on
 present recall 0; R^2 is 1 - SSE/SST per output, averaged over outputs (a constant target:
 1 when predicted exactly, else 0).
 """
-
-
-def top(y, off=0, n=None, single=0.5):
-    """The class index of one row of outputs or one-hot targets: the largest of n values from
-    y[off], or for a single value (a sigmoid output, a 0/1 target) 1 when it is >= single."""
-    if n is None:
-        n = len(y) - off
-    if n == 1:
-        return 1 if y[off] >= single else 0
-    best = 0
-    for k in range(1, n):
-        if y[off + k] > y[off + best]:
-            best = k
-    return best
+from .meta import top
 
 
 class Confusion:

@@ -3,7 +3,7 @@ the best weights kept, accuracy for classifiers, and a summary stored in the mod
 
     summary = micronn.train(net, X, Y, val=0.2, patience=30, epochs=500, lr=0.05, loss="cce")
 
-The same Trainer runs `micronn fit` here and `micronn train` on a board (the job's "run" part:
+(micronn.train is in holdout.py, with the split of a fraction of the rows.)  The same Trainer runs `micronn fit` here and `micronn train` on a board (the job's "run" part:
 job.FIELDS), so both stop at the same epoch and keep the same weights.
 
 Memory: the hold-out rows are packed once (4 bytes a value for float32), and the best weights
@@ -13,7 +13,7 @@ classifier's accuracy on the training rows is measured at most ACC_POINTS times 
 """
 from . import kernels, losses
 from .data import pack, whole_number, zeros
-from .metrics import top
+from .meta import top
 
 ACC_POINTS = 100    # a run measures the training rows' accuracy at most about this often
 
@@ -54,9 +54,11 @@ class Trainer:
         fit.pop("every", None)
         self.fit = fit
         self.loss = net.check_loss(fit.get("loss", "mse"))
+        n_in, n_out = net.sizes[0], net.sizes[-1]
         check_run(val, patience, Xv is not None or val is not None)
         if Xv is None and val is not None:
-            X, Y, Xv, Yv = holdout(net, X, Y, val, seed, self.loss)
+            from .classes import holdout
+            X, Y, Xv, Yv = holdout(X, Y, val, seed, classifier(net, self.loss), n_in, n_out)
         whole_number(every, "every", 1)
         self.net, self.patience, self.every, self.report, self.tick = net, patience, every, report, tick
         self.before = before
@@ -131,11 +133,11 @@ class Trainer:
                 self._keep()
             else:
                 self.since += 1
-        point = last or epoch % self.every == 0
-        if point and self.cls and (last or epoch % self.acc_every == 0):
-            scores["accuracy"] = self.score(self.X, self.Y, self.n)[1]
         stop = self.patience is not None and self.since >= self.patience
-        if point or stop:
+        point = last or stop or epoch % self.every == 0
+        if point and self.cls and (last or stop or epoch % self.acc_every == 0):
+            scores["accuracy"] = self.score(self.X, self.Y, self.n)[1]
+        if point:
             if self.report is not None:
                 self.report(self.before + epoch, loss, scores)
         if self.tick is not None and self.tick(self.before + epoch) is False:
@@ -152,12 +154,28 @@ class Trainer:
         self.net.fit(self.X, self.Y, **fit)
         return self.finish()
 
+    def save(self, path):
+        """Write a checkpoint: the model with the best weights so far (the current ones without
+        hold-out rows) and the summary so far, atomically."""
+        from . import store
+        net = self.net
+        net.summary = self.summary()
+        store.save(path, store.header(net.describe()), self.buffers())
+
     def finish(self):
         """Put the best weights back and write the summary (also after an interrupted run)."""
         net = self.net
         if self.best is not None:
             for src, dst in zip(self.best, net.buffers()):
                 kernels.load_row(src, 0, dst, len(src))
+        s = self.summary()
+        if self.cls and self.epoch:
+            s["accuracy"] = self.score(self.X, self.Y, self.n)[1]
+        net.summary = s
+        return s
+
+    def summary(self):
+        """What the run has done so far, for the model's summary."""
         s = {"epochs": self.before + self.epoch, "rows": self.n,
              "loss": self.best_val[3] if self.best_val else self.last_loss,
              "fit": {"loss": self.loss, "optimizer": self.fit.get("optimizer", "sgd"),
@@ -167,47 +185,8 @@ class Trainer:
             s["val_loss"], s["best_epoch"], s["val_rows"] = vl, be, self.nv
             if va is not None:
                 s["val_accuracy"] = va
-        if self.cls and self.epoch:
-            s["accuracy"] = self.score(self.X, self.Y, self.n)[1]
         if self.stopped_early:
             s["stopped_early"] = True
-        net.summary = s
+        if self.patience is not None:
+            s["patience"] = self.patience
         return s
-
-
-def train(net, X, Y, val=None, patience=None, callback=None, every=1, seed=0, **fit):
-    """net.fit(X, Y, **fit) with a hold-out set; returns the summary (also in net.summary).
-
-    val: a fraction of the rows to hold out (a split seeded by seed, stratified by class for a
-    classifier) or a pair (Xv, Yv) of rows; patience: stop after this many epochs without a
-    lower validation loss, keeping the best weights; callback(epoch, loss, scores) every
-    `every` epochs and after the last (scores: val_loss, val_accuracy, accuracy as measured);
-    returning False stops.  The network ends with the weights of its best epoch by
-    validation loss (the last epoch's without val).
-    """
-    Xv = Yv = None
-    if isinstance(val, (tuple, list)):
-        Xv, Yv = val
-        val = None
-    stop = []
-
-    def report(epoch, loss, scores):
-        if callback is not None and callback(epoch, loss, scores) is False:
-            stop.append(epoch)
-
-    t = Trainer(net, X, Y, Xv, Yv, fit, val, patience, every, report, lambda e: not stop, seed=seed)
-    return t.run()
-
-
-def holdout(net, X, Y, val, seed=0, loss=None):
-    """(X, Y, Xv, Yv): a fraction val of the rows held out (classes.split: seeded, stratified
-    for a classifier).  X, Y: lists of rows, or flat arrays of whole rows."""
-    from .classes import split
-    n_in, n_out = net.sizes[0], net.sizes[-1]
-    flat = not isinstance(X, list)
-    tr, va = split(Y, val, seed, classifier(net, net.check_loss(loss)), n_out if flat else None)
-    if flat:
-        def rows(A, k, idx):
-            return [[A[i * k + c] for c in range(k)] for i in idx]
-        return rows(X, n_in, tr), rows(Y, n_out, tr), rows(X, n_in, va), rows(Y, n_out, va)
-    return [X[i] for i in tr], [Y[i] for i in tr], [X[i] for i in va], [Y[i] for i in va]

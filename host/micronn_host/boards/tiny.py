@@ -350,6 +350,17 @@ class TinyBoard(Board):
     def inputs(self, model):
         return self._read(model)[2].sizes[0]
 
+    def has_model(self, model):
+        _check_name(model)
+        return bool(self.generations(model))
+
+    def describe(self, model):
+        if not self.has_model(model):
+            return None
+        d = self._read(model)[2].describe()
+        d.pop("scaler", None)
+        return d
+
     def recover(self, name):
         """The newest generation of NAME whose CRC checks; the others (older ones, and newer
         damaged ones: a checkpoint cut short by a reset or a Ctrl-C) are removed.  None if
