@@ -113,3 +113,16 @@ def add_row(t, outputs, T, off, n_out):
         t.add(top(outputs, 0, n_out), top(T, off, n_out))
     else:
         t.add(outputs, T, off)
+
+
+def evaluate(model, X, Y):
+    """The report (Confusion's for a model with class names, else Regression's) of a model (a
+    Network or QNetwork) on rows X with targets Y (one-hot rows for a classifier)."""
+    from .data import length
+    t = tally(model)
+    k = model.sizes[-1]
+    for x, y in zip(X, Y):
+        if length(y) < 0:
+            y = (y,)
+        add_row(t, model.predict(x), y, 0, k)
+    return t.report(model.classes) if model.classes else t.report(model.targets)

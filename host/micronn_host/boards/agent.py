@@ -190,6 +190,7 @@ class AgentBoard(Board):
         from .. import dataset
         self.where(model)
         self.repl.put(EVAL_PATH, dataset.pack(X, Y))
+        self.repl.enter(soft_reset=True)    # a whole heap, not the one the upload left in pieces
         return self.call("evaluate(%r, %r)" % (model, EVAL_PATH), timeout=None, interruptible=True,
                          module="mnn_rows")
 
@@ -236,6 +237,7 @@ class AgentBoard(Board):
         from .. import dataset
         self.where(model)
         self.repl.put(PREDICT_PATH, dataset.pack(X))
+        self.repl.enter(soft_reset=True)    # a whole heap, not the one the upload left in pieces
         rows = []
         self.call("predict(%r, %r)" % (model, PREDICT_PATH), module="mnn_rows",
                   on_line=lambda tag, text: rows.append(json.loads(text)) if tag == "@O" else None)

@@ -3,7 +3,8 @@ EXAMPLE, arguments(parser) and run(args, out); cli.py builds the command line fr
 A module imports what its command needs inside run(), so `micronn --help` stays fast.
 """
 
-COMMANDS = ("sim", "deploy", "train", "fit", "fetch", "push", "predict", "info", "bench", "plot")
+COMMANDS = ("sim", "deploy", "record", "train", "fit", "evaluate", "fetch", "push", "predict", "quantize", "info",
+            "bench", "plot")
 
 
 def module(name):
