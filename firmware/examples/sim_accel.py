@@ -5,8 +5,8 @@ any board): copy it to the board as accel.py and record with --module accel.
 
 read() returns one reading [x, y, z] in g.  start(label), which `micronn record` calls first,
 chooses what the simulated hand does: "circle" (the board drawn in a circle: x and y follow a
-sine and a cosine), "shake" (x jumps between +-0.9 g and z between 0.5 and 1.5 g six times a
-second), anything else held still (gravity on z).  Each reading has a little noise from a seeded generator.  A real
+sine and a cosine), "shake" (x jumps between +-0.9 g and z between 0.6 and 1.4 g from one reading to the
+next, at random), anything else held still (gravity on z).  Each reading has a little noise from a seeded generator.  A real
 sensor module has the same read() (start() is optional: it could light an LED to say "now").
 """
 import math
@@ -36,6 +36,6 @@ def read():
         a = 2 * math.pi * 1.5 * t
         return [0.6 * math.sin(a) + _noise(), 0.6 * math.cos(a) + _noise(), 1.0 + _noise()]
     if g == "shake":
-        s = 1.0 if math.sin(2 * math.pi * 6 * t) >= 0 else -1.0
-        return [0.9 * s + _noise(), _noise(), 1.0 + 0.5 * s + _noise()]
+        s = 1.0 if _noise(1.0) >= 0 else -1.0
+        return [0.9 * s + _noise(), _noise(), 1.0 + 0.4 * s + _noise()]
     return [_noise(), _noise(), 1.0 + _noise()]
