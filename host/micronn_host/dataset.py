@@ -192,6 +192,10 @@ def select(table, target=None, inputs=None, ignore=None, classes=False, outputs=
     inp = table.columns(inputs, "--inputs")
     if not inp and model is not None and model.inputs and names and all(i in names for i in model.inputs):
         inp = [names.index(i) for i in model.inputs]
+        left = [c for c in inp if c in ign]
+        if left:
+            raise DataError("%s: --ignore %s, but the model takes %s as an input"
+                            % (table.path, names[left[0]], names[left[0]]))
     is_cls = bool(classes) or bool(model is not None and model.classes)
     if not tgt:
         if inp:
