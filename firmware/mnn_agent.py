@@ -41,7 +41,11 @@ DATA_MAGIC = b"MND\x01"
 
 
 def _result(obj):
-    print("@R", json.dumps(obj))
+    """The result line, written piece by piece (json.dump to the stream): a large result (info
+    on a board full of files) needs no string of its size in the heap."""
+    sys.stdout.write("@R ")
+    json.dump(obj, sys.stdout)
+    sys.stdout.write("\n")
 
 
 def _makedirs(path):
