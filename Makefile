@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: venv test demo bench clean package.json
+.PHONY: venv test demo bench clean package.json twins
 
 venv: $(STAMP)
 
@@ -23,6 +23,11 @@ bench: $(STAMP)
 	$(BIN)/python bench/run.py
 
 package.json:
+	python3 tools/package_json.py
+
+# lib/micronn/_plain_*.py: the viper modules without their decorators (after editing one of them)
+twins:
+	python3 tools/plain_twins.py
 	python3 tools/package_json.py
 
 clean:

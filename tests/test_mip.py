@@ -56,14 +56,27 @@ class _Manifest:
 
     def run(self):
         g = {"metadata": lambda **kw: self.meta.update(kw), "package": self.package, "options": self.options}
-        exec((ROOT / "manifest.py").read_text(), g)
+        here = os.getcwd()
+        os.chdir(ROOT)                  # as manifestfile's include() does
+        try:
+            exec((ROOT / "manifest.py").read_text(), g)
+        finally:
+            os.chdir(here)
         return self
 
 
+TWINS = [f for f in LIB_FILES if f.startswith("_plain_")]
+VIPER = [f[len("_plain_"):] for f in TWINS]
+
+
 def test_manifest_freezes_every_lib_file_with_the_version():
+    """Every module but the plain twins; with native=False the twins instead of the viper modules."""
+    assert TWINS and all(f in LIB_FILES for f in VIPER)
     m = _Manifest().run()
-    assert sorted(m.files) == ["micronn/" + f for f in LIB_FILES]
+    assert sorted(m.files) == ["micronn/" + f for f in LIB_FILES if f not in TWINS]
     assert m.meta["version"] == pyproject_version()
+    m = _Manifest(native=False).run()
+    assert sorted(m.files) == ["micronn/" + f for f in LIB_FILES if f not in VIPER]
 
 
 def test_manifest_with_micropythons_own_manifestfile():
@@ -75,8 +88,11 @@ def test_manifest_with_micropythons_own_manifestfile():
     import manifestfile
     m = manifestfile.ManifestFile(manifestfile.MODE_FREEZE, {"MPY_DIR": top})
     m.execute(str(ROOT / "manifest.py"))
-    assert sorted(f.target_path for f in m.files()) == ["micronn/" + f for f in LIB_FILES]
+    assert sorted(f.target_path for f in m.files()) == ["micronn/" + f for f in LIB_FILES if f not in TWINS]
     assert m.metadata().version == pyproject_version()
+    m = manifestfile.ManifestFile(manifestfile.MODE_FREEZE, {"MPY_DIR": top})
+    m.include(str(ROOT / "manifest.py"), native=False)
+    assert sorted(f.target_path for f in m.files()) == ["micronn/" + f for f in LIB_FILES if f not in VIPER]
 
 
 def test_mpremote_mip_install_of_the_local_package_json_gives_a_library_that_trains(tmp_path):
