@@ -359,3 +359,16 @@ def test_export_refuses_a_bad_target_in_one_line(tmp_path):
     assert "must end in .onnx" in one_error_line(cli("export", tmp_path / "m.mnn", "-o", tmp_path / "m.txt"))
     assert "No such file" in one_error_line(cli("export", tmp_path / "none.mnn", "-o", tmp_path / "m.onnx"))
     assert not (tmp_path / "m.txt").exists() and not (tmp_path / "m.onnx").exists()
+
+
+@pytest.mark.parametrize("opset", [13, 18, 21])
+def test_other_opsets(tmp_path, opset):
+    net = EXPORTS["softmax-scaled-classes"]()
+    net.save(str(tmp_path / "m.mnn"))
+    cli("export", tmp_path / "m.mnn", "-o", tmp_path / "m.onnx", "--opset", opset, check=True)
+    m = onnx.load(str(tmp_path / "m.onnx"))
+    assert m.opset_import[0].version == opset
+    X = RNG.normal(size=(10, 4)).astype(np.float32)
+    close(ort_run(tmp_path / "m.onnx", X)[0], net.predict_many(X.tolist()))
+    assert "opset 13 or newer" in one_error_line(cli("export", tmp_path / "m.mnn", "-o", tmp_path / "o.onnx",
+                                                     "--opset", 12))

@@ -88,9 +88,10 @@ def to_onnx(model, path=None, opset=17):
         outputs.append(helper.make_tensor_value_info("label", TensorProto.STRING, ["batch"]))
     graph = helper.make_graph(nodes, "micronn", [helper.make_tensor_value_info(
         "input", TensorProto.FLOAT, ["batch", net.sizes[0]])], outputs, inits)
-    m = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)],
-                          producer_name="micronn", producer_version=micronn.__version__, doc_string=doc)
-    m.ir_version = min(m.ir_version, 8 if opset <= 17 else m.ir_version)
+    opsets = [helper.make_opsetid("", opset)]
+    m = helper.make_model(graph, opset_imports=opsets, producer_name="micronn",
+                          producer_version=micronn.__version__, doc_string=doc)
+    m.ir_version = helper.find_min_ir_version_for(opsets)     # the oldest runtime that can read it
     meta = {}
     for key in ("classes", "inputs", "targets"):
         if getattr(net, key) is not None:
