@@ -6,7 +6,9 @@ Tolerances, per runtime, for float models:
   (micronn.exact, each layer rounded once to float32), the module with the float kernels in
   doubles: within 1e-5 (about 1e-7 measured);
 - the 32-bit float32 unix port (/work/rt/mp32f, or $MICRONN_MP32F, optional): within 1e-4, float32
-  arithmetic against micronn's integer kernels there.
+  arithmetic against micronn's integer kernels there;
+- a unix port without native emitters (/work/rt/mp-nonative, or $MICRONN_MP_NONATIVE, optional):
+  equal, micronn runs the same plain float kernels there.
 int8 models run quant.run, micronn's integer kernel, as plain Python: equal, bit for bit, on
 every runtime (micronn runs the same kernel under viper on MicroPython).
 """
@@ -26,6 +28,7 @@ from conftest import find_micropython, need
 
 RNG = np.random.default_rng(7)
 MP32F = os.environ.get("MICRONN_MP32F", "/work/rt/mp32f")
+NONATIVE = os.environ.get("MICRONN_MP_NONATIVE", "/work/rt/mp-nonative")
 ARCHES = ["xtensawin", "armv6m", "armv7emsp"]
 
 
@@ -131,6 +134,20 @@ def test_float32_port_equals_micronn_there(exported):
     np.testing.assert_allclose(out, ref, rtol=0, atol=1e-4)
     if net.classes:
         assert labels == ref_labels
+
+
+def test_firmware_without_native_emitter_equals_micronn_there(exported):
+    if not os.path.exists(NONATIVE):
+        pytest.skip("no MicroPython without native emitters at %s (optional; set MICRONN_MP_NONATIVE)"
+                    % NONATIVE)
+    where, net, X = exported
+    out, labels, _ = run_in(NONATIVE, where, RUN)
+    lib = Path(micronn.__file__).resolve().parents[1]
+    p = subprocess.run([NONATIVE, "-c", RUN_MICRONN.replace("net.predict_many(X)", "[net.predict(x) for x in X]")],
+                       capture_output=True, text=True, cwd=str(where), env={"MICROPYPATH": str(lib)}, timeout=120)
+    assert p.returncode == 0, p.stdout + p.stderr
+    ref, ref_labels = json.loads(p.stdout.strip().splitlines()[-1])
+    assert out == ref and labels == ref_labels
 
 
 def mpy_cross():
