@@ -32,6 +32,9 @@ NONATIVE = os.environ.get("MICRONN_MP_NONATIVE", "/work/rt/mp-nonative")
 
 JOB = r"""
 import json, sys
+import micronn.quant, micronn.optim         # each way of reaching a module works
+from micronn import exact
+names = [micronn.quant.QNetwork.__name__, micronn.optim.Optimizer.__name__, exact.Forward.__name__]
 import micronn
 X = [[0, 0, 1], [0, 1, 1], [1, 0, 1], [1, 1, 1]]
 net = micronn.Network([3, 4, 1], bias=False, init='uniform', seed=1)
@@ -44,7 +47,7 @@ q.save('q.mnn')
 again = micronn.load('q.mnn')
 print(json.dumps({'article': article, 'adam': adam, 'predict': net.predict_many(X),
                   'int8': q.predict_many(X), 'int8_loaded': again.predict_many(X),
-                  'viper': micronn.kernels.VIPER, 'kernels': micronn.kernels.__name__,
+                  'viper': micronn.kernels.VIPER, 'names': names, 'kernels': micronn.kernels.__name__,
                   'quant': type(again).__module__ if hasattr(type(again), '__module__') else '?'}))
 """
 
@@ -69,6 +72,7 @@ def same(got, ref):
         for a, b in zip(got[key], ref[key]):
             assert max(abs(u - v) for u, v in zip(a, b)) <= tol, (key, a, b)
     assert got["int8"] == got["int8_loaded"]
+    assert got["names"] == ref["names"] == ["QNetwork", "Optimizer", "Forward"]
 
 
 def test_the_twins_are_current():

@@ -39,5 +39,7 @@ class _Later:
 def use():
     for name in NOW:
         load(name)
-    for name in LATER:
-        sys.modules["micronn." + name] = _Later(name)
+    pkg = sys.modules["micronn"]
+    for name in LATER:          # `from .quant import x`, `import micronn.quant` and `micronn.quant.x`
+        sys.modules["micronn." + name] = later = _Later(name)
+        setattr(pkg, name, later)
