@@ -34,7 +34,7 @@ JOB = r"""
 import json, sys
 import micronn.quant, micronn.optim         # each way of reaching a module works
 from micronn import exact
-names = [micronn.quant.QNetwork.__name__, micronn.optim.Optimizer.__name__, exact.Forward.__name__]
+names = [micronn.quant.QNetwork.__name__, micronn.optim.Optimizer.__name__, exact.Exact.__name__]
 import micronn
 X = [[0, 0, 1], [0, 1, 1], [1, 0, 1], [1, 1, 1]]
 net = micronn.Network([3, 4, 1], bias=False, init='uniform', seed=1)
@@ -72,7 +72,7 @@ def same(got, ref):
         for a, b in zip(got[key], ref[key]):
             assert max(abs(u - v) for u, v in zip(a, b)) <= tol, (key, a, b)
     assert got["int8"] == got["int8_loaded"]
-    assert got["names"] == ref["names"] == ["QNetwork", "Optimizer", "Forward"]
+    assert got["names"] == ref["names"] == ["QNetwork", "Optimizer", "Exact"]
 
 
 def test_the_twins_are_current():
