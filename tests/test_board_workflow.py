@@ -413,7 +413,7 @@ def test_data_width_must_match_the_layers(tmp_path, xor):
 
 
 def test_a_cable_pulled_mid_train_is_reported_and_the_board_recovers(board, xor):
-    cable = Cable(board.port, after_s=4)
+    cable = Cable(board.port, mark=b"@C", marks=3)     # pulled once the board has saved three checkpoints
     p = cli("train", xor, *ARTICLE, "--epochs", 10 ** 7, "--checkpoint", "0.1", "--model", "pulled",
             port=cable.port)
     msg = one_error_line(p)

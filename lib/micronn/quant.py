@@ -84,12 +84,13 @@ def _ranges(net, X):
     in_max = 0.0
     hidden = [0.0] * (len(layers) - 1)
     for row in X:                   # one row at a time: no copy of the data set in the heap
-        x = net._load_input(row)
-        net._forward(x, True)       # which scales x in place when the model scales its inputs
+        x = net._load_input(row)    # scaled, when the model scales its inputs
         for v in x:
             in_max = max(in_max, abs(v))
+        net._forward(x)
+        outs = net._layer_outputs()
         for l in range(len(layers) - 1):
-            for v in layers[l].out:
+            for v in outs[l]:
                 hidden[l] = max(hidden[l], abs(v))
     return in_max, hidden
 
@@ -320,14 +321,17 @@ class QNetwork(Meta):
 
     def predict_many(self, X):
         """Outputs for each sample of X (a list of lists)."""
-        from .data import pack
+        from .data import check_rows
         n_in = self.sizes[0]
-        Xf, n = pack(X, n_in, "f", "X", "the network has %d inputs" % n_in)
-        x = [0.0] * n_in
+        n, flat = check_rows(X, n_in, "X", "the network has %d inputs" % n_in)
+        x = [0.0] * n_in if flat else None
         out = []
         for s in range(n):
-            kernels.load_row(Xf, s * n_in, x, n_in)
-            out.append(list(self._run(x)))
+            if flat:
+                kernels.load_row(X, s * n_in, x, n_in)
+                out.append(list(self._run(x)))
+            else:
+                out.append(list(self._run(X[s])))
         return out
 
     def save(self, path, format="mnn"):

@@ -11,9 +11,8 @@ are a second copy of the parameters (made at the first validation).  Time: the h
 are run forward after every epoch (a forward pass is about a third of a training step), and a
 classifier's accuracy on the training rows is measured at most ACC_POINTS times in a run.
 """
-from . import kernels, losses
-from .data import pack, whole_number, zeros
-from .meta import top
+from . import kernels
+from .data import check_rows, whole_number, zeros
 
 ACC_POINTS = 100    # a run measures the training rows' accuracy at most about this often
 
@@ -62,15 +61,15 @@ class Trainer:
         whole_number(every, "every", 1)
         self.net, self.patience, self.every, self.report, self.tick = net, patience, every, report, tick
         self.before = before
-        n_in, n_out = net.sizes[0], net.sizes[-1]
-        self.X, self.n = pack(X, n_in, net.dtype, "X", "the network has %d inputs" % n_in)
-        self.Y, ny = pack(Y, n_out, net.dtype, "Y", "the network has %d outputs" % n_out)
+        self.X, self.Y, self.Xv, self.Yv = X, Y, Xv, Yv     # read where they are (fit() does the same)
+        self.n = check_rows(X, n_in, "X", "the network has %d inputs" % n_in)[0]
+        ny = check_rows(Y, n_out, "Y", "the network has %d outputs" % n_out)[0]
         if ny != self.n:
             raise ValueError("X has %d samples but Y has %d" % (self.n, ny))
         self.nv = 0
         if Xv is not None:
-            self.Xv, self.nv = pack(Xv, n_in, net.dtype, "validation X", "the network has %d inputs" % n_in)
-            self.Yv, nyv = pack(Yv, n_out, net.dtype, "validation Y", "the network has %d outputs" % n_out)
+            self.nv = check_rows(Xv, n_in, "validation X", "the network has %d inputs" % n_in)[0]
+            nyv = check_rows(Yv, n_out, "validation Y", "the network has %d outputs" % n_out)[0]
             if nyv != self.nv:
                 raise ValueError("validation X has %d samples but Y has %d" % (self.nv, nyv))
         self.cls = classifier(net, self.loss)
@@ -79,7 +78,6 @@ class Trainer:
         self.epochs = epochs
         k = (epochs + every * ACC_POINTS - 1) // (every * ACC_POINTS)
         self.acc_every = every * max(1, k)
-        self.scratch = [0.0] * n_out
         self.best = None            # copies of the buffers at the best epoch
         self.best_val = None        # (val_loss, val_accuracy, epoch, training loss)
         self.since = 0              # epochs since the best
@@ -90,19 +88,11 @@ class Trainer:
 
     # -- measuring -----------------------------------------------------------------------------
 
-    def score(self, X, Y, n):
-        """(loss, accuracy or None) of the network on n packed rows."""
-        net = self.net
-        n_in, n_out, x, scratch, loss = net.sizes[0], net.sizes[-1], net._x, self.scratch, self.loss
-        total = 0.0
-        right = 0
-        for s in range(n):
-            kernels.load_row(X, s * n_in, x, n_in)
-            y = net._forward(x)
-            total += losses.output_delta(loss, y, Y, s * n_out, n_out, scratch, 0.0)
-            if self.cls and top(y, 0, n_out) == top(Y, s * n_out, n_out):
-                right += 1
-        return losses.mean(loss, total, n, n_out), (right / n if self.cls else None)
+    def score(self, X, Y, n=None):
+        """(loss, accuracy or None) of the network on rows X, Y (Network.evaluate)."""
+        if self.cls:
+            return self.net.evaluate(X, Y, self.loss, True)
+        return self.net.evaluate(X, Y, self.loss), None
 
     def _keep(self):
         """Copy the weights into the best-weights buffers (made the first time)."""
