@@ -244,8 +244,9 @@ def train(data, model, job, save_s=30, stop=None, val=None, meta=None, resume=Fa
                          "or another --model" % path)
     layers, bias = arch["layers"], arch["bias"]
     n_in, n_out = layers[0], layers[-1]
-    # the data first, into the heap as the soft reset left it (in one piece): micronn's modules
-    # are many small blocks, which would leave no room for a large array if they came first
+    # the data first, while the heap has its largest free blocks (micronn's many small ones come
+    # after); the file code (store) only when a checkpoint is due, and at the end once the data
+    # is let go, so that training has the room
     f, n = _open_data(data, n_in, n_out)
     nv = 0
     if val:
@@ -272,10 +273,10 @@ def train(data, model, job, save_s=30, stop=None, val=None, meta=None, resume=Fa
     from micronn.runner import Trainer
     from micronn.sizes import param_count, training_nbytes
     params = param_count(layers, bias)
-    best = 4 * params if nv else 0
     _need("training %s (%d parameters, %d samples%s)" % ("-".join(str(s) for s in layers), params, n,
                                                           ", %d validation rows" % nv if nv else ""),
-          (0 if resume else 4 * params) + best + training_nbytes(layers, bias, "f", fit["optimizer"], fit["batch_size"])
+          (0 if resume else 4 * params) + (4 * params if nv else 0)
+          + training_nbytes(layers, bias, "f", fit["optimizer"], fit["batch_size"])
           + 8 * n + 2 * FLOAT * sum(layers) + LIB_WORK + MARGIN)
     if resume:
         net = load_model(path)
@@ -288,6 +289,7 @@ def train(data, model, job, save_s=30, stop=None, val=None, meta=None, resume=Fa
         net = micronn.Network(**arch)
         net.set_meta(meta or {})
         before = 0
+    net.predict([0.0] * n_in)   # makes the forward pass's buffers and tables now
     _makedirs(path)
     epochs = fit["epochs"]
     save_ms = max(1, int(save_s * 1000)) if save_s else 0

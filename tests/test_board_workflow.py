@@ -245,7 +245,7 @@ def test_ctrl_c_stops_fit_on_the_host_between_epochs_too(xor, tmp_path):
     msg = err.strip().splitlines()[-1]
     assert msg.startswith("micronn: training stopped by Ctrl-C after epoch ") and str(model) in msg
     epochs = int(msg.split("after epoch ")[1].split()[0])
-    assert epochs % 100 == 0
+    assert epochs >= 1          # after the epoch that was running, as on a board (not the next report)
     (exact,) = article_weights([epochs])
     assert np.array_equal(flat_weights(micronn.load(str(model))), exact)     # same runtime: bit for bit
 

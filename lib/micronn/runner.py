@@ -78,7 +78,9 @@ class Trainer:
         self.epochs = epochs
         k = (epochs + every * ACC_POINTS - 1) // (every * ACC_POINTS)
         self.acc_every = every * max(1, k)
-        self.best = None            # copies of the buffers at the best epoch
+        # copies of the buffers at the best epoch, made now: before fit() allocates its state,
+        # while the heap is in one piece (a board)
+        self.best = [zeros(net.dtype, len(b)) for b in net.buffers()] if self.nv else None
         self.best_val = None        # (val_loss, val_accuracy, epoch, training loss)
         self.since = 0              # epochs since the best
         self.epoch = 0              # epochs run in this call
@@ -95,16 +97,13 @@ class Trainer:
         return self.net.evaluate(X, Y, self.loss), None
 
     def _keep(self):
-        """Copy the weights into the best-weights buffers (made the first time)."""
-        bufs = self.net.buffers()
-        if self.best is None:
-            self.best = [zeros(self.net.dtype, len(b)) for b in bufs]
-        for src, dst in zip(bufs, self.best):
+        """Copy the weights into the best-weights buffers."""
+        for src, dst in zip(self.net.buffers(), self.best):
             kernels.load_row(src, 0, dst, len(src))
 
     def buffers(self):
         """The weights a checkpoint should hold: the best so far when there is a hold-out set."""
-        return self.best if self.best is not None else self.net.buffers()
+        return self.best if self.best_val is not None else self.net.buffers()
 
     # -- running -------------------------------------------------------------------------------
 
@@ -155,7 +154,7 @@ class Trainer:
     def finish(self):
         """Put the best weights back and write the summary (also after an interrupted run)."""
         net = self.net
-        if self.best is not None:
+        if self.best_val is not None:
             for src, dst in zip(self.best, net.buffers()):
                 kernels.load_row(src, 0, dst, len(src))
         s = self.summary()

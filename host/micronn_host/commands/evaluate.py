@@ -47,7 +47,7 @@ def run(args, out=print):
         from ..boards import connect
         from ..prepare import Described
         name = args.model or "model"
-        with connect(args.port) as board:
+        with connect(args.port, soft_reset=True) as board:     # a heap in one piece
             info = board.describe(name)
             if info is None:
                 raise MicronnError("no model %s on the board" % board.where(name))

@@ -28,7 +28,7 @@ def run(args, out=print):
     from ..prepare import Described
     from .fetch import read_model
     targets = None
-    with connect(args.port) as board:
+    with connect(args.port, soft_reset=True) as board:     # a heap in one piece
         where = board.where(args.model)
         model = read_model(board.fetch(args.model)[0], where) if args.compare else None
         info = board.describe(args.model)
