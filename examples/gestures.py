@@ -53,7 +53,7 @@ def main(out=None):
             times["record"] += step("record", data, "--module", "accel", "--label", g, "--rate", 100,
                                     "--window", 10, "--rows", 24, "--columns", "x,y,z")
         times["train"] = step("train", data, "--layers", 16, "--activation", "tanh", "--optimizer", "adam",
-                              "--lr", 0.02, "--batch-size", 16, "--epochs", 200, "--val", 0.25, "--patience", 20,
+                              "--lr", 0.01, "--batch-size", 8, "--epochs", 300, "--val", 0.25, "--patience", 40,
                               "--seed", 1, "--model", "gestures", "--overwrite", "--history", out / "loss.csv")
         times["evaluate"] = step("evaluate", data, "--model", "gestures")
         step("fetch", "--model", "gestures", "-o", out / "gestures.mnn")

@@ -24,7 +24,7 @@ from conftest import ROOT, find_micropython, need
 
 pytestmark = [pytest.mark.board, pytest.mark.slow]
 NAMES = ["barolo", "grignolino", "barbera"]
-TRAIN = ["--layers", "16", "--activation", "tanh", "--optimizer", "adam", "--lr", "0.05", "--batch-size", "16",
+TRAIN = ["--layers", "16", "--activation", "tanh", "--optimizer", "adam", "--lr", "0.01", "--batch-size", "16",
          "--scale", "standard", "--val", "0.2", "--patience", "30", "--epochs", "500", "--seed", "1"]
 
 

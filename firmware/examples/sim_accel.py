@@ -5,8 +5,8 @@ any board): copy it to the board as accel.py and record with --module accel.
 
 read() returns one reading [x, y, z] in g.  start(label), which `micronn record` calls first,
 chooses what the simulated hand does: "circle" (the board drawn in a circle: x and y follow a
-sine and a cosine), "shake" (x jumps between +-0.9 g and z between 0.6 and 1.4 g from one reading to the
-next, at random), anything else held still (gravity on z).  Each reading has a little noise from a seeded generator.  A real
+sine and a cosine), "shake" (the hand tilted, y at 0.5 g, while x jumps between +-0.9 g and z between 0.6 and
+1.4 g from one reading to the next, at random), anything else held still (gravity on z).  Each reading has a little noise from a seeded generator.  A real
 sensor module has the same read() (start() is optional: it could light an LED to say "now").
 """
 import math
@@ -37,5 +37,5 @@ def read():
         return [0.6 * math.sin(a) + _noise(), 0.6 * math.cos(a) + _noise(), 1.0 + _noise()]
     if g == "shake":
         s = 1.0 if _noise(1.0) >= 0 else -1.0
-        return [0.9 * s + _noise(), _noise(), 1.0 + 0.4 * s + _noise()]
+        return [0.9 * s + _noise(), 0.5 + _noise(), 1.0 + 0.4 * s + _noise()]
     return [_noise(), _noise(), 1.0 + _noise()]
