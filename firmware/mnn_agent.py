@@ -42,8 +42,9 @@ DATA_MAGIC = b"MND\x01"
 
 def _result(obj):
     """The result line, written piece by piece (json.dump to the stream): a large result (info
-    on a board full of files) needs no string of its size in the heap."""
-    sys.stdout.write("@R ")
+    on a board full of files) needs no string of its size in the heap.  It starts on a line of
+    its own even when a Ctrl-C cut the line before it short."""
+    sys.stdout.write("\n@R ")
     json.dump(obj, sys.stdout)
     sys.stdout.write("\n")
 
