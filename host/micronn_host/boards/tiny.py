@@ -5,9 +5,9 @@ than lib/micronn needs); the commands then drive it as they drive a Board: info,
 train, fetch, push, inputs, predict.  It speaks through the same raw-REPL transport, which
 keeps the micro:bit's commands short enough for its receive buffer (transport/rawrepl.py).
 
-The board runs the program micronn_host.tinyprog generates for the model (lib/micronn's
-kernels plus the model's layer calls), installed when the one on the board does not serve
-the job.  The heap decides the order of things.  About 9.8 KB are free after a soft reset;
+The board runs the program tiny/program.py builds for the model (the modules of tiny/board/
+written out for it, with lib/micronn's kernels and store functions copied in), installed when
+the one on the board does not serve the job.  The heap decides the order of things.  About 9.8 KB are free after a soft reset;
 the program takes about 5 KB; compiling any command, however short, needs about 1.5 KB in one
 piece.  So: files are sent and checked (CRC-32 computed on the board) on a fresh heap without
 the program; then the board is reset again, imports the program, and runs each job (train,

@@ -1,0 +1,647 @@
+"""Specialises the micro:bit program's real modules (tiny/board/) for one model, with ast.
+
+The modules in tiny/board/ are ordinary Python that imports lib/micronn: run with a spec
+module (program.spec_source) under CPython or MicroPython, they train and predict as the
+board does.  For the board they are rewritten for the model, with no arithmetic changed:
+
+- constants: the modules are imported on the host, and every module-level name bound to a
+  plain value (a number, a string, bytes, or a tuple of those and lib/micronn functions) is
+  a constant.  It is written in where it is read (a string or bytes longer than ten
+  characters stays one module-level name) and expressions of constants are computed;
+- branches on constants go; loops and comprehensions over a constant range or tuple are
+  unrolled (so loops over layers become one line per layer);
+- per-layer lists (the module's LAYERED: name -> how many arrays the model has) become one
+  name per layer: W[1] is W1, W passed or unpacked whole is W0, W1, ..., and a list the
+  model does not have (B without biases) is None where indexed and nothing where whole;
+- the functions a module lists in INLINE are written out where they are called: a call as a
+  statement by the function's body, a call in an expression by what it returns;
+- what is no longer read goes: constants, functions, imports (keep: what the host calls).
+
+The generic modules follow the rules this implies: no keyword arguments (minify), no global
+statements and no module-level state but constants, per-layer lists indexed only by numbers
+known here, no names bound in the INLINE functions but their arguments.
+"""
+import ast
+import builtins
+import copy
+import operator
+import sys
+import types
+
+SHORT = 10      # strings and bytes up to this long are interned by MicroPython: copies are free
+
+
+class SpecialiseError(Exception):
+    pass
+
+
+class Ref:
+    """A lib/micronn function as a constant (in a spec tuple such as FORWARD)."""
+
+    def __init__(self, fn):
+        self.name, self.module = fn.__name__, fn.__module__
+
+    def __eq__(self, other):
+        return isinstance(other, Ref) and (self.name, self.module) == (other.name, other.module)
+
+    def __hash__(self):
+        return hash(self.name)
+
+
+def program(spec_text, sources, keep):
+    """Specialise the modules sources ([(name, text)] in import order; the last one is the one
+    the host calls keep in) for the spec module's model.  Returns [(name, ast.Module, the
+    lib/micronn names it reads)]; the modules import those `from micronn import ...`."""
+    spaces = _import(spec_text, sources)
+    names = [n for n, _ in sources]
+    consts = {n: _constants(spaces[n]) for n in names}
+    trees = {n: _strip(ast.parse(text), consts[n]) for n, text in sources}
+    layered = {}
+    for n in names:
+        layered.update(spaces[n].get("LAYERED", {}))
+    functions = {d.name for n in names for d in trees[n].body if isinstance(d, ast.FunctionDef)}
+    for n in names:
+        try:
+            trees[n] = _specialise(trees[n], consts[n], spaces[n].get("INLINE", ()), layered, functions)
+        except SpecialiseError as e:
+            raise SpecialiseError("%s.py: %s" % (n, e))
+    _prune(trees, names, names[-1], keep)
+    out = []
+    for n in names:
+        tree, used = _imports(trees[n], n, names, consts[n])
+        out.append((n, ast.fix_missing_locations(tree), used))
+    return out
+
+
+def _specialise(tree, consts, inline, layered, functions):
+    _no_globals(tree)
+    tree = _Reduce(consts).visit(tree)
+    if inline:
+        tree = _Reduce(consts).visit(_inline(tree, inline))
+    return _Flatten(layered, functions, _bound(tree)).visit(tree)
+
+
+# -- the modules' values, from importing them on the host -----------------------------------------
+
+def _import(spec_text, sources):
+    """{module: namespace} of the spec module and the sources, imported on the host under
+    their own names (for as long as that takes)."""
+    names = ["spec"] + [n for n, _ in sources]
+    saved = {n: sys.modules.pop(n) for n in names if n in sys.modules}
+    spaces = {}
+    try:
+        for name, text in [("spec", spec_text)] + list(sources):
+            mod = types.ModuleType(name)
+            sys.modules[name] = mod
+            exec(compile(text, "<%s>" % name, "exec"), mod.__dict__)
+            spaces[name] = dict(mod.__dict__)
+    finally:
+        for n in names:
+            sys.modules.pop(n, None)
+        sys.modules.update(saved)
+    return spaces
+
+
+def _plain(v):
+    """v as a constant (Ref for a lib/micronn function inside a tuple), or raise TypeError."""
+    if v is None or isinstance(v, (bool, int, float, str, bytes)):
+        return v
+    if isinstance(v, tuple):
+        return tuple(_plain(e) if not callable(e) else _ref(e) for e in v)
+    raise TypeError(type(v).__name__)
+
+
+def _ref(fn):
+    if not getattr(fn, "__module__", "").startswith("micronn."):
+        raise TypeError("not a lib/micronn function")
+    return Ref(fn)
+
+
+def _constants(space):
+    out = {}
+    for name, v in space.items():
+        if name.startswith("__"):
+            continue
+        try:
+            out[name] = _plain(v)
+        except TypeError:
+            pass
+    return out
+
+
+def _node(v):
+    """The expression for a constant."""
+    if isinstance(v, Ref):
+        return ast.Name(v.name, ast.Load())
+    if isinstance(v, tuple) and any(isinstance(e, (Ref, tuple)) for e in v):
+        return ast.Tuple([_node(e) for e in v], ast.Load())
+    return ast.Constant(v)
+
+
+def _value(node):
+    """(True, value) when node is a constant expression (Refs for names of lib functions it
+    was made from are not constants), else (False, None)."""
+    if isinstance(node, ast.Constant):
+        return True, node.value
+    if isinstance(node, ast.Tuple):
+        vals = [_value(e) for e in node.elts]
+        if all(ok for ok, _ in vals):
+            return True, tuple(v for _, v in vals)
+    return False, None
+
+
+def _short(v):
+    return not isinstance(v, (str, bytes)) or len(v) <= SHORT
+
+
+def _strip(tree, consts):
+    """The module without its docstring and without the statements that bind constants."""
+    body = []
+    for node in tree.body:
+        if _is_doc(node):
+            continue
+        if isinstance(node, ast.Assign) and all(isinstance(t, ast.Name) and t.id in consts for t in node.targets):
+            continue
+        body.append(node)
+    tree.body = body
+    return tree
+
+
+def _is_doc(node):
+    return isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str)
+
+
+def _no_globals(tree):
+    for n in ast.walk(tree):
+        if isinstance(n, (ast.Global, ast.Nonlocal)):
+            raise SpecialiseError("`global %s`: the program's modules keep no state of their own"
+                                  % ", ".join(n.names))
+
+
+# -- constants in, branches out, loops unrolled ---------------------------------------------------
+
+_BIN = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.FloorDiv: operator.floordiv,
+        ast.Mod: operator.mod}
+_CMP = {ast.Eq: operator.eq, ast.NotEq: operator.ne, ast.Lt: operator.lt, ast.LtE: operator.le,
+        ast.Gt: operator.gt, ast.GtE: operator.ge, ast.In: lambda a, b: a in b,
+        ast.NotIn: lambda a, b: a not in b}
+
+
+def _locals(fn):
+    names = {a.arg for a in fn.args.args + fn.args.kwonlyargs}
+    for n in ast.walk(fn):
+        if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store):
+            names.add(n.id)
+    return names
+
+
+class _Reduce(ast.NodeTransformer):
+    """Substitute the constants in env (name -> value) and fold; see the module docstring."""
+
+    def __init__(self, consts):
+        self.env = {k: _node(v) for k, v in consts.items()}
+        self.big = {k for k, v in consts.items() if not _short(v)}
+
+    def _with(self, env, nodes):
+        saved, self.env = self.env, env
+        try:
+            out = []
+            for n in nodes:
+                r = self.visit(n)
+                if r is None:
+                    continue
+                out.extend(r if isinstance(r, list) else [r])
+            return out
+        finally:
+            self.env = saved
+
+    def visit_FunctionDef(self, node):
+        mine = _locals(node)
+        body = [b for b in node.body if not _is_doc(b)]
+        node.body = self._with({k: v for k, v in self.env.items() if k not in mine}, body) or [ast.Pass()]
+        return node
+
+    def visit_Name(self, node):
+        if isinstance(node.ctx, ast.Load) and node.id in self.env and node.id not in self.big:
+            return copy.deepcopy(self.env[node.id])
+        return node
+
+    def visit_Call(self, node):
+        f, args = node.func, node.args
+        if (isinstance(f, ast.Name) and f.id == "len" and len(args) == 1 and isinstance(args[0], ast.Name)
+                and args[0].id in self.big and args[0].id in self.env):
+            return ast.Constant(len(self.env[args[0].id].value))
+        self.generic_visit(node)
+        if isinstance(f, ast.Name) and f.id == "len" and len(node.args) == 1:
+            ok, v = _value(node.args[0])
+            if ok:
+                return ast.Constant(len(v))
+        return node
+
+    def visit_Subscript(self, node):
+        self.generic_visit(node)
+        ok, i = _value(node.slice)
+        if not ok or not isinstance(i, int) or not isinstance(node.ctx, ast.Load):
+            return node
+        if isinstance(node.value, ast.Tuple) and -len(node.value.elts) <= i < len(node.value.elts):
+            return node.value.elts[i]
+        ok, v = _value(node.value)
+        if ok and isinstance(v, (tuple, str, bytes)) and -len(v) <= i < len(v):
+            return _node(v[i])
+        return node
+
+    def visit_BinOp(self, node):
+        self.generic_visit(node)
+        (a, x), (b, y) = _value(node.left), _value(node.right)
+        if a and b and type(node.op) in _BIN:
+            return ast.Constant(_BIN[type(node.op)](x, y))
+        left = node.left            # p + " is a " + "3-4-1": one string
+        if (b and isinstance(y, str) and isinstance(node.op, ast.Add) and isinstance(left, ast.BinOp)
+                and isinstance(left.op, ast.Add) and isinstance(_value(left.right)[1], str)):
+            return ast.BinOp(left.left, ast.Add(), ast.Constant(left.right.value + y))
+        return node
+
+    def visit_UnaryOp(self, node):
+        self.generic_visit(node)
+        ok, v = _value(node.operand)
+        if ok and isinstance(node.op, ast.Not):
+            return ast.Constant(not v)
+        if ok and isinstance(node.op, ast.USub) and isinstance(v, (int, float)):
+            return ast.Constant(-v)
+        return node
+
+    def visit_Compare(self, node):
+        self.generic_visit(node)
+        if len(node.ops) != 1 or type(node.ops[0]) not in _CMP:
+            return node
+        (a, x), (b, y) = _value(node.left), _value(node.comparators[0])
+        if a and b:
+            return ast.Constant(_CMP[type(node.ops[0])](x, y))
+        return node
+
+    def visit_BoolOp(self, node):
+        """Constants that do not decide go; one that does ends the expression."""
+        self.generic_visit(node)
+        stop = isinstance(node.op, ast.Or)       # the value that decides an `or`
+        vals = []
+        for v in node.values:
+            ok, x = _value(v)
+            if ok and bool(x) == stop:
+                vals.append(v)
+                break
+            if not (ok and v is not node.values[-1]):
+                vals.append(v)
+        return vals[0] if len(vals) == 1 else ast.BoolOp(node.op, vals)
+
+    def visit_IfExp(self, node):
+        node.test = self.visit(node.test)
+        ok, v = _value(node.test)
+        if ok:
+            return self.visit(node.body if v else node.orelse)
+        self.generic_visit(node)
+        return node
+
+    def visit_If(self, node):
+        node.test = self.visit(node.test)
+        ok, v = _value(node.test)
+        if ok:
+            return self._with(self.env, node.body if v else node.orelse)
+        node.body = self._with(self.env, node.body) or [ast.Pass()]
+        node.orelse = self._with(self.env, node.orelse)
+        return node
+
+    def _items(self, node):
+        """The items of a constant iterable, as expressions, or None."""
+        if isinstance(node, (ast.Tuple, ast.List)):
+            return node.elts
+        ok, v = _value(node)
+        if ok and isinstance(v, tuple):
+            return [_node(e) for e in v]
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "range":
+            args = [_value(a) for a in node.args]
+            if all(ok for ok, _ in args) and not node.keywords:
+                return [ast.Constant(i) for i in range(*[v for _, v in args])]
+        return None
+
+    def _bind(self, target, item):
+        if isinstance(target, ast.Name):
+            return {target.id: item}
+        if isinstance(target, ast.Tuple):
+            parts = self._items(item)
+            if parts is not None and len(parts) == len(target.elts):
+                out = {}
+                for t, p in zip(target.elts, parts):
+                    out.update(self._bind(t, p))
+                return out
+        raise SpecialiseError("cannot unroll a loop binding %s to %s" % (ast.unparse(target), ast.unparse(item)))
+
+    def visit_For(self, node):
+        node.iter = self.visit(node.iter)
+        items = self._items(node.iter)
+        if items is None or node.orelse:
+            node.body = self._with(self.env, node.body) or [ast.Pass()]
+            node.orelse = self._with(self.env, node.orelse)
+            return node
+        for n in ast.walk(ast.Module(node.body, [])):
+            if isinstance(n, (ast.Break, ast.Continue)):
+                raise SpecialiseError("cannot unroll `for %s in ...`: it has a break or continue"
+                                      % ast.unparse(node.target))
+        out = []
+        for item in items:
+            env = dict(self.env)
+            env.update(self._bind(node.target, item))
+            out += self._with(env, copy.deepcopy(node.body))
+        return out
+
+    def visit_ListComp(self, node):
+        out = self._expand(node.elt, node.generators, self.env)
+        if out is None:                 # not over constants: a loop on the board too
+            self.generic_visit(node)
+            return node
+        return ast.List(out, ast.Load())
+
+    def _expand(self, elt, gens, env):
+        """The items of [elt for ... in gens] under env, or None when an iterable is not constant."""
+        if not gens:
+            return [e.value for e in self._with(env, [ast.Expr(copy.deepcopy(elt))])]
+        g = gens[0]
+        if g.ifs or g.is_async:
+            return None
+        saved, self.env = self.env, env
+        try:
+            items = self._items(self.visit(copy.deepcopy(g.iter)))
+        finally:
+            self.env = saved
+        if items is None:
+            return None
+        out = []
+        for item in items:
+            inner = dict(env)
+            inner.update(self._bind(g.target, item))
+            rest = self._expand(elt, gens[1:], inner)
+            if rest is None:
+                return None
+            out += rest
+        return out
+
+
+# -- inlining -----------------------------------------------------------------------------------
+
+def _inline(tree, names):
+    defs = {n.name: n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name in names}
+    missing = set(names) - set(defs)
+    if missing:
+        raise SpecialiseError("INLINE names %s, which the module does not define" % ", ".join(sorted(missing)))
+    for f in defs.values():
+        bound = _locals(f) - {a.arg for a in f.args.args}
+        if bound:
+            raise SpecialiseError("%s binds %s: a function written out where it is called binds nothing but "
+                                  "its arguments" % (f.name, ", ".join(sorted(bound))))
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef) and node.name not in defs:
+            _Inline(defs).visit(node)
+    return tree
+
+
+class _Args(ast.NodeTransformer):
+    def __init__(self, args):
+        self.args = args
+
+    def visit_Name(self, node):
+        if node.id in self.args:
+            return copy.deepcopy(self.args[node.id])
+        return node
+
+
+class _Inline(ast.NodeTransformer):
+    def __init__(self, defs):
+        self.defs = defs
+
+    def _args(self, call):
+        f = self.defs[call.func.id]
+        params = [a.arg for a in f.args.args]
+        if call.keywords or len(call.args) != len(params):
+            raise SpecialiseError("%s: call it with its %d arguments" % (ast.unparse(call), len(params)))
+        for a in call.args:
+            if not isinstance(a, (ast.Name, ast.Constant)):
+                raise SpecialiseError("%s: %s is written out there, so its arguments must be names or "
+                                      "constants" % (ast.unparse(call), f.name))
+        return f, dict(zip(params, call.args))
+
+    def _ours(self, node):
+        return isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in self.defs
+
+    def visit_Expr(self, node):
+        if not self._ours(node.value):
+            self.generic_visit(node)
+            return node
+        node.value.args = [self.visit(a) for a in node.value.args]
+        f, args = self._args(node.value)
+        if any(isinstance(n, ast.Return) for n in ast.walk(f)):
+            raise SpecialiseError("%s returns a value: call it in an expression" % f.name)
+        return [_Args(args).visit(copy.deepcopy(s)) for s in f.body]
+
+    def visit_Call(self, node):
+        self.generic_visit(node)
+        if not self._ours(node):
+            return node
+        f, args = self._args(node)
+        first = f.body[0]
+        if not isinstance(first, ast.Return) or first.value is None:
+            raise SpecialiseError("%s is called in an expression: once specialised it must start by "
+                                  "returning a value" % f.name)
+        return _Args(args).visit(copy.deepcopy(first.value))
+
+
+# -- per-layer lists ----------------------------------------------------------------------------
+
+def _bound(tree):
+    return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)} | {
+        a.arg for a in ast.walk(tree) if isinstance(a, ast.arg)}
+
+
+class _Flatten(ast.NodeTransformer):
+    """W[k] -> Wk, W whole -> W0, W1, ... for the per-layer lists in layered (name -> count);
+    whole only in tuples, as arguments of the program's own functions and as parameters."""
+
+    def __init__(self, layered, functions, taken):
+        self.layered, self.functions = layered, functions
+        for name, count in layered.items():
+            for k in range(count):
+                if name + str(k) in taken:
+                    raise SpecialiseError("%s%d is a name of its own: per-layer list %s needs it" % (name, k, name))
+
+    def _names(self, name, ctx):
+        return [ast.Name("%s%d" % (name, k), ctx) for k in range(self.layered[name])]
+
+    def visit_FunctionDef(self, node):
+        try:
+            self.generic_visit(node)
+        except SpecialiseError as e:
+            raise SpecialiseError("%s(): %s" % (node.name, e))
+        return node
+
+    def _ours(self, node):
+        return isinstance(node, ast.Name) and node.id in self.layered
+
+    def _spread(self, nodes):
+        out = []
+        for n in nodes:
+            if self._ours(n):
+                out += self._names(n.id, n.ctx)
+            else:
+                out.append(self.visit(n))
+        return out
+
+    def visit_Assign(self, node):
+        """`W = [None] * L` (or several such in a tuple) only says W is a per-layer list."""
+        targets = node.targets[0].elts if isinstance(node.targets[0], ast.Tuple) else node.targets
+        if len(node.targets) == 1 and targets and all(self._ours(t) for t in targets):
+            values = node.value.elts if isinstance(node.value, ast.Tuple) else [node.value]
+            if len(values) == len(targets) and all(_is_empty_list(v) for v in values):
+                return None
+        self.generic_visit(node)
+        return node
+
+    def visit_Tuple(self, node):
+        node.elts = self._spread(node.elts)
+        return node
+
+    visit_List = visit_Tuple
+
+    def visit_Call(self, node):
+        if not (isinstance(node.func, ast.Name) and node.func.id in self.functions):
+            self.generic_visit(node)        # len(W) would not mean len(W0, W1)
+            return node
+        node.args = self._spread(node.args)
+        return node
+
+    def visit_arguments(self, node):
+        args = []
+        for a in node.args:
+            if a.arg in self.layered:
+                args += [ast.arg("%s%d" % (a.arg, k)) for k in range(self.layered[a.arg])]
+            else:
+                args.append(a)
+        node.args = args
+        return node
+
+    def visit_Subscript(self, node):
+        if not self._ours(node.value):
+            self.generic_visit(node)
+            return node
+        name = node.value.id
+        ok, k = _value(node.slice)
+        if not ok or not isinstance(k, int) or k < 0:
+            raise SpecialiseError("%s: a per-layer list is indexed by a layer number known for the model"
+                                  % ast.unparse(node))
+        if self.layered[name]:
+            if k >= self.layered[name]:
+                raise SpecialiseError("%s: the model has %d layers" % (ast.unparse(node), self.layered[name]))
+            return ast.Name("%s%d" % (name, k), node.ctx)
+        if not isinstance(node.ctx, ast.Load):
+            raise SpecialiseError("%s: this model has no %s arrays" % (ast.unparse(node), name))
+        return ast.Constant(None)
+
+    def visit_Name(self, node):
+        if node.id in self.layered:
+            raise SpecialiseError("per-layer list %s: index it by a layer number, or pass it whole to the "
+                                  "program's functions, in tuples and unpacking" % node.id)
+        return node
+
+
+def _is_empty_list(node):
+    return (isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mult) and isinstance(node.left, ast.List)
+            and len(node.left.elts) == 1 and isinstance(node.left.elts[0], ast.Constant)
+            and node.left.elts[0].value is None)
+
+
+# -- what is left unread goes -------------------------------------------------------------------
+
+def _reads(nodes):
+    return {n.id for s in nodes for n in ast.walk(s) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+
+
+def _defines(node):
+    if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+        return {node.name}
+    if isinstance(node, ast.Assign):
+        return {n.id for t in node.targets for n in ast.walk(t) if isinstance(n, ast.Name)}
+    return set()
+
+
+def _prune(trees, names, entry, keep):
+    """Drop the definitions and imported names nothing reads, until none is left."""
+    changed = True
+    while changed:
+        changed = False
+        wanted = {n: set(keep) if n == entry else set() for n in names}
+        for n in names:
+            for node in trees[n].body:
+                if isinstance(node, ast.ImportFrom) and node.module in wanted:
+                    read = _reads(trees[n].body) | (set(keep) if n == entry else set())
+                    wanted[node.module] |= {a.asname or a.name for a in node.names} & read
+        for n in names:
+            tree = trees[n]
+            body = []
+            for node in tree.body:
+                others = [s for s in tree.body if s is not node]
+                read = _reads(others) | wanted[n]
+                if isinstance(node, (ast.Import, ast.ImportFrom)):
+                    kept = [a for a in node.names if (a.asname or a.name).split(".")[0] in read]
+                    if len(kept) != len(node.names):
+                        changed = True
+                    if not kept:
+                        continue
+                    node.names = kept
+                elif _defines(node) and not _defines(node) & read:
+                    changed = True
+                    continue
+                body.append(node)
+            tree.body = body
+
+
+# -- imports for the board ------------------------------------------------------------------------
+
+def _imports(tree, name, names, consts):
+    """The module with its imports as the program has them: lib/micronn names in one import
+    (`from micronn import a, b`, which program.build points at the kernels module), sibling
+    modules by name, no spec, and the long constants it still reads bound at its top.  Returns
+    (tree, the lib/micronn names it reads)."""
+    lib, imports, siblings, rest = [], [], [], []
+    for node in tree.body:
+        if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "micronn":
+            lib += [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module in names:
+            siblings.append(node)
+        elif isinstance(node, ast.ImportFrom) and node.module == "spec":
+            continue                    # constants: written in, or bound below
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            imports.append(node)
+        else:
+            rest.append(node)
+    read = _reads(rest)
+    defined = set().union(set(), *[_defines(n) for n in rest])
+    # the lib/micronn functions that constants held (FORWARD, BACKWARD: the activations' kernels)
+    refs = {v.name for c in consts.values() for v in _flat(c) if isinstance(v, Ref)}
+    lib += sorted((read & refs) - set(lib) - defined)
+    bind = [k for k in sorted(read & set(consts)) if not _short(consts[k]) and k not in defined]
+    head = imports + ([ast.ImportFrom("micronn", [ast.alias(x) for x in lib], 0)] if lib else []) + siblings
+    known = set(dir(builtins)) | defined | set(bind) | {(a.asname or a.name).split(".")[0]
+                                                         for n in head for a in n.names}
+    for fn in rest:
+        if isinstance(fn, ast.FunctionDef):
+            unknown = _reads([fn]) - known - _locals(fn)
+            if unknown:
+                raise SpecialiseError("%s.%s reads %s, which the program does not have"
+                                      % (name, fn.name, ", ".join(sorted(unknown))))
+    tree.body = head + [ast.Assign([ast.Name(k, ast.Store())], ast.Constant(consts[k])) for k in bind] + rest
+    return tree, lib
+
+
+def _flat(v):
+    if isinstance(v, tuple):
+        for e in v:
+            yield from _flat(e)
+    else:
+        yield v
