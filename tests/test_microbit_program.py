@@ -377,6 +377,19 @@ def test_constants_are_written_in_and_loops_over_them_unrolled():
     assert got == ("NAME = 'a much longer name'\n\ndef f(x):\n    print(x, 3)\n    return NAME + ' and more'")
 
 
+def test_what_unrolling_would_change_is_refused():
+    head = "from spec import SIZES\nL = len(SIZES) - 1\n"
+    with pytest.raises(specialise.SpecialiseError, match="reads l after the loop that binds it is unrolled"):
+        _specialise(head + "def f(x):\n    for l in range(L):\n        x += l\n    return x + l\n")
+    with pytest.raises(specialise.SpecialiseError, match="break or continue"):
+        _specialise(head + "def f(x):\n    for l in range(L):\n        if x:\n            break\n")
+    with pytest.raises(specialise.SpecialiseError, match="a lambda"):
+        _specialise(head + "def f(x):\n    return sorted(x, key=lambda L: -L)\n")
+    # a display of calls is not copied into each turn of the loop: the loop stays
+    assert "for a in (g(), g()):" in _specialise("def g():\n    return 1\ndef f():\n    for a in (g(), g()):"
+                                                "\n        print(a, a)\n")
+
+
 def test_a_function_written_out_where_it_is_called_binds_only_its_arguments():
     with pytest.raises(specialise.SpecialiseError, match="g binds t"):
         _specialise("INLINE = ('g',)\ndef g(a):\n    t = a\ndef f(a):\n    g(a)\n")

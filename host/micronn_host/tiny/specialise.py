@@ -39,13 +39,7 @@ class Ref:
     """A lib/micronn function as a constant (in a spec tuple such as FORWARD)."""
 
     def __init__(self, fn):
-        self.name, self.module = fn.__name__, fn.__module__
-
-    def __eq__(self, other):
-        return isinstance(other, Ref) and (self.name, self.module) == (other.name, other.module)
-
-    def __hash__(self):
-        return hash(self.name)
+        self.name = fn.__name__
 
 
 def program(spec_text, sources, keep):
@@ -74,7 +68,7 @@ def program(spec_text, sources, keep):
 
 
 def _specialise(tree, consts, inline, layered, functions):
-    _no_globals(tree)
+    _check(tree)
     tree = _Reduce(consts).visit(tree)
     if inline:
         tree = _Reduce(consts).visit(_inline(tree, inline))
@@ -171,11 +165,34 @@ def _is_doc(node):
     return isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str)
 
 
-def _no_globals(tree):
+def _check(tree):
+    """The modules keep no state (no global statements), and have functions only at the top."""
     for n in ast.walk(tree):
         if isinstance(n, (ast.Global, ast.Nonlocal)):
             raise SpecialiseError("`global %s`: the program's modules keep no state of their own"
                                   % ", ".join(n.names))
+        if isinstance(n, ast.Lambda) or (isinstance(n, ast.FunctionDef) and n not in tree.body):
+            raise SpecialiseError("line %d: a function inside a function (or a lambda)" % n.lineno)
+
+
+def _breaks(stmts):
+    """Whether the statements break or continue the loop they are in."""
+    for s in stmts:
+        if isinstance(s, (ast.Break, ast.Continue)):
+            return True
+        if not isinstance(s, (ast.For, ast.While)) and _breaks([c for c in ast.iter_child_nodes(s)
+                                                               if isinstance(c, ast.stmt)]):
+            return True
+    return False
+
+
+def _pure(node):
+    """Whether copies of the expression compute what it does (names, constants, W[l])."""
+    if isinstance(node, (ast.Name, ast.Constant)):
+        return True
+    if isinstance(node, ast.Subscript):
+        return _pure(node.value) and _pure(node.slice)
+    return isinstance(node, ast.Tuple) and all(_pure(e) for e in node.elts)
 
 
 # -- constants in, branches out, loops unrolled ---------------------------------------------------
@@ -218,7 +235,12 @@ class _Reduce(ast.NodeTransformer):
     def visit_FunctionDef(self, node):
         mine = _locals(node)
         body = [b for b in node.body if not _is_doc(b)]
+        node.args.defaults = [self.visit(d) for d in node.args.defaults]
         node.body = self._with({k: v for k, v in self.env.items() if k not in mine}, body) or [ast.Pass()]
+        lost = (_reads(node.body) & mine) - _locals(node)
+        if lost:
+            raise SpecialiseError("%s() reads %s after the loop that binds it is unrolled"
+                                  % (node.name, ", ".join(sorted(lost))))
         return node
 
     def visit_Name(self, node):
@@ -313,7 +335,7 @@ class _Reduce(ast.NodeTransformer):
     def _items(self, node):
         """The items of a constant iterable, as expressions, or None."""
         if isinstance(node, (ast.Tuple, ast.List)):
-            return node.elts
+            return node.elts if all(_pure(e) for e in node.elts) else None
         ok, v = _value(node)
         if ok and isinstance(v, tuple):
             return [_node(e) for e in v]
@@ -342,10 +364,9 @@ class _Reduce(ast.NodeTransformer):
             node.body = self._with(self.env, node.body) or [ast.Pass()]
             node.orelse = self._with(self.env, node.orelse)
             return node
-        for n in ast.walk(ast.Module(node.body, [])):
-            if isinstance(n, (ast.Break, ast.Continue)):
-                raise SpecialiseError("cannot unroll `for %s in ...`: it has a break or continue"
-                                      % ast.unparse(node.target))
+        if _breaks(node.body):
+            raise SpecialiseError("cannot unroll `for %s in ...`: it has a break or continue"
+                                  % ast.unparse(node.target))
         out = []
         for item in items:
             env = dict(self.env)
