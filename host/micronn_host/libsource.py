@@ -3,10 +3,12 @@
     src = extract(["dense_forward", "sigmoid", "output_delta"], known={"loss": "sse"})
 
 The copies are lib/micronn's code with only this changed: decorators (@micropython.viper),
-annotations and docstrings removed; `kernels.f` written `f`; and, for arguments given in
-`known`, the value substituted and the `if` branches that cannot run dropped (so
+annotations and docstrings removed; `kernels.f` written `f`, and `from .kernels import f`
+inside a function dropped (f is copied too); and, for arguments and module constants given in
+`known` (a loss name, store.BIG_ENDIAN), the value substituted and the `if` branches that cannot run dropped (so
 output_delta keeps only the sum-of-squares branch for loss="sse").  No arithmetic is
-rewritten.  A class can be copied with only some of its methods (see `methods`).
+rewritten.  A class can be copied with only some of its methods (see `methods`).  What
+lib/micronn keeps to so that this works is written in lib/micronn/kernels.py's docstring.
 """
 import ast
 import builtins

@@ -72,7 +72,21 @@ def _specialise(tree, consts, inline, layered, functions):
     tree = _Reduce(consts).visit(tree)
     if inline:
         tree = _Reduce(consts).visit(_inline(tree, inline))
-    return _Flatten(layered, functions, _bound(tree)).visit(tree)
+    return _unreachable(_Flatten(layered, functions, _bound(tree)).visit(tree))
+
+
+def _unreachable(tree):
+    """Drop the statements after a return or raise (`if SHUFFLE: ... return` left in front of
+    the return for the other case)."""
+    for node in ast.walk(tree):
+        for field in ("body", "orelse", "finalbody"):
+            stmts = getattr(node, field, None)
+            if isinstance(stmts, list):
+                for i, st in enumerate(stmts):
+                    if isinstance(st, (ast.Return, ast.Raise)):
+                        del stmts[i + 1:]
+                        break
+    return tree
 
 
 # -- the modules' values, from importing them on the host -----------------------------------------
