@@ -192,9 +192,9 @@ def test_load_refuses_a_damaged_model_or_one_of_another_architecture(rt, tmp_pat
     _files(tmp_path, net, tinyprog.Spec.of(net), X, None)
     (tmp_path / "bad.mnn").write_bytes(DAMAGED[case](mnn_bytes(net)))
     out = _run(rt, tmp_path, """
-        m.load('m.mnn', 0)
+        m.predict('m.mnn', 0, None, 0)
         try:
-            m.load('bad.mnn', 0)
+            m.predict('bad.mnn', 0, None, 0)
         except ValueError as e:
             print(e)
     """)
@@ -390,9 +390,12 @@ def test_what_unrolling_would_change_is_refused():
                                                 "\n        print(a, a)\n")
 
 
-def test_a_function_written_out_where_it_is_called_binds_only_its_arguments():
-    with pytest.raises(specialise.SpecialiseError, match="g binds t"):
-        _specialise("INLINE = ('g',)\ndef g(a):\n    t = a\ndef f(a):\n    g(a)\n")
+def test_a_function_written_out_where_it_is_called_keeps_its_names_apart_from_the_callers():
+    got = _specialise("INLINE = ('g',)\ndef g(a):\n    t = a + 1\n    u = t\n    print(t, u)\n"
+                      "def f(a):\n    t = 2\n    g(a)\n    return t\n")
+    assert got == "def f(a):\n    t = 2\n    t_g = a + 1\n    u = t_g\n    print(t_g, u)\n    return t"
+    with pytest.raises(specialise.SpecialiseError, match="its arguments must be names or constants"):
+        _specialise("INLINE = ('g',)\ndef g(a):\n    print(a)\ndef f(a):\n    g(a + 1)\n")
 
 
 def test_renaming_refuses_keyword_arguments():

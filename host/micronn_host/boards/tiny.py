@@ -388,7 +388,7 @@ class TinyBoard(Board):
         self.put(path, raw)
         try:
             self.start()
-            self._x("m.room(%d);m.load(%r,0)" % (nb, path))
+            self._x("m.predict(%r,%d,None,0)" % (path, nb))   # on no rows: the model loads whole
         except MicronnError:
             self.fresh()
             self.remove(path)

@@ -38,7 +38,7 @@ MODULE = JOBS                       # the one the host imports as m: it has ever
 # the real modules (in tiny/board/) the last three are made from, in import order
 BOARD = Path(__file__).resolve().parent / "board"
 SOURCES = (("model", MODEL), ("loops", FIT), ("job", JOBS))
-PUBLIC = ("room", "load", "train", "predict")       # what the host calls
+PUBLIC = ("train", "predict")       # what the host calls
 # the classes the program copies only some methods of (model.data sets rng.state itself)
 METHODS = {"Random": ("next32", "randbelow", "shuffle")}
 # what lib/micronn's functions are reduced for on every board the program runs on

@@ -427,14 +427,9 @@ def _inline(tree, names):
     missing = set(names) - set(defs)
     if missing:
         raise SpecialiseError("INLINE names %s, which the module does not define" % ", ".join(sorted(missing)))
-    for f in defs.values():
-        bound = _locals(f) - {a.arg for a in f.args.args}
-        if bound:
-            raise SpecialiseError("%s binds %s: a function written out where it is called binds nothing but "
-                                  "its arguments" % (f.name, ", ".join(sorted(bound))))
     for node in tree.body:
         if isinstance(node, ast.FunctionDef) and node.name not in defs:
-            _Inline(defs).visit(node)
+            _Inline(defs, _locals(node)).visit(node)
     return tree
 
 
@@ -443,16 +438,27 @@ class _Args(ast.NodeTransformer):
         self.args = args
 
     def visit_Name(self, node):
-        if node.id in self.args:
-            return copy.deepcopy(self.args[node.id])
-        return node
+        if node.id not in self.args:
+            return node
+        new = copy.deepcopy(self.args[node.id])
+        if not isinstance(node.ctx, ast.Load):
+            if not isinstance(new, ast.Name):
+                raise SpecialiseError("%s is assigned where it is written out, but the call passes %s"
+                                      % (node.id, ast.unparse(new)))
+            new.ctx = node.ctx
+        return new
 
 
 class _Inline(ast.NodeTransformer):
-    def __init__(self, defs):
-        self.defs = defs
+    """Calls to the functions in defs written out in a function whose locals are mine."""
+
+    def __init__(self, defs, mine):
+        self.defs, self.mine = defs, mine
 
     def _args(self, call):
+        """The function called, and what its names become: its arguments the call's (names or
+        constants), its other locals their own names or, where the caller has them too,
+        name_function."""
         f = self.defs[call.func.id]
         params = [a.arg for a in f.args.args]
         if call.keywords or len(call.args) != len(params):
@@ -461,7 +467,10 @@ class _Inline(ast.NodeTransformer):
             if not isinstance(a, (ast.Name, ast.Constant)):
                 raise SpecialiseError("%s: %s is written out there, so its arguments must be names or "
                                       "constants" % (ast.unparse(call), f.name))
-        return f, dict(zip(params, call.args))
+        names = dict(zip(params, call.args))
+        for v in sorted(_locals(f) - set(params)):
+            names[v] = ast.Name("%s_%s" % (v, f.name) if v in self.mine else v, ast.Load())
+        return f, names
 
     def _ours(self, node):
         return isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in self.defs

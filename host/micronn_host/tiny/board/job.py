@@ -1,5 +1,6 @@
 """The training job: the micro:bit program's module mnnj, which the host imports as m and
-calls room(), load(), train() and predict() in, each job as one command.
+calls train() and predict() in, each job as one command (predicting on no rows checks that a
+model loads).
 
 The host keeps the clock and tells a stop from a Ctrl-C by how the job ended: every name and
 line here costs the board heap.
@@ -8,9 +9,9 @@ import os
 import struct
 
 from loops import fit, predict
-from model import checkpoint, load, room, setup
+from model import checkpoint, setup
 
-__all__ = ["room", "load", "train", "predict"]      # what the host calls
+__all__ = ["train", "predict"]      # what the host calls
 
 
 def train(p, need, dp, n, k, state, epochs, lr, bs, s1, s2, every, name, gen, uart, stop):

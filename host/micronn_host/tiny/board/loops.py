@@ -68,7 +68,8 @@ def fit(m, epochs, lr, bs, s1, s2):
 
 def predict(p, need, dp, n):
     """The outputs of the model in file p for the n rows of inputs in data file dp, a line per
-    row: the bytes of an array of the model's dtype."""
+    row: the bytes of an array of the model's dtype (with no rows, dp None: only a check that
+    the model loads)."""
     W, B, GW, GB, O, D, X, Y, R, Q, x = setup(p, need, 0, dp, n, 0, 0)
     y = zeros(DTYPE, SIZES[L])
     for i in R:

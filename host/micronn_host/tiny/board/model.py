@@ -1,4 +1,4 @@
-"""A job's arrays, the memory check and the model file: the micro:bit program's module mnn.
+"""A job's arrays and the model file: the micro:bit program's module mnn.
 
 setup() makes everything a job holds and returns it as one tuple, the job:
 
@@ -7,6 +7,10 @@ setup() makes everything a job holds and returns it as one tuple, the job:
 W, B, GW, GB, O and D are per-layer lists (LAYERED): on the board each is one name per layer
 (W0, W1, ...), so they are only indexed by a layer number or passed whole.  The model comes
 and goes through lib/micronn's store: write() saves it, read_weights() loads it with its CRC.
+
+The board's stack holds about six calls: setup() does its work itself (room() and read() are
+written out where they are called, see INLINE), so that the deepest calls are setup, then
+zeros() or read_weights(), then fill() or crc32().
 """
 import gc
 
@@ -28,7 +32,7 @@ LAYERED = {"W": L, "B": L if BIAS else 0, "GW": 0 if ONLINE else L, "GB": L if B
 ARRAYS = tuple(sorted([(l, b, SIZES[l + 1] if b else SIZES[l] * SIZES[l + 1])
                       for l in range(L) for b in range(1 + BIAS)], key=lambda a: -a[2]))
 LARGEST = ARRAYS[0][2]
-INLINE = ("in_file_order",)         # functions the board gets written out where they are called
+INLINE = ("room", "in_file_order", "read")      # functions the board gets written out where called
 
 
 def room(need):
@@ -57,58 +61,49 @@ def read(p, P):
         raise ValueError(p + " is damaged or not a " + NAME + " model")
 
 
-def load(p, train):
-    """The model in file p: per layer its weights W and biases B, and zeroed gradient sums GW
-    and GB when train (in batches).  The arrays are made largest first: each then finds room
-    in one piece."""
-    W, B, GW, GB = [None] * L, [None] * L, [None] * L, [None] * L
-    for l, b, n in ARRAYS:
-        if b:
-            B[l] = zeros(DTYPE, n)
-            if not ONLINE:
-                GB[l] = zeros(DTYPE, n) if train else None
-        else:
-            W[l] = zeros(DTYPE, n)
-            if not ONLINE:
-                GW[l] = zeros(DTYPE, n) if train else None
-    read(p, in_file_order(W, B))
-    return W, B, GW, GB
-
-
-def data(p, n, k, state):
-    """The n rows of inputs X and k targets Y in the data file p (MND: the host checked its
-    header), the order of the rows R and, to shuffle it, a generator Q in the given state."""
-    f = open(p, "rb")
-    f.read(DATA)
-    X = zeros(DTYPE, n * SIZES[0])
-    f.readinto(X)
-    Y = zeros(DTYPE, n * k)
-    f.readinto(Y)
-    f.close()
-    if SHUFFLE:
-        R = list(range(n))
-        Q = Random()
-        Q.state = state
-        return X, Y, R, Q
-    return X, Y, range(n), None
-
-
 def setup(p, need, train, dp, n, k, state):
-    """The job after room(need): the model in file p (see load), the data in file dp (see
-    data), per layer lists for the outputs O and the deltas D, and a list x for a row of
-    inputs.  The larger of the model and the data is made first."""
+    """The job, after room(need): the model in file p (its weights W and biases B, and zeroed
+    gradient sums GW and GB to train in batches when train), the n rows of inputs X and k
+    targets Y in data file dp (MND, whose header the host checked; no rows without dp), the
+    order of the rows R and, to shuffle it, a generator Q in the given state, per layer lists
+    for the outputs O and the deltas D, and a list x for a row of inputs.  The arrays are made
+    largest first (the data or the model): each then finds room in one piece."""
     room(need)
     x = [0.0] * SIZES[0]
     O, D = [None] * L, [None] * L
     for l in range(L):
         O[l] = [0.0] * SIZES[l + 1]
         D[l] = [0.0] * SIZES[l + 1]
-    if n * SIZES[0] >= LARGEST:
-        X, Y, R, Q = data(dp, n, k, state)
-        W, B, GW, GB = load(p, train)
-    else:
-        W, B, GW, GB = load(p, train)
-        X, Y, R, Q = data(dp, n, k, state)
+    first = n * SIZES[0] >= LARGEST
+    if first:
+        X = zeros(DTYPE, n * SIZES[0])
+        Y = zeros(DTYPE, n * k)
+    W, B, GW, GB = [None] * L, [None] * L, [None] * L, [None] * L
+    for l, b, size in ARRAYS:
+        if b:
+            B[l] = zeros(DTYPE, size)
+            if not ONLINE:
+                GB[l] = zeros(DTYPE, size) if train else None
+        else:
+            W[l] = zeros(DTYPE, size)
+            if not ONLINE:
+                GW[l] = zeros(DTYPE, size) if train else None
+    if not first:
+        X = zeros(DTYPE, n * SIZES[0])
+        Y = zeros(DTYPE, n * k)
+    if dp:
+        f = open(dp, "rb")
+        f.read(DATA)
+        f.readinto(X)
+        f.readinto(Y)
+        f.close()
+    P = in_file_order(W, B)
+    read(p, P)
+    R, Q = range(n), None
+    if SHUFFLE:
+        R = list(R)
+        Q = Random()
+        Q.state = state
     return W, B, GW, GB, O, D, X, Y, R, Q, x
 
 
