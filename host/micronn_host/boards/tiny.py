@@ -7,9 +7,9 @@ keeps the micro:bit's commands short enough for its receive buffer (transport/ra
 
 The board runs the program tiny/program.py builds for the model (the modules of tiny/board/
 written out for it, with lib/micronn's kernels and store functions copied in), installed when
-the one on the board does not serve the job.  The heap decides the order of things.  About 9.8 KB are free after a soft reset;
-the program takes about 5 KB; compiling any command, however short, needs about 1.5 KB in one
-piece.  So: files are sent and checked (CRC-32 computed on the board) on a fresh heap without
+the one on the board does not serve the job.  The heap decides the order of things.  About
+9.8 KB are free after a soft reset; the program takes about 5 KB; compiling any command,
+however short, needs about 1.5 KB in one piece.  So: files are sent and checked (CRC-32 computed on the board) on a fresh heap without
 the program; then the board is reset again, imports the program, and runs each job (train,
 predict) as ONE command, parsed before the job allocates anything; a soft reset after it
 frees everything.  A job that would not fit is refused with the numbers before its data is

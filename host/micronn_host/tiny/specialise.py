@@ -6,40 +6,29 @@ board does.  For the board they are rewritten for the model, with no arithmetic 
 
 - constants: the modules are imported on the host, and every module-level name bound to a
   plain value (a number, a string, bytes, or a tuple of those and lib/micronn functions) is
-  a constant.  It is written in where it is read (a string or bytes longer than ten
-  characters stays one module-level name) and expressions of constants are computed;
-- branches on constants go; loops and comprehensions over a constant range or tuple are
-  unrolled (so loops over layers become one line per layer);
+  a constant, written in where it is read; expressions of constants are computed, branches
+  on them dropped, loops over them unrolled (fold.py), so loops over layers become one line
+  per layer;
 - per-layer lists (the module's LAYERED: name -> how many arrays the model has) become one
   name per layer: W[1] is W1, W passed or unpacked whole is W0, W1, ..., and a list the
   model does not have (B without biases) is None where indexed and nothing where whole;
 - the functions a module lists in INLINE are written out where they are called: a call as a
-  statement by the function's body, a call in an expression by what it returns;
+  statement by the function's body (its locals renamed where the caller has the same names),
+  a call in an expression by what it returns;
 - what is no longer read goes: constants, functions, imports (keep: what the host calls).
 
-The generic modules follow the rules this implies: no keyword arguments (minify), no global
-statements and no module-level state but constants, per-layer lists indexed only by numbers
-known here, no names bound in the INLINE functions but their arguments.
+The modules follow the rules this implies: no keyword arguments (minify), no global
+statements, no module-level state but constants, functions only at the top, per-layer lists
+indexed only by numbers known here, and names or constants as the arguments of INLINE
+functions.
 """
 import ast
 import builtins
 import copy
-import operator
 import sys
 import types
 
-SHORT = 10      # strings and bytes up to this long are interned by MicroPython: copies are free
-
-
-class SpecialiseError(Exception):
-    pass
-
-
-class Ref:
-    """A lib/micronn function as a constant (in a spec tuple such as FORWARD)."""
-
-    def __init__(self, fn):
-        self.name = fn.__name__
+from .fold import Fold, Ref, SpecialiseError, is_doc, locals_of, reads, short, value
 
 
 def program(spec_text, sources, keep):
@@ -69,9 +58,9 @@ def program(spec_text, sources, keep):
 
 def _specialise(tree, consts, inline, layered, functions):
     _check(tree)
-    tree = _Reduce(consts).visit(tree)
+    tree = Fold(consts).visit(tree)
     if inline:
-        tree = _Reduce(consts).visit(_inline(tree, inline))
+        tree = Fold(consts).visit(_inline(tree, inline))
     return _unreachable(_Flatten(layered, functions, _bound(tree)).visit(tree))
 
 
@@ -137,46 +126,17 @@ def _constants(space):
     return out
 
 
-def _node(v):
-    """The expression for a constant."""
-    if isinstance(v, Ref):
-        return ast.Name(v.name, ast.Load())
-    if isinstance(v, tuple) and any(isinstance(e, (Ref, tuple)) for e in v):
-        return ast.Tuple([_node(e) for e in v], ast.Load())
-    return ast.Constant(v)
-
-
-def _value(node):
-    """(True, value) when node is a constant expression (Refs for names of lib functions it
-    was made from are not constants), else (False, None)."""
-    if isinstance(node, ast.Constant):
-        return True, node.value
-    if isinstance(node, ast.Tuple):
-        vals = [_value(e) for e in node.elts]
-        if all(ok for ok, _ in vals):
-            return True, tuple(v for _, v in vals)
-    return False, None
-
-
-def _short(v):
-    return not isinstance(v, (str, bytes)) or len(v) <= SHORT
-
-
 def _strip(tree, consts):
     """The module without its docstring and without the statements that bind constants."""
     body = []
     for node in tree.body:
-        if _is_doc(node):
+        if is_doc(node):
             continue
         if isinstance(node, ast.Assign) and all(isinstance(t, ast.Name) and t.id in consts for t in node.targets):
             continue
         body.append(node)
     tree.body = body
     return tree
-
-
-def _is_doc(node):
-    return isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str)
 
 
 def _check(tree):
@@ -189,237 +149,6 @@ def _check(tree):
             raise SpecialiseError("line %d: a function inside a function (or a lambda)" % n.lineno)
 
 
-def _breaks(stmts):
-    """Whether the statements break or continue the loop they are in."""
-    for s in stmts:
-        if isinstance(s, (ast.Break, ast.Continue)):
-            return True
-        if not isinstance(s, (ast.For, ast.While)) and _breaks([c for c in ast.iter_child_nodes(s)
-                                                               if isinstance(c, ast.stmt)]):
-            return True
-    return False
-
-
-def _pure(node):
-    """Whether copies of the expression compute what it does (names, constants, W[l])."""
-    if isinstance(node, (ast.Name, ast.Constant)):
-        return True
-    if isinstance(node, ast.Subscript):
-        return _pure(node.value) and _pure(node.slice)
-    return isinstance(node, ast.Tuple) and all(_pure(e) for e in node.elts)
-
-
-# -- constants in, branches out, loops unrolled ---------------------------------------------------
-
-_BIN = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.FloorDiv: operator.floordiv,
-        ast.Mod: operator.mod}
-_CMP = {ast.Eq: operator.eq, ast.NotEq: operator.ne, ast.Lt: operator.lt, ast.LtE: operator.le,
-        ast.Gt: operator.gt, ast.GtE: operator.ge, ast.In: lambda a, b: a in b,
-        ast.NotIn: lambda a, b: a not in b}
-
-
-def _locals(fn):
-    names = {a.arg for a in fn.args.args + fn.args.kwonlyargs}
-    for n in ast.walk(fn):
-        if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store):
-            names.add(n.id)
-    return names
-
-
-class _Reduce(ast.NodeTransformer):
-    """Substitute the constants in env (name -> value) and fold; see the module docstring."""
-
-    def __init__(self, consts):
-        self.env = {k: _node(v) for k, v in consts.items()}
-        self.big = {k for k, v in consts.items() if not _short(v)}
-
-    def _with(self, env, nodes):
-        saved, self.env = self.env, env
-        try:
-            out = []
-            for n in nodes:
-                r = self.visit(n)
-                if r is None:
-                    continue
-                out.extend(r if isinstance(r, list) else [r])
-            return out
-        finally:
-            self.env = saved
-
-    def visit_FunctionDef(self, node):
-        mine = _locals(node)
-        body = [b for b in node.body if not _is_doc(b)]
-        node.args.defaults = [self.visit(d) for d in node.args.defaults]
-        node.body = self._with({k: v for k, v in self.env.items() if k not in mine}, body) or [ast.Pass()]
-        lost = (_reads(node.body) & mine) - _locals(node)
-        if lost:
-            raise SpecialiseError("%s() reads %s after the loop that binds it is unrolled"
-                                  % (node.name, ", ".join(sorted(lost))))
-        return node
-
-    def visit_Name(self, node):
-        if isinstance(node.ctx, ast.Load) and node.id in self.env and node.id not in self.big:
-            return copy.deepcopy(self.env[node.id])
-        return node
-
-    def visit_Call(self, node):
-        f, args = node.func, node.args
-        if (isinstance(f, ast.Name) and f.id == "len" and len(args) == 1 and isinstance(args[0], ast.Name)
-                and args[0].id in self.big and args[0].id in self.env):
-            return ast.Constant(len(self.env[args[0].id].value))
-        self.generic_visit(node)
-        if isinstance(f, ast.Name) and f.id == "len" and len(node.args) == 1:
-            ok, v = _value(node.args[0])
-            if ok:
-                return ast.Constant(len(v))
-        return node
-
-    def visit_Subscript(self, node):
-        self.generic_visit(node)
-        ok, i = _value(node.slice)
-        if not ok or not isinstance(i, int) or not isinstance(node.ctx, ast.Load):
-            return node
-        if isinstance(node.value, ast.Tuple) and -len(node.value.elts) <= i < len(node.value.elts):
-            return node.value.elts[i]
-        ok, v = _value(node.value)
-        if ok and isinstance(v, (tuple, str, bytes)) and -len(v) <= i < len(v):
-            return _node(v[i])
-        return node
-
-    def visit_BinOp(self, node):
-        self.generic_visit(node)
-        (a, x), (b, y) = _value(node.left), _value(node.right)
-        if a and b and type(node.op) in _BIN:
-            return ast.Constant(_BIN[type(node.op)](x, y))
-        left = node.left            # p + " is a " + "3-4-1": one string
-        if (b and isinstance(y, str) and isinstance(node.op, ast.Add) and isinstance(left, ast.BinOp)
-                and isinstance(left.op, ast.Add) and isinstance(_value(left.right)[1], str)):
-            return ast.BinOp(left.left, ast.Add(), ast.Constant(left.right.value + y))
-        return node
-
-    def visit_UnaryOp(self, node):
-        self.generic_visit(node)
-        ok, v = _value(node.operand)
-        if ok and isinstance(node.op, ast.Not):
-            return ast.Constant(not v)
-        if ok and isinstance(node.op, ast.USub) and isinstance(v, (int, float)):
-            return ast.Constant(-v)
-        return node
-
-    def visit_Compare(self, node):
-        self.generic_visit(node)
-        if len(node.ops) != 1 or type(node.ops[0]) not in _CMP:
-            return node
-        (a, x), (b, y) = _value(node.left), _value(node.comparators[0])
-        if a and b:
-            return ast.Constant(_CMP[type(node.ops[0])](x, y))
-        return node
-
-    def visit_BoolOp(self, node):
-        """Constants that do not decide go; one that does ends the expression."""
-        self.generic_visit(node)
-        stop = isinstance(node.op, ast.Or)       # the value that decides an `or`
-        vals = []
-        for v in node.values:
-            ok, x = _value(v)
-            if ok and bool(x) == stop:
-                vals.append(v)
-                break
-            if not (ok and v is not node.values[-1]):
-                vals.append(v)
-        return vals[0] if len(vals) == 1 else ast.BoolOp(node.op, vals)
-
-    def visit_IfExp(self, node):
-        node.test = self.visit(node.test)
-        ok, v = _value(node.test)
-        if ok:
-            return self.visit(node.body if v else node.orelse)
-        self.generic_visit(node)
-        return node
-
-    def visit_If(self, node):
-        node.test = self.visit(node.test)
-        ok, v = _value(node.test)
-        if ok:
-            return self._with(self.env, node.body if v else node.orelse)
-        node.body = self._with(self.env, node.body) or [ast.Pass()]
-        node.orelse = self._with(self.env, node.orelse)
-        return node
-
-    def _items(self, node):
-        """The items of a constant iterable, as expressions, or None."""
-        if isinstance(node, (ast.Tuple, ast.List)):
-            return node.elts if all(_pure(e) for e in node.elts) else None
-        ok, v = _value(node)
-        if ok and isinstance(v, tuple):
-            return [_node(e) for e in v]
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "range":
-            args = [_value(a) for a in node.args]
-            if all(ok for ok, _ in args) and not node.keywords:
-                return [ast.Constant(i) for i in range(*[v for _, v in args])]
-        return None
-
-    def _bind(self, target, item):
-        if isinstance(target, ast.Name):
-            return {target.id: item}
-        if isinstance(target, ast.Tuple):
-            parts = self._items(item)
-            if parts is not None and len(parts) == len(target.elts):
-                out = {}
-                for t, p in zip(target.elts, parts):
-                    out.update(self._bind(t, p))
-                return out
-        raise SpecialiseError("cannot unroll a loop binding %s to %s" % (ast.unparse(target), ast.unparse(item)))
-
-    def visit_For(self, node):
-        node.iter = self.visit(node.iter)
-        items = self._items(node.iter)
-        if items is None or node.orelse:
-            node.body = self._with(self.env, node.body) or [ast.Pass()]
-            node.orelse = self._with(self.env, node.orelse)
-            return node
-        if _breaks(node.body):
-            raise SpecialiseError("cannot unroll `for %s in ...`: it has a break or continue"
-                                  % ast.unparse(node.target))
-        out = []
-        for item in items:
-            env = dict(self.env)
-            env.update(self._bind(node.target, item))
-            out += self._with(env, copy.deepcopy(node.body))
-        return out
-
-    def visit_ListComp(self, node):
-        out = self._expand(node.elt, node.generators, self.env)
-        if out is None:                 # not over constants: a loop on the board too
-            self.generic_visit(node)
-            return node
-        return ast.List(out, ast.Load())
-
-    def _expand(self, elt, gens, env):
-        """The items of [elt for ... in gens] under env, or None when an iterable is not constant."""
-        if not gens:
-            return [e.value for e in self._with(env, [ast.Expr(copy.deepcopy(elt))])]
-        g = gens[0]
-        if g.ifs or g.is_async:
-            return None
-        saved, self.env = self.env, env
-        try:
-            items = self._items(self.visit(copy.deepcopy(g.iter)))
-        finally:
-            self.env = saved
-        if items is None:
-            return None
-        out = []
-        for item in items:
-            inner = dict(env)
-            inner.update(self._bind(g.target, item))
-            rest = self._expand(elt, gens[1:], inner)
-            if rest is None:
-                return None
-            out += rest
-        return out
-
-
 # -- inlining -----------------------------------------------------------------------------------
 
 def _inline(tree, names):
@@ -429,7 +158,7 @@ def _inline(tree, names):
         raise SpecialiseError("INLINE names %s, which the module does not define" % ", ".join(sorted(missing)))
     for node in tree.body:
         if isinstance(node, ast.FunctionDef) and node.name not in defs:
-            _Inline(defs, _locals(node)).visit(node)
+            _Inline(defs, locals_of(node)).visit(node)
     return tree
 
 
@@ -468,7 +197,7 @@ class _Inline(ast.NodeTransformer):
                 raise SpecialiseError("%s: %s is written out there, so its arguments must be names or "
                                       "constants" % (ast.unparse(call), f.name))
         names = dict(zip(params, call.args))
-        for v in sorted(_locals(f) - set(params)):
+        for v in sorted(locals_of(f) - set(params)):
             names[v] = ast.Name("%s_%s" % (v, f.name) if v in self.mine else v, ast.Load())
         return f, names
 
@@ -575,7 +304,7 @@ class _Flatten(ast.NodeTransformer):
             self.generic_visit(node)
             return node
         name = node.value.id
-        ok, k = _value(node.slice)
+        ok, k = value(node.slice)
         if not ok or not isinstance(k, int) or k < 0:
             raise SpecialiseError("%s: a per-layer list is indexed by a layer number known for the model"
                                   % ast.unparse(node))
@@ -602,10 +331,6 @@ def _is_empty_list(node):
 
 # -- what is left unread goes -------------------------------------------------------------------
 
-def _reads(nodes):
-    return {n.id for s in nodes for n in ast.walk(s) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
-
-
 def _defines(node):
     if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
         return {node.name}
@@ -623,14 +348,14 @@ def _prune(trees, names, entry, keep):
         for n in names:
             for node in trees[n].body:
                 if isinstance(node, ast.ImportFrom) and node.module in wanted:
-                    read = _reads(trees[n].body) | (set(keep) if n == entry else set())
+                    read = reads(trees[n].body) | (set(keep) if n == entry else set())
                     wanted[node.module] |= {a.asname or a.name for a in node.names} & read
         for n in names:
             tree = trees[n]
             body = []
             for node in tree.body:
                 others = [s for s in tree.body if s is not node]
-                read = _reads(others) | wanted[n]
+                read = reads(others) | wanted[n]
                 if isinstance(node, (ast.Import, ast.ImportFrom)):
                     kept = [a for a in node.names if (a.asname or a.name).split(".")[0] in read]
                     if len(kept) != len(node.names):
@@ -664,18 +389,18 @@ def _imports(tree, name, names, consts):
             imports.append(node)
         else:
             rest.append(node)
-    read = _reads(rest)
+    read = reads(rest)
     defined = set().union(set(), *[_defines(n) for n in rest])
     # the lib/micronn functions that constants held (FORWARD, BACKWARD: the activations' kernels)
     refs = {v.name for c in consts.values() for v in _flat(c) if isinstance(v, Ref)}
     lib += sorted((read & refs) - set(lib) - defined)
-    bind = [k for k in sorted(read & set(consts)) if not _short(consts[k]) and k not in defined]
+    bind = [k for k in sorted(read & set(consts)) if not short(consts[k]) and k not in defined]
     head = imports + ([ast.ImportFrom("micronn", [ast.alias(x) for x in lib], 0)] if lib else []) + siblings
     known = set(dir(builtins)) | defined | set(bind) | {(a.asname or a.name).split(".")[0]
                                                          for n in head for a in n.names}
     for fn in rest:
         if isinstance(fn, ast.FunctionDef):
-            unknown = _reads([fn]) - known - _locals(fn)
+            unknown = reads([fn]) - known - locals_of(fn)
             if unknown:
                 raise SpecialiseError("%s.%s reads %s, which the program does not have"
                                       % (name, fn.name, ", ".join(sorted(unknown))))
