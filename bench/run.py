@@ -1,7 +1,7 @@
 """`make bench`: run bench/onboard.py under CPython and the MicroPython unix port at a Pico's
 heap (-X heapsize=192k), one fresh process per (implementation, network), and print one table
 per runtime with the ratios against the naive nested-lists baseline.  The latest tables are
-also written to bench/RESULTS.md (the README quotes them).
+also written to bench/RESULTS.md (the README links to it).
 
 Each process measures medians over several runs; the runner repeats each process RUNS times
 and keeps the median again, because this is a shared, noisy machine.  When the naive baseline

@@ -39,8 +39,9 @@ MODULE = JOBS                       # the one the host imports as m: it has ever
 BOARD = Path(__file__).resolve().parent / "board"
 SOURCES = (("model", MODEL), ("loops", FIT), ("job", JOBS))
 PUBLIC = ("train", "predict")       # what the host calls
-# the classes the program copies only some methods of (model.data sets rng.state itself)
-METHODS = {"Random": ("next32", "randbelow", "shuffle")}
+# the classes the program copies only some methods of (model.setup sets the generator's state,
+# its two 16-bit halves, itself)
+METHODS = {"Random": ("randbelow", "shuffle")}
 # what lib/micronn's functions are reduced for on every board the program runs on
 BOARD_FACTS = {"BIG_ENDIAN": False}
 

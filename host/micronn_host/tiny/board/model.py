@@ -102,8 +102,9 @@ def setup(p, need, train, dp, n, k, state):
     R, Q = range(n), None
     if SHUFFLE:
         R = list(R)
-        Q = Random()
-        Q.state = state
+        Q = Random()                # the copy on the board has no __init__ and no state property
+        Q.hi = state >> 16
+        Q.lo = state & 0xFFFF
     return W, B, GW, GB, O, D, X, Y, R, Q, x
 
 
