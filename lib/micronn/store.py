@@ -63,8 +63,8 @@ def crc32(data, crc=0):
 
 
 def _little(buf):
-    """A big-endian host's copy of an array with its bytes swapped to the file's order."""
-    if not isinstance(buf, array.array):
+    """The array as little-endian bytes (a copy only on a big-endian host)."""
+    if not BIG_ENDIAN or not isinstance(buf, array.array):
         return buf
     swapped = array.array(buf.typecode, buf)
     swapped.byteswap()
