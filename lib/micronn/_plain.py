@@ -6,14 +6,14 @@ cannot load a native .mpy (a ValueError), or was frozen without the viper module
 ImportError), it calls use(): the twins _plain_<name>.py, the same source with the decorators
 removed (tools/plain_twins.py writes them), are imported under the modules' own names, so every
 `from . import kernels` or `from .quant import QNetwork` in micronn gets them.  kernels and exact
-load at once (network imports both); optim and quant on first use, as on any firmware.  The
+load at once (network imports both); optim, quant, conv and qconv on first use, as on any firmware.  The
 pointer casts run through micronn._upy's views and kernels.VIPER is false, so the float forward
 pass takes the float kernels.
 """
 import sys
 
 NOW = ("kernels", "exact")
-LATER = ("optim", "quant")
+LATER = ("optim", "quant", "conv", "qconv")
 
 
 def load(name):

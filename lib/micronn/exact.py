@@ -571,6 +571,11 @@ class Exact:
             out = outs[l]
             n_in = L.n_in
             n_out = L.n_out
+            if L.kind:              # a convolution or pooling (micronn.conv)
+                L.exact_forward(self, buf, out)
+                self.activate(L.activation, out, n_out)
+                buf = out
+                continue
             ex = align(buf, n_in, L.has_b, S)
             if ex < 0 or not dense(S, ex, n_in, L.W, L.W if L.b is None else L.b, L.has_b, n_out, out, n_in, 1):
                 dense_forward(buf, L.W, L.b, L.has_b, n_in, n_out, out)
@@ -630,6 +635,9 @@ class Exact:
             if l:
                 x = self.outs[l - 1]
                 dprev = self.deltas[l - 1]
+            if L.kind:              # a convolution or pooling (micronn.conv)
+                d = L.exact_backward(self, layers[l - 1] if l else None, x, d, dprev, lr)
+                continue
             ex = align(d, n_out, 0, S)
             if ex < 0 or (l and not dense(S, ex, n_out, L.W, L.W, 0, n_in, dprev, 1, n_in)):
                 if lr is None:

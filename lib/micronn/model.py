@@ -67,6 +67,15 @@ def _meta(model, info):
 def empty(info):
     """A model of the described kind and shape with zeroed buffers, ready to be filled."""
     acts = info["activations"]
+    spec = info.get("spec")
+    if spec is not None:            # convolutions: a layer table (micronn.layers)
+        from .layers import Spec
+        hidden = Spec(spec).check_activations(acts)
+        if info["dtype"] == "b":
+            from .qconv import QConv
+            return QConv(spec, acts, info["bias"])
+        from .network import Network
+        return Network(spec, hidden, acts[-1], info["bias"], init=False, dtype=info["dtype"])
     if info["dtype"] == "b":
         from .quant import QNetwork
         return QNetwork(info["layers"], acts, info["bias"])

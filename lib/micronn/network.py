@@ -12,12 +12,14 @@ _INF = float("inf")
 
 
 class Dense:
-    """One fully connected layer.
+    """One fully connected layer (kind 0: convolutions and pooling are micronn.conv's).
 
     W is a flat array of n_out rows of n_in weights (W[j*n_in + i] joins input i to output j);
     b is an array of n_out biases or None.  out and delta are per-sample scratch lists, made
     on first use: an inference-only network on the integer fast path never needs them.
     """
+
+    kind = 0
 
     def __init__(self, n_in, n_out, activation, bias, dtype):
         self.n_in = n_in
@@ -53,19 +55,27 @@ class Dense:
 
 
 class Network(Meta):
-    """Dense layers of the given sizes, e.g. Network([3, 4, 1]) for the article's network.
+    """Dense layers of the given sizes, e.g. Network([3, 4, 1]) for the article's network; or
+    a list of layer specs with 1-D convolutions and pooling before the dense layers, e.g.
+    Network(["50x3", "conv8k5", "maxpool2", 16, 3]) (micronn.layers).
 
     activation: the hidden layers' activation (a name, or a list with one name per hidden
-    layer); output: the output layer's (defaults to activation); bias: whether layers have
-    biases; init: "uniform" ([0, 1) like the article), "xavier" or "he" (default: he for
+    layer with weights: convolutions and hidden dense layers); output: the output layer's
+    (defaults to activation); bias: whether layers have biases; init: "uniform" ([0, 1) like the article), "xavier" or "he" (default: he for
     relu-like hidden layers, else xavier; False leaves zeros); seed: for init and shuffling
     (None: a random seed); dtype: "f" (float32 weights, 4 bytes each) or "d" (float64).
     """
 
     def __init__(self, layers, activation="sigmoid", output=None, bias=True, init=None, seed=None,
                  dtype="f"):
-        sizes = _check_sizes(layers)
-        hidden = _hidden_activations(activation, len(sizes) - 2)
+        spec = None
+        if _specs(layers):          # convolutions (micronn.conv reads the specs)
+            from .conv import parse
+            spec, sizes, n_hidden, named = parse(layers, activation)
+            hidden = _hidden_activations(named, n_hidden)
+        else:
+            sizes = _check_sizes(layers)
+            hidden = _hidden_activations(activation, len(sizes) - 2)
         if output is None:
             output = activation if isinstance(activation, str) else "linear"
         activations.check(output)
@@ -77,8 +87,14 @@ class Network(Meta):
         self.dtype = dtype
         self.bias = bool(bias)
         acts = hidden + [output]
-        self.layers = [Dense(sizes[l], sizes[l + 1], acts[l], self.bias, dtype)
-                       for l in range(len(sizes) - 1)]
+        self.spec = None            # the layer specs (micronn.layers) of a network with convolutions
+        if spec is None:
+            self.layers = [Dense(sizes[l], sizes[l + 1], acts[l], self.bias, dtype)
+                           for l in range(len(sizes) - 1)]
+        else:
+            from .conv import build
+            self.spec = spec.entries()
+            self.layers = build(spec, acts, self.bias, dtype, Dense)
         self._x = [0.0] * sizes[0]
         self._xd = self._t = None   # a sample and its targets rounded to dtype
         self.rng = Random(seed)
@@ -101,7 +117,7 @@ class Network(Meta):
 
     @property
     def n_params(self):
-        return param_count(self.sizes, self.bias)
+        return param_count(self.spec or self.sizes, self.bias)
 
     @property
     def nbytes(self):
@@ -111,6 +127,8 @@ class Network(Meta):
     def describe(self):
         """What the file format records of the model besides its buffers (meta.Meta included)."""
         d = {"layers": self.sizes, "activations": self.activations, "bias": self.bias, "dtype": self.dtype}
+        if self.spec is not None:
+            d["spec"] = self.spec
         d.update(self.meta())
         return d
 
@@ -120,7 +138,8 @@ class Network(Meta):
 
     def __repr__(self):
         return "Network(%s, activations=%s, bias=%s, dtype=%r, params=%d)" % (
-            "-".join(str(s) for s in self.sizes), self.activations, self.bias, self.dtype, self.n_params)
+            "-".join(str(s) for s in self.spec or self.sizes), self.activations, self.bias, self.dtype,
+            self.n_params)
 
     # -- weights -------------------------------------------------------------------------------
 
@@ -130,6 +149,9 @@ class Network(Meta):
             raise ValueError("unknown init %r; expected one of %s" % (method, ", ".join(INITS)))
         rng = self.rng
         for L in self.layers:
+            if L.kind:
+                L.init_weights(rng, method)
+                continue
             if method == "uniform":
                 lo, hi = 0.0, 1.0
             else:
@@ -144,9 +166,13 @@ class Network(Meta):
         self._opt = None
 
     def get_weights(self):
-        """[[W, b], ...] with W as nested lists of shape [n_in][n_out] and b a list (or None)."""
+        """[[W, b], ...] with W as nested lists of shape [n_in][n_out] and b a list (or None); a
+        convolution's W is [kernel][channels][filters], and a pooling layer's entry is None."""
         out = []
         for L in self.layers:
+            if L.kind:
+                out.append(L.get_weights())
+                continue
             W, n_in = L.W, L.n_in
             rows = [[W[j * n_in + i] for j in range(L.n_out)] for i in range(n_in)]
             out.append([rows, None if L.b is None else list(L.b)])
@@ -163,6 +189,9 @@ class Network(Meta):
         staged = []
         for l, L in enumerate(self.layers):
             pair = weights[l]
+            if L.kind:
+                staged.append(L.stage(pair, l, self.dtype, _weight))
+                continue
             if length(pair) != 2:
                 raise ValueError("layer %d: expected a [W, b] pair, got %s" % (l, _count(pair)))
             Wn, bn = pair
@@ -321,7 +350,9 @@ class Network(Meta):
                 inp, dprev = prev.out, prev.delta
             else:
                 inp, dprev = x, None
-            if lr is None:
+            if L.kind:
+                L.backward(inp, dprev, 1 if l else 0, lr)
+            elif lr is None:
                 kernels.dense_backward_acc(inp, L.W, L.GW, L.Gb, L.has_b, L.n_in, L.n_out,
                                            L.delta, dprev, 1 if l else 0)
             else:
@@ -351,13 +382,15 @@ class Network(Meta):
     def _grad_buffers(self):
         """Make the gradient sums (once) and zero them."""
         for L in self.layers:
+            if L.W is None:             # pooling
+                continue
             if L.GW is None:
                 L.GW = zeros(self.dtype, len(L.W))
-                L.Gb = zeros(self.dtype, L.n_out) if L.b is not None else None
+                L.Gb = zeros(self.dtype, len(L.b)) if L.b is not None else None
             else:
                 kernels.fill(L.GW, len(L.GW), 0.0)
                 if L.Gb is not None:
-                    kernels.fill(L.Gb, L.n_out, 0.0)
+                    kernels.fill(L.Gb, len(L.Gb), 0.0)
 
     def gradient(self, X, Y, loss=None):
         """The gradient of evaluate(X, Y, loss) with respect to every weight, shaped like get_weights()."""
@@ -371,6 +404,9 @@ class Network(Meta):
             self._sample(eng, X, Y, i, xflat, yflat, words, loss, s, None)
         out = []
         for L in self.layers:
+            if L.kind:
+                out.append(None if L.W is None else L.shaped(L.GW, L.Gb))
+                continue
             G, n_in = L.GW, L.n_in
             out.append([[[G[j * n_in + i] for j in range(L.n_out)] for i in range(n_in)],
                         None if L.Gb is None else list(L.Gb)])
@@ -444,6 +480,8 @@ class Network(Meta):
         if opt is None or opt.name != name:
             pairs = []
             for L in self.layers:
+                if L.W is None:
+                    continue
                 pairs.append((L.W, L.GW))
                 if L.b is not None:
                     pairs.append((L.b, L.Gb))
@@ -454,7 +492,7 @@ class Network(Meta):
 
     def training_nbytes(self, optimizer="sgd", batch_size=None):
         """Bytes of training state on top of the parameters: gradient sums and optimizer moments."""
-        return training_nbytes(self.sizes, self.bias, self.dtype, optimizer, batch_size)
+        return training_nbytes(self.spec or self.sizes, self.bias, self.dtype, optimizer, batch_size)
 
     # -- checks --------------------------------------------------------------------------------
 
@@ -516,6 +554,15 @@ def _check_sizes(layers):
         if isinstance(s, bool) or not isinstance(s, int) or not 1 <= s <= 65535:
             raise ValueError("layer size %d is %r; sizes must be whole numbers from 1 to 65535" % (k, s))
     return list(layers)
+
+
+def _specs(layers):
+    """Whether a layer list holds layer specs (strings, an input shape) beside sizes."""
+    if isinstance(layers, (list, tuple)):
+        for v in layers:
+            if type(v) is not int:
+                return True
+    return False
 
 
 def _hidden_activations(activation, n_hidden):

@@ -1,7 +1,9 @@
 """How much a model holds: parameter counts, byte sizes and the layout of its buffers.
 
-A low module (it imports nothing of micronn) so that the file format, the networks and a
-board's memory check all count the same way without importing one another.
+A low module (it imports nothing of micronn but micronn.layers, itself a leaf, for layer lists
+with convolutions) so that the file format, the networks and a board's memory check all count
+the same way without importing one another.  `sizes` below is a list of layer sizes, or a list
+of layer specs (micronn.layers: ["50x3", "conv8k5", "maxpool2", 16, 3]).
 """
 
 ITEMSIZE = {"f": 4, "d": 8}
@@ -10,8 +12,20 @@ OPTIMIZERS = ("sgd", "momentum", "adam")
 INT8_ROW = 10
 
 
+def _spec(sizes):
+    """The layers.Spec of a layer list with specs, else None."""
+    for v in sizes:
+        if type(v) is not int:
+            from .layers import Spec
+            return Spec(sizes)
+    return None
+
+
 def param_count(sizes, bias=True):
     """How many weights (and biases) a network of these layer sizes has."""
+    spec = _spec(sizes)
+    if spec is not None:
+        return spec.param_count(bias)
     return sum(sizes[l] * sizes[l + 1] + (sizes[l + 1] if bias else 0) for l in range(len(sizes) - 1))
 
 
@@ -28,15 +42,24 @@ def training_nbytes(sizes, bias=True, dtype="f", optimizer="sgd", batch_size=Non
     per = OPTIMIZERS.index(check_optimizer(optimizer)) + 1
     if optimizer == "sgd" and batch_size == 1:
         per = 0
-    return per * param_count(sizes, bias) * ITEMSIZE[dtype]
+    n = per * param_count(sizes, bias)
+    spec = _spec(sizes)
+    if spec is not None:
+        n += spec.training_extra(bias, not per)
+    return n * ITEMSIZE[dtype]
 
 
 def layout(sizes, bias, dtype):
     """[(typecode, length)] of a model's buffers in .mnn file order.
 
-    Float models: per layer W (n_out rows of n_in), then b if biased.  int8 models (dtype "b"):
-    the layer table T, the scales, all weight bytes, the row constants as uint16 halves.
+    Float models: per layer W (n_out rows of n_in), then b if biased (a convolution: F rows of
+    kernel * channels; pooling has none).  int8 models (dtype "b"): the layer table T, the
+    scales, all weight bytes, the row constants as uint16 halves (with convolutions:
+    micronn.qconv's table).
     """
+    spec = _spec(sizes)
+    if spec is not None:
+        return spec.layout(bias, dtype)
     L = len(sizes) - 1
     if dtype == "b":
         n_w = sum(sizes[l] * sizes[l + 1] for l in range(L))

@@ -14,13 +14,19 @@
     .       ...       version 2: S sections, each a 4-byte ASCII tag, a uint32 length and
                       that many bytes
     .       ...       the model's buffers in the order sizes.layout() gives: for a float
-                      model, per layer W as n_out rows of n_in values, then b if biased
+                      model, per layer W as n_out rows of n_in values, then b if biased (a
+                      convolution: F rows of kernel * channels; pooling: none)
     end-4   4         CRC-32 of every byte before it
 
 Sections carry what a model holds besides its weights (meta.Meta).  A tag in capitals is one a
 reader must understand to use the model (it refuses a file with one it does not know); a tag in
 lower case may be skipped by a reader that does not know it:
 
+    LAYR    the layer table of a network with convolutions or pooling (layers.encode): the
+            input's length and channels, then per layer its kind, 'same' flag and three
+            uint16 (conv: filters, kernel, stride; pooling: size; dense: units).  The header's
+            layer sizes are then the flat width of each layer's outputs, and its activation
+            codes those of every layer (linear for pooling)
     SCAL    input scaling: 1 byte kind (1 standard, 2 minmax), 3 bytes 0, then n_in float32
             offsets and n_in float32 factors: the first layer sees (x - offset) * factor
     clas    class names, UTF-8, one per line (no newline inside a name)
@@ -29,7 +35,9 @@ lower case may be skipped by a reader that does not know it:
     summ    the training summary, a JSON object
 
 A model without any of these is written as version 1, so older readers still read it; a newer
-file on an older reader fails with "format version 2; this micronn reads version 1".
+file on an older reader fails with "format version 2; this micronn reads version 1", and a
+model with convolutions on a reader without them with "section 'LAYR' is from a newer micronn".
+The JSON twin of a model with convolutions has "spec" (the layer specs) and version 3.
 
 An int8 model (dtype "b") has the same header; its buffers are the quantized network's (see
 quant.py): the layer table, the scales, every weight byte, each row's 32-bit constant as two
@@ -52,6 +60,7 @@ from .sizes import ITEMBYTES, ITEMSIZE, layout, model_nbytes, param_count
 
 MAGIC = b"MNN"
 VERSION = 2         # the newest version this module reads and writes
+JSON_VERSION = 3    # the JSON twin's: 3 for a model with convolutions (its "spec")
 HEAD = 8
 BIG_ENDIAN = sys.byteorder != "little"      # the file is little-endian: such a host swaps bytes
 _SCALINGS = ("standard", "minmax")
@@ -106,6 +115,9 @@ def header(info):
 
 def _sections(info):
     out = []
+    if info.get("spec") is not None:
+        from .layers import Spec, encode
+        out.append((b"LAYR", encode(Spec(info["spec"]))))
     sc = info.get("scaler")
     if sc is not None:
         n = len(sc.offset)
@@ -179,6 +191,9 @@ def json_text(info, weights):
     import json
     doc = {"format": "micronn", "version": VERSION if _sections(info) else 1, "layers": info["layers"],
            "activations": info["activations"], "bias": info["bias"], "dtype": info["dtype"]}
+    if info.get("spec") is not None:
+        doc["version"] = JSON_VERSION
+        doc["spec"] = info["spec"]
     sc = info.get("scaler")
     if sc is not None:
         doc["scaler"] = {"kind": sc.kind, "offset": list(sc.offset), "factor": list(sc.factor)}
@@ -236,6 +251,9 @@ def read_header(f, head, name):
     crc = crc32(rest, crc32(head))
     for _ in range(n_sections):
         crc = _read_section(f, info, crc, name)
+    if "spec" in info:
+        info["n_params"] = param_count(info["spec"], bias)
+        info["nbytes"] = model_nbytes(info["spec"], bias, dtype)
     return info, crc
 
 
@@ -251,7 +269,13 @@ def _read_section(f, info, crc, name):
     crc = crc32(body, crc32(top, crc))
     text_tags = dict((t.encode(), k) for t, k in _NAMES)
     n_in = info["layers"][0]
-    if tag == b"SCAL":
+    if tag == b"LAYR":
+        from .layers import read_table
+        try:
+            info["spec"] = read_table(body, info["layers"])
+        except ValueError as e:
+            raise ValueError("%s: %s" % (name, e))
+    elif tag == b"SCAL":
         if size != 4 + 8 * n_in or not 1 <= body[0] <= len(_SCALINGS):
             raise ValueError("%s: corrupted: the input scaling does not fit %d inputs" % (name, n_in))
         offset = array.array("f", body[4:4 + 4 * n_in])
@@ -339,7 +363,7 @@ def read_body(f, info, bufs, crc, name):
         raise ValueError("%s: truncated: the weights stop early (%d of their %d bytes)"
                          % (name, got, info["nbytes"]))
     if BIG_ENDIAN:
-        for p, (tc, n) in zip(bufs, layout(info["layers"], info["bias"], info["dtype"])):
+        for p, (tc, n) in zip(bufs, layout(info.get("spec") or info["layers"], info["bias"], info["dtype"])):
             if ITEMBYTES[tc] > 1:
                 p.byteswap()
     if stored < 0:
@@ -363,9 +387,9 @@ def parse_json(text, name):
         raise ValueError("%s: not valid JSON (%s)" % (name, e))
     if not isinstance(doc, dict) or doc.get("format") != "micronn":
         raise ValueError("%s: JSON, but not a micronn model (no \"format\": \"micronn\")" % name)
-    if doc.get("version") not in (1, VERSION):
+    if doc.get("version") not in (1, VERSION, JSON_VERSION):
         raise ValueError("%s: JSON model version %r; this micronn reads versions 1 to %d (a newer "
-                         "micronn wrote it)" % (name, doc.get("version"), VERSION))
+                         "micronn wrote it)" % (name, doc.get("version"), JSON_VERSION))
     for key in ("layers", "activations", "bias", "dtype", "weights"):
         if key not in doc:
             raise ValueError("%s: the JSON model has no %r" % (name, key))
@@ -374,6 +398,12 @@ def parse_json(text, name):
     acts = doc["activations"]
     if not isinstance(acts, list) or not isinstance(doc["layers"], list) or len(acts) != len(doc["layers"]) - 1:
         raise ValueError("%s: 'activations' must list one name per layer" % name)
+    if doc.get("spec") is not None:
+        from .layers import check_widths
+        try:
+            check_widths(doc["spec"], doc["layers"])
+        except ValueError as e:
+            raise ValueError("%s: %s" % (name, e))
     sc = doc.pop("scaler", None)
     if sc is not None:
         try:

@@ -219,6 +219,7 @@ class AgentBoard(Board):
     def push(self, model, data, net):
         path = self.where(model)
         self.repl.put(path + ".new", data)
+        self.repl.enter(soft_reset=True)    # a whole heap to load the model in, not the upload's pieces
         self.call("install(%r, %r)" % (path + ".new", path), module="mnn_admin")
         return path
 

@@ -1,0 +1,405 @@
+"""Layer specs: networks with 1-D convolutions and pooling, described in a list beside the sizes.
+
+A plain list of sizes, [3, 4, 1], is a dense network as ever.  A list with specs describes a
+network over windows of a signal; its rows are flattened channel-last, so a window of `length`
+readings of `channels` values is one row of length * channels numbers (reading t, channel c at
+t * channels + c):
+
+    ["50x3", "conv8k5", "maxpool2", 16, 3]
+
+    "50x3"          the input: 50 readings of 3 channels (first entry only; or [50, 3])
+    "conv8k5"       Conv1D: 8 filters, kernel 5 (readings), stride 1, "valid" padding; options
+                    follow the kernel: s<stride> and same|valid, e.g. "conv8k5s2same"
+    "maxpool2"      MaxPool1D over 2 readings, stride 2 ("pool2" is the same)
+    "avgpool2"      AvgPool1D
+    "gap"           GlobalAvgPool1D: the mean of each channel over the window
+    16, 3           dense layers (the input flattened first, channel-last); the last is the output
+    ":tanh"         after a conv or dense spec: that layer's activation ("conv8k5:tanh")
+
+The builders below write the same strings (conv1d(8, 5, padding="same") is "conv8k5same"), so a
+spec list is plain data: a training job carries it to a board as it is, and `--layers` takes it
+comma-separated.  Convolutions and pooling come before the dense layers; the last layer is dense.
+
+This module only reads specs (shapes, parameter counts, the layout of buffers, the file
+format's layer table); micronn.conv has the layers themselves.  It imports nothing of micronn.
+"""
+
+DENSE, CONV, MAXPOOL, AVGPOOL, GAP = range(5)      # layer kinds, also the file format's codes
+INT8_CONV_ROW = 17      # ints per layer in the table of an int8 model with convolutions (qconv.py)
+POOLS = {"maxpool": MAXPOOL, "pool": MAXPOOL, "avgpool": AVGPOOL}
+NAMES = {MAXPOOL: "maxpool", AVGPOOL: "avgpool"}
+SYNTAX = ("layer specs: LENGTHxCHANNELS first (e.g. 50x3), then conv<filters>k<kernel>[s<stride>][same], "
+          "maxpool<size>, avgpool<size>, gap, then dense sizes, e.g. 50x3,conv8k5,maxpool2,16,3")
+
+
+# -- builders --------------------------------------------------------------------------------------
+
+def input1d(length, channels):
+    """The input spec of windows of `length` readings of `channels` values: "50x3"."""
+    return "%dx%d" % (_whole(length, "length"), _whole(channels, "channels"))
+
+
+def conv1d(filters, kernel_size, stride=1, padding="valid", activation=None):
+    """A Conv1D spec: "conv8k5", "conv8k5s2same", "conv8k5:relu"."""
+    s = "conv%dk%d" % (_whole(filters, "filters"), _whole(kernel_size, "kernel_size"))
+    if _whole(stride, "stride") != 1:
+        s += "s%d" % stride
+    if padding not in ("valid", "same"):
+        raise ValueError("padding must be 'valid' or 'same', got %r" % (padding,))
+    if padding == "same":
+        s += "same"
+    return s if activation is None else s + ":" + activation
+
+
+def max_pool1d(size=2):
+    """A MaxPool1D spec (stride = size): "maxpool2"."""
+    return "maxpool%d" % _whole(size, "size")
+
+
+def avg_pool1d(size=2):
+    """An AvgPool1D spec (stride = size): "avgpool2"."""
+    return "avgpool%d" % _whole(size, "size")
+
+
+def global_avg_pool1d():
+    """The GlobalAvgPool1D spec: "gap"."""
+    return "gap"
+
+
+def _whole(v, name):
+    if isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= 65535:
+        raise ValueError("%s must be a whole number from 1 to 65535, got %r" % (name, v))
+    return v
+
+
+# -- reading specs -----------------------------------------------------------------------------------
+
+def is_spec(layers):
+    """Whether a layer list has anything but plain sizes (a list of specs)."""
+    try:
+        for v in layers:
+            if isinstance(v, bool) or not isinstance(v, int):
+                return True
+    except TypeError:
+        return False
+    return False
+
+
+def _number(text, what, entry):
+    if not text or not text.isdigit():
+        raise ValueError("%r: expected %s; %s" % (entry, what, SYNTAX))
+    v = int(text)
+    if not 1 <= v <= 65535:
+        raise ValueError("%r: %s must be from 1 to 65535; %s" % (entry, what, SYNTAX))
+    return v
+
+
+def _digits(text):
+    """(the leading digits of text, the rest)."""
+    k = 0
+    while k < len(text) and text[k].isdigit():
+        k += 1
+    return text[:k], text[k:]
+
+
+def _entry(v, k):
+    """(row, activation or None) of one entry after the input; row is (kind, a, b, c, d):
+    dense (n_out), conv (filters, kernel, stride, same), maxpool/avgpool (size), gap."""
+    if isinstance(v, int) and not isinstance(v, bool):
+        if not 1 <= v <= 65535:
+            raise ValueError("layer size %d is %r; sizes must be whole numbers from 1 to 65535" % (k, v))
+        return (DENSE, v, 0, 0, 0), None
+    if not isinstance(v, str):
+        raise ValueError("layer %d is %r; expected a size or a layer spec; %s" % (k, v, SYNTAX))
+    text = v.strip().lower()
+    act = None
+    if ":" in text:
+        text, act = text.split(":", 1)
+    if text.isdigit():
+        return (DENSE, _number(text, "a layer size", v), 0, 0, 0), act
+    if text.startswith("conv"):
+        f, rest = _digits(text[4:])
+        filters = _number(f, "conv<filters>", v)
+        if not rest.startswith("k"):
+            raise ValueError("%r: expected conv<filters>k<kernel>; %s" % (v, SYNTAX))
+        kk, rest = _digits(rest[1:])
+        kernel = _number(kk, "the kernel size after k", v)
+        stride, same = 1, 0
+        if rest.startswith("s") and not rest.startswith("same"):
+            ss, rest = _digits(rest[1:])
+            stride = _number(ss, "the stride after s", v)
+        if rest in ("same", "valid"):
+            same = 1 if rest == "same" else 0
+        elif rest:
+            raise ValueError("%r: unexpected %r; %s" % (v, rest, SYNTAX))
+        return (CONV, filters, kernel, stride, same), act
+    if act is not None:
+        raise ValueError("%r: pooling has no activation" % (v,))
+    if text in ("gap", "globalavgpool"):
+        return (GAP, 0, 0, 0, 0), None
+    for name in ("maxpool", "avgpool", "pool"):
+        if text.startswith(name):
+            return (POOLS[name], _number(text[len(name):], name + "<size>", v), 0, 0, 0), None
+    raise ValueError("%r is not a layer spec; %s" % (v, SYNTAX))
+
+
+def _input(v):
+    """(length, channels) of the first entry: "50x3" or [50, 3]."""
+    if isinstance(v, (list, tuple)) and len(v) == 2:
+        return _whole(v[0], "the input length"), _whole(v[1], "the input channels")
+    if isinstance(v, str) and "x" in v.lower():
+        a, b = v.lower().split("x", 1)
+        return _number(a.strip(), "LENGTHxCHANNELS", v), _number(b.strip(), "LENGTHxCHANNELS", v)
+    if isinstance(v, int) and not isinstance(v, bool):
+        return None
+    raise ValueError("the first entry %r must give the input as LENGTHxCHANNELS, e.g. 50x3; %s" % (v, SYNTAX))
+
+
+class Spec:
+    """A parsed layer list: the input's (length, channels), one row per layer (kind, a, b, c, d),
+    each layer's output shape (length, channels) and flat width, its activation given in the
+    spec (or None), and which layers have weights."""
+
+    def __init__(self, layers):
+        try:
+            n = len(layers)
+        except TypeError:
+            n = -1
+        if isinstance(layers, (str, bytes)) or n < 2:
+            raise ValueError("layers must list at least an input and an output, e.g. [\"50x3\", "
+                             "\"conv8k5\", 3]; got %r" % (layers,))
+        if n > 256:
+            raise ValueError("at most 255 layers, got %d" % (n - 1))
+        shape = _input(layers[0])
+        if shape is None:
+            v = layers[0]
+            if not 1 <= v <= 65535:
+                raise ValueError("layer size 0 is %r; sizes must be whole numbers from 1 to 65535" % (v,))
+            shape = (1, v)
+            flat_in = True
+        else:
+            flat_in = False
+        self.input = shape
+        self.rows, self.acts, self.shapes = [], [], []
+        dense = False
+        L, C = shape
+        for k in range(1, n):
+            row, act = _entry(layers[k], k)
+            kind = row[0]
+            if kind == DENSE:
+                dense = True
+                L, C = 1, row[1]
+            else:
+                if dense or flat_in:
+                    raise ValueError("%r after %s: convolutions and pooling come first, on an input given "
+                                     "as LENGTHxCHANNELS (e.g. 50x3)" % (layers[k], "a dense layer" if dense
+                                                                         else "a flat input of %d" % C))
+                L, C = self._shape(layers[k], row, L, C)
+            self.rows.append(row)
+            self.acts.append(act)
+            self.shapes.append((L, C))
+        if self.rows[-1][0] != DENSE:
+            raise ValueError("the last layer must be dense (the outputs), e.g. ...,16,3; got %r" % (layers[-1],))
+        self.widths = [shape[0] * shape[1]] + [a * b for a, b in self.shapes]
+        for w in self.widths:
+            if w > 65535:
+                raise ValueError("a layer of %d values; at most 65535 (%s)" % (w, self.text()))
+
+    @staticmethod
+    def _shape(entry, row, L, C):
+        kind, a, b, c, d = row
+        if kind == CONV:
+            if d:
+                return (L + c - 1) // c, a
+            if b > L:
+                raise ValueError("%r: a kernel of %d readings on a window of %d (use a smaller kernel, or "
+                                 "'same' padding)" % (entry, b, L))
+            return (L - b) // c + 1, a
+        if kind == GAP:
+            return 1, C
+        if a > L:
+            raise ValueError("%r: pooling %d readings of a window of %d" % (entry, a, L))
+        return L // a, C
+
+    def in_shape(self, l):
+        """(length, channels) of layer l's input."""
+        return self.input if l == 0 else self.shapes[l - 1]
+
+    def weighted(self):
+        """Indexes of the layers with weights (conv and dense)."""
+        return [l for l in range(len(self.rows)) if self.rows[l][0] in (DENSE, CONV)]
+
+    def entries(self):
+        """The canonical spec list (without activations): ["50x3", "conv8k5", "maxpool2", 16, 3]."""
+        out = ["%dx%d" % self.input]
+        for kind, a, b, c, d in self.rows:
+            if kind == DENSE:
+                out.append(a)
+            elif kind == CONV:
+                out.append("conv%dk%d%s%s" % (a, b, "s%d" % c if c != 1 else "", "same" if d else ""))
+            elif kind == GAP:
+                out.append("gap")
+            else:
+                out.append("%s%d" % (NAMES[kind], a))
+        return out
+
+    def text(self):
+        return "-".join(str(v) for v in self.entries())
+
+    def param_count(self, bias=True):
+        total = 0
+        for l in self.weighted():
+            total += self.weights(l) + (self.units(l) if bias else 0)
+        return total
+
+    def units(self, l):
+        """Rows of weights of layer l: filters or dense units."""
+        return self.rows[l][1]
+
+    def weights(self, l):
+        """Weights of layer l (0 for pooling)."""
+        kind, a, b = self.rows[l][:3]
+        L, C = self.in_shape(l)
+        if kind == CONV:
+            return a * b * C
+        if kind == DENSE:
+            return a * L * C
+        return 0
+
+    def training_extra(self, bias, online):
+        """Values training keeps besides sizes.training_nbytes' count: each convolution's weights
+        transposed (the integer path's input gradient) and, for online SGD, its gradient (summed
+        over the positions before the step)."""
+        n = 0
+        for l in self.weighted():
+            if self.rows[l][0] == CONV:
+                n += self.weights(l) + (self.weights(l) + (self.units(l) if bias else 0) if online else 0)
+        return n
+
+    def check_activations(self, acts):
+        """The activations of the hidden layers with weights, from one per layer as a file has
+        them (pooling must have linear)."""
+        for l in range(len(self.rows)):
+            if self.rows[l][0] > CONV and acts[l] != "linear":
+                raise ValueError("corrupted: layer %d (%s) is pooling, with activation %s"
+                                 % (l, self.entries()[l + 1], acts[l]))
+        return [acts[l] for l in self.weighted()[:-1]]
+
+    def layout(self, bias, dtype):
+        """[(typecode, length)] of a model's buffers in file order.  Float models: per layer with
+        weights, W then b if biased (pooling has none).  int8 models (dtype "b", qconv.py): the
+        layer table, the scales, the weight bytes, the row constants as uint16 halves."""
+        w = self.weighted()
+        if dtype == "b":
+            n = len(self.rows)
+            return [("i", INT8_CONV_ROW * n), ("f", n + 1), ("B", sum(self.weights(l) for l in w)),
+                    ("H", 2 * sum(self.units(l) for l in w))]
+        out = []
+        for l in self.weighted():
+            out.append((dtype, self.weights(l)))
+            if bias:
+                out.append((dtype, self.units(l)))
+        return out
+
+
+def canonical(layers):
+    """A layer list as a job keeps it: plain sizes as they are; specs in their canonical spelling,
+    with the activations they give."""
+    if not is_spec(layers):
+        return list(layers)
+    spec = Spec(layers)
+    out = spec.entries()
+    for k in range(len(spec.rows)):
+        if spec.acts[k] is not None:
+            out[k + 1] = "%s:%s" % (out[k + 1], spec.acts[k])
+    return out
+
+
+def widths(layers):
+    """The flat width of the input and of each layer's outputs: the layer sizes themselves for a
+    dense network."""
+    return Spec(layers).widths if is_spec(layers) else list(layers)
+
+
+def parse(text):
+    """A layer list from the command line's "3,4,1" or "50x3,conv8k5,pool2,16,3"."""
+    out = []
+    for part in text.split(","):
+        part = part.strip()
+        if part.isdigit():
+            out.append(int(part))
+        elif part.lower() != "flatten":     # implied before a dense layer
+            out.append(part)
+    if is_spec(out):
+        return canonical(out)
+    return out
+
+
+# -- the file format's layer table ---------------------------------------------------------------------
+
+def encode(spec):
+    """The LAYR section's body: the input's length and channels (uint16), then per layer its kind
+    and 'same' flag (uint8) and three uint16 (conv: filters, kernel, stride; pooling: size;
+    dense: units), little-endian."""
+    out = bytearray()
+    _u16(out, spec.input[0])
+    _u16(out, spec.input[1])
+    for kind, a, b, c, d in spec.rows:
+        out.append(kind)
+        out.append(d)
+        _u16(out, a)
+        _u16(out, b)
+        _u16(out, c)
+    return bytes(out)
+
+
+def read_table(body, sizes):
+    """The canonical spec list of a LAYR section, checked against the header's layer sizes
+    (ValueError saying what is wrong)."""
+    try:
+        spec = Spec(decode(body, len(sizes) - 1))
+    except ValueError as e:
+        raise ValueError("corrupted: the layer table does not describe a network (%s)" % e)
+    if spec.widths != sizes:
+        raise ValueError("corrupted: the layer table gives layers of %s values, the header %s" % (spec.widths, sizes))
+    return spec.entries()
+
+
+def check_widths(layers, sizes):
+    """ValueError unless the spec list `layers` has layers of these flat sizes (a JSON model)."""
+    try:
+        widths = Spec(layers).widths
+    except (ValueError, TypeError) as e:
+        raise ValueError("'spec' is not a list of layer specs (%s)" % e)
+    if widths != sizes:
+        raise ValueError("'spec' gives layers of %s values, 'layers' %s" % (widths, sizes))
+
+
+def decode(body, n_layers):
+    """The spec list a LAYR section describes (ValueError when it cannot be one)."""
+    if len(body) != 4 + 8 * n_layers:
+        raise ValueError("corrupted: the layer table has %d bytes for %d layers" % (len(body), n_layers))
+    out = ["%dx%d" % (_get16(body, 0), _get16(body, 2))]
+    for l in range(n_layers):
+        at = 4 + 8 * l
+        kind, d, a, b, c = body[at], body[at + 1], _get16(body, at + 2), _get16(body, at + 4), _get16(body, at + 6)
+        if kind == DENSE and not d and not b and not c:
+            out.append(a)
+        elif kind == CONV and d in (0, 1):
+            out.append("conv%dk%ds%d%s" % (a, b, c, "same" if d else ""))
+        elif kind in NAMES and not d and not b and not c:
+            out.append("%s%d" % (NAMES[kind], a))
+        elif kind == GAP and not (d or a or b or c):
+            out.append("gap")
+        else:
+            raise ValueError("corrupted: layer %d of the layer table (kind %d)" % (l, kind))
+    return out
+
+
+def _u16(out, v):
+    out.append(v & 0xFF)
+    out.append(v >> 8)
+
+
+def _get16(b, at):
+    return b[at] | b[at + 1] << 8
