@@ -26,6 +26,7 @@ Two ways through them, as for dense layers (network.py, exact.py):
 The layers are built by Network from a spec list (micronn.layers); a network of dense layers
 never imports this module.
 """
+import array
 from math import sqrt
 
 from . import activations, exact, kernels
@@ -226,7 +227,7 @@ class Conv1D:
             n = max(self.row, self.K * self.F, self.C, self.F)
             self._win = zeros("f", n)       # a window of inputs, or of deltas
             self._r = zeros("f", n)         # a window's outputs
-            self._S = eng.S if len(eng.S) >= 2 * (n + 1) else zeros("i", 2 * (n + 1))
+            self._S = eng.S if len(eng.S) >= 2 * (n + 1) else array.array("i", bytearray(8 * (n + 1)))
         return self._win, self._r, self._S
 
     def exact_forward(self, eng, x, out):

@@ -1,0 +1,422 @@
+"""Convolution and pooling layers against the independent NumPy CNN (tests/reference_conv.py),
+gradients against finite differences for every layer type, stride and padding, training with
+every loss and optimizer, the integer path against the float kernels, and layer specs.  Every
+test that takes `rt` runs under CPython and the MicroPython unix port.
+
+Precision: with dtype "d" micronn and the reference compute the same sums in float64, in a
+different order: outputs, gradients, losses and trained weights agree within 1e-9.  Finite
+differences (central, h = 1e-6) agree with the analytic gradient within 1e-6 relative to
+max(1, |g|) (their own truncation and rounding error).
+"""
+import json
+
+import numpy as np
+import pytest
+
+from reference_conv import CNN, conv_backward, conv_forward, pool_backward, pool_forward
+
+# (specs, hidden activation, output, loss): every layer type, strides 1 to 3, valid and same
+# padding (odd and even kernels, a kernel wider than the window), pooling that drops a remainder
+NETS = [
+    (["12x2", "conv3k3", "maxpool2", 4, 2], "tanh", "sigmoid", "mse"),
+    (["12x2", "conv3k4s2same", "avgpool2", "conv2k2same", "gap", 3, 2], "tanh", "softmax", "cce"),
+    (["9x2", "conv3k3s2", 2], "sigmoid", "sigmoid", "bce"),
+    (["10x3", "conv4k5same", "maxpool3", "conv2k1", 2], "leaky_relu", "linear", "sse"),
+    (["11x1", "conv2k4s3", "avgpool2", 3], "relu", "softmax", "mse"),
+    (["8x2", "conv3k2s2same", "gap", 2], "linear", "tanh", "mse"),
+    (["5x2", "conv2k7same", "maxpool2", 2], "tanh", "linear", "mse"),
+]
+
+
+def ref_layers(specs, weights, hidden, output):
+    """The reference's layers and activations for a micronn spec list and get_weights() (the
+    specs read here with regular expressions, not by micronn)."""
+    import re
+    shape = tuple(int(v) for v in specs[0].split("x"))
+    layers, acts = [], []
+    for l, entry in enumerate(specs[1:]):
+        w = weights[l]
+        m = re.fullmatch(r"conv(\d+)k(\d+)(?:s(\d+))?(same)?", str(entry))
+        if m:
+            layers.append(("conv", w[0], w[1], int(m.group(3) or 1), "same" if m.group(4) else "valid"))
+        elif isinstance(entry, int):
+            layers.append(("dense", w[0], w[1]))
+        elif entry == "gap":
+            layers.append(("gap",))
+        else:
+            m = re.fullmatch(r"(max|avg)pool(\d+)", entry)
+            layers.append((m.group(1), int(m.group(2))))
+        if layers[-1][0] in ("conv", "dense"):
+            acts.append(output if l == len(specs) - 2 else hidden)
+        else:
+            acts.append("linear")
+    return CNN(shape, layers, acts)
+
+
+def problem(specs, output, seed=0, n=5):
+    """Random rows, targets and weights (get_weights() shapes) for a network of these specs."""
+    import micronn
+    r = np.random.default_rng(seed)
+    net = micronn.Network(specs, init=False, dtype="d")
+    X = r.uniform(-1, 1, (n, net.sizes[0]))
+    k = net.sizes[-1]
+    if output == "softmax":
+        Y = np.eye(k)[r.integers(0, k, n)]
+    else:
+        Y = r.uniform(0.05, 0.95, (n, k))
+    weights = []
+    for w in net.get_weights():
+        if w is None:
+            weights.append(None)
+        else:
+            weights.append([r.uniform(-0.6, 0.6, np.shape(w[0])).tolist(),
+                            r.uniform(-0.2, 0.2, len(w[1])).tolist()])
+    return X.tolist(), Y.tolist(), weights
+
+
+def cases(seed=0, n=5):
+    out = []
+    for k, (specs, hidden, output, loss) in enumerate(NETS):
+        X, Y, w = problem(specs, output, seed + k, n)
+        out.append([specs, hidden, output, loss, X, Y, w])
+    return out
+
+
+def test_the_reference_gradient_agrees_with_finite_differences():
+    """The oracle checks itself first (NumPy only)."""
+    for specs, hidden, output, loss, X, Y, w in cases(seed=40, n=3):
+        ref = ref_layers(specs, w, hidden, output)
+        grads = ref.gradient(X, Y, loss)
+        h = 1e-6
+        for l, layer in enumerate(ref.layers):
+            if grads[l] is None:
+                continue
+            for p in (1, 2):
+                P = layer[p]
+                flat = P.reshape(-1)
+                for i in range(flat.size):
+                    v = flat[i]
+                    flat[i] = v + h
+                    up = ref.loss(X, Y, loss)
+                    flat[i] = v - h
+                    down = ref.loss(X, Y, loss)
+                    flat[i] = v
+                    g = grads[l][p - 1].reshape(-1)[i]
+                    assert abs((up - down) / (2 * h) - g) <= 1e-6 * max(1.0, abs(g)), (specs, l, p, i)
+
+
+def test_the_reference_layers_by_hand():
+    """A few values worked out on paper: valid and same padding with a stride, both poolings."""
+    x = np.arange(1.0, 6.0).reshape(1, 5, 1)                # 1 2 3 4 5, one channel
+    W = np.array([1.0, 10.0]).reshape(2, 1, 1)               # y[t] = x[t*s] + 10 x[t*s + 1]
+    assert conv_forward(x, W, None, 2, "valid").ravel().tolist() == [21.0, 43.0]
+    # same, stride 2: out 3, pad total (3-1)*2 + 2 - 5 = 1, on the right: [1 2][3 4][5 0]
+    assert conv_forward(x, W, None, 2, "same").ravel().tolist() == [21.0, 43.0, 5.0]
+    # same, stride 1, kernel 3: pad 1 left, 1 right
+    W3 = np.array([1.0, 10.0, 100.0]).reshape(3, 1, 1)
+    assert conv_forward(x, W3, None, 1, "same").ravel().tolist() == [210.0, 321.0, 432.0, 543.0, 54.0]
+    assert pool_forward(x, 2, "max").ravel().tolist() == [2.0, 4.0]
+    assert pool_forward(x, 2, "avg").ravel().tolist() == [1.5, 3.5]
+    d = np.array([1.0, 2.0]).reshape(1, 2, 1)
+    assert pool_backward(x, d, 2, "max").ravel().tolist() == [0.0, 1.0, 0.0, 2.0, 0.0]
+    dW, db, dx = conv_backward(x, W, d, 2, "valid")
+    assert dW.ravel().tolist() == [1 * 1 + 3 * 2, 2 * 1 + 4 * 2] and db.tolist() == [3.0]
+    assert dx.ravel().tolist() == [1.0, 10.0, 2.0, 20.0, 0.0]
+
+
+FORWARD = """
+import json, micronn
+out = []
+for specs, hidden, output, loss, X, Y, w in json.loads(%r):
+    net = micronn.Network(specs, activation=hidden, output=output, dtype="d")
+    net.set_weights(w)
+    out.append({"pred": net.predict_many(X), "grad": net.gradient(X, Y, loss), "eval": net.evaluate(X, Y, loss),
+                "w": net.get_weights()})
+print(json.dumps(out))
+"""
+
+
+def _close(got, want, atol):
+    """Nested lists (None where the reference has None) within atol."""
+    if want is None:
+        assert got is None
+        return
+    np.testing.assert_allclose(np.array(got, dtype=float), np.array(want, dtype=float), rtol=0, atol=atol)
+
+
+def test_forward_gradient_and_loss_match_the_numpy_reference(rt):
+    cs = cases()
+    got = rt.run(FORWARD % json.dumps(cs))
+    for (specs, hidden, output, loss, X, Y, w), g in zip(cs, got):
+        ref = ref_layers(specs, w, hidden, output)
+        _close(g["pred"], ref.forward(X), 1e-9)
+        assert g["eval"] == pytest.approx(ref.loss(X, Y, loss), rel=1e-9, abs=1e-12)
+        grads = ref.gradient(X, Y, loss)
+        for l, G in enumerate(grads):
+            if G is None:
+                assert g["grad"][l] is None and g["w"][l] is None
+            else:
+                _close(g["grad"][l][0], G[0], 1e-9)
+                _close(g["grad"][l][1], G[1], 1e-9)
+        _close(g["w"][0][0], w[0][0], 0)                    # set_weights/get_weights round trip
+
+
+FINITE = """
+import json, micronn
+H = 1e-6
+out = []
+for specs, hidden, output, loss, X, Y, w in json.loads(%r):
+    net = micronn.Network(specs, activation=hidden, output=output, dtype="d")
+    net.set_weights(w)
+    g = net.gradient(X, Y, loss)
+    worst = 0.0
+    count = 0
+    def walk(p, q):
+        global worst, count
+        if isinstance(p[0], list):
+            for a, b in zip(p, q):
+                walk(a, b)
+            return
+        for i in range(len(p)):
+            v = p[i]
+            p[i] = v + H
+            net.set_weights(w)
+            up = net.evaluate(X, Y, loss)
+            p[i] = v - H
+            net.set_weights(w)
+            down = net.evaluate(X, Y, loss)
+            p[i] = v
+            numeric = (up - down) / (2 * H)
+            worst = max(worst, abs(numeric - q[i]) / max(1.0, abs(numeric)))
+            count += 1
+    for l in range(len(w)):
+        if w[l] is not None:
+            walk(w[l][0], g[l][0])
+            walk(w[l][1], g[l][1])
+    out.append([specs, worst, count])
+print(json.dumps(out))
+"""
+
+
+def test_gradients_match_finite_differences_for_every_layer_type_stride_and_padding(rt):
+    got = rt.run(FINITE % json.dumps(cases(seed=20, n=4)))
+    assert len(got) == len(NETS)
+    for specs, worst, count in got:
+        assert count > 10 and worst < 1e-6, (specs, worst)
+
+
+TRAIN = """
+import array, json, micronn
+X, Y, w0, specs, hidden, output, loss, lr, bs, opt = json.loads(%r)
+net = micronn.Network(specs, activation=hidden, output=output, dtype="d")
+net.set_weights(w0)
+hist = []
+net.fit(X, Y, epochs=12, lr=lr, loss=loss, batch_size=bs, optimizer=opt, shuffle=False,
+        callback=lambda e, v: hist.append(v))
+print(json.dumps({"w": net.get_weights(), "hist": hist}))
+"""
+
+# (net index, learning rate, batch size, optimizer): full batch, mini-batches, online SGD
+# (which steps a convolution from its whole sample's gradient), momentum and Adam
+TRAINING = [(0, 0.5, None, "sgd"), (1, 0.01, 2, "adam"), (2, 0.5, 1, "sgd"), (3, 0.005, 3, "momentum"),
+            (4, 0.1, 1, "momentum"), (5, 0.02, None, "adam"), (6, 0.1, 2, "sgd")]
+
+
+@pytest.mark.parametrize("k,lr,bs,opt", TRAINING, ids=["-".join(map(str, NETS[t[0]][0][1:-1])) + "-" + t[3] for t in TRAINING])
+def test_training_matches_the_numpy_reference(rt, k, lr, bs, opt):
+    specs, hidden, output, loss = NETS[k]
+    X, Y, w0 = problem(specs, output, seed=k, n=6)
+    got = rt.run(TRAIN % json.dumps([X, Y, w0, specs, hidden, output, loss, lr, bs, opt]))
+    ref = ref_layers(specs, w0, hidden, output)
+    hist = ref.fit(X, Y, epochs=12, lr=lr, loss=loss, batch_size=bs, optimizer=opt)
+    np.testing.assert_allclose(got["hist"], hist, rtol=1e-9, atol=1e-12)
+    for g, want in zip(got["w"], ref.weights()):
+        if want is None:
+            assert g is None
+        else:
+            _close(g[0], want[0], 1e-9)
+            _close(g[1], want[1], 1e-9)
+    assert hist[-1] < hist[0]
+
+
+# -- the integer path (float32 under viper) ----------------------------------------------------------
+
+EXACT = """
+import array, json, micronn
+out = []
+for specs, hidden, output, loss, X, Y, w in json.loads(%r):
+    res = []
+    for fast in (True, False):
+        net = micronn.Network(specs, activation=hidden, output=output)
+        net.set_weights(w)
+        net.fast = fast
+        p = net.predict_many(X)
+        g = net.gradient(X, Y, loss)
+        net.fit(X, Y, epochs=3, lr=0.05, loss=loss, batch_size=1, shuffle=False)
+        net.fit(X, Y, epochs=3, lr=0.02, loss=loss, batch_size=2, optimizer="momentum", shuffle=False)
+        bits = [list(array.array("I", bytes(b))) for b in net.buffers()]
+        res.append([p, g, net.get_weights(), bits])
+    out.append(res)
+print(json.dumps(out))
+"""
+
+
+def _flat(v, out):
+    if isinstance(v, list):
+        for a in v:
+            _flat(a, out)
+    elif v is not None:
+        out.append(v)
+    return out
+
+
+def test_the_integer_path_is_within_1e6_of_the_float_kernels(micropython):
+    """Under viper a float32 network runs convolutions on exact.py's integer kernels: outputs,
+    gradients and the weights after online and mini-batch training stay within 1e-6 (relative
+    to max(1, |value|)) of the float kernels."""
+    got = micropython.run(EXACT % json.dumps(cases(seed=7)))
+    for (specs, *_), (fast, slow) in zip(NETS, got):
+        a, b = _flat(fast[:3], []), _flat(slow[:3], [])
+        assert len(a) == len(b) > 20
+        for x, y in zip(a, b):
+            assert abs(x - y) <= 1e-6 * max(1.0, abs(y)), (specs, x, y)
+
+
+def test_the_integer_path_gives_the_same_bits_as_plain_python(cpython, micropython):
+    """The integer kernels compiled by viper and run as plain Python (CPython with net.fast
+    forced on, as on firmware without a native emitter) agree bit for bit."""
+    cs = cases(seed=8, n=2)
+    code = EXACT.replace("for fast in (True, False):", "for fast in (True,):") % json.dumps(cs)
+    a = cpython.run(code)
+    b = micropython.run(code)
+    assert [r[0][3] for r in a] == [r[0][3] for r in b]
+    assert [r[0][0] for r in a] == [r[0][0] for r in b]
+
+
+# -- int8 --------------------------------------------------------------------------------------------
+
+INT8 = """
+import array, json, micronn
+out = []
+for specs, hidden, output, loss, X, Y, w in json.loads(%r):
+    net = micronn.Network(specs, activation=hidden, output=output)
+    net.set_weights(w)
+    q = micronn.quantize(net, X=X)
+    q.save("q.mnn")
+    again = micronn.load("q.mnn")
+    out.append({"q": q.predict_many(X), "again": again.predict_many(X), "float": net.predict_many(X),
+                "bytes": list(open("q.mnn", "rb").read()), "repr": repr(again), "nbytes": q.nbytes,
+                "params": q.n_params, "spec": again.spec})
+print(json.dumps(out))
+"""
+
+
+def test_int8_models_of_convolutions_stay_close_and_give_the_same_bits_everywhere(cpython, micropython, tmp_path):
+    cs = cases(seed=9, n=12)
+    a = cpython.run(INT8 % json.dumps(cs), cwd=str(tmp_path))
+    b = micropython.run(INT8 % json.dumps(cs), cwd=str(tmp_path))
+    for (specs, hidden, output, loss, X, Y, w), ga, gb in zip(cs, a, b):
+        assert ga["bytes"] == gb["bytes"], specs                # the same model file
+        assert ga["q"] == gb["q"] == ga["again"] == gb["again"], specs     # the same outputs, bit for bit
+        assert ga["spec"] == specs and "int8" in ga["repr"]
+        worst = np.max(np.abs(np.array(ga["q"]) - np.array(ga["float"])))
+        scale = max(1.0, np.max(np.abs(ga["float"])))
+        assert worst < 0.05 * scale, (specs, worst)
+        n_w = sum(np.size(v[0]) for v in w if v is not None)
+        rows = sum(len(v[1]) for v in w if v is not None)
+        nl = len(specs) - 1         # a byte a weight, 4 a row constant, the table and the scales
+        assert ga["nbytes"] == n_w + 4 * rows + 4 * 17 * nl + 4 * (nl + 1)
+
+
+def test_an_int8_model_without_calibration_rows_still_classifies(rt):
+    got = rt.run("""
+        import json, micronn
+        from micronn.rng import Random
+        r = Random(3)
+        X = [[r.uniform(-1, 1) for _ in range(30)] for _ in range(40)]
+        net = micronn.Network(["10x3", "conv4k3", "maxpool2", 8, 3], activation="relu", output="softmax", seed=2)
+        q = micronn.quantize(net)
+        top = lambda v: v.index(max(v))
+        agree = sum(1 for x in X if top(net.predict(x)) == top(q.predict(x)))
+        print(json.dumps(agree))
+    """)
+    assert got >= 36
+
+
+# -- specs, shapes and errors ------------------------------------------------------------------------
+
+def test_layer_specs_parse_to_their_canonical_form():
+    from micronn import layers
+    assert layers.parse("50x3,conv8k5,pool2,16,3") == ["50x3", "conv8k5", "maxpool2", 16, 3]
+    assert layers.parse("3,4,1") == [3, 4, 1]
+    assert layers.parse("50x3, Conv8K5S1valid ,flatten,avgpool2,GAP,16:tanh,3") == \
+        ["50x3", "conv8k5", "avgpool2", "gap", "16:tanh", 3]
+    assert layers.conv1d(8, 5, stride=2, padding="same", activation="relu") == "conv8k5s2same:relu"
+    assert [layers.input1d(50, 3), layers.max_pool1d(2), layers.avg_pool1d(3), layers.global_avg_pool1d()] == \
+        ["50x3", "maxpool2", "avgpool3", "gap"]
+    spec = layers.Spec(["50x3", "conv8k5", "maxpool2", 16, 3])
+    assert spec.widths == [150, 46 * 8, 23 * 8, 16, 3]
+    assert spec.param_count() == 8 * 5 * 3 + 8 + 23 * 8 * 16 + 16 + 16 * 3 + 3
+    s2 = layers.Spec(["50x3", "conv8k5s2same", "gap", 3])
+    assert s2.shapes == [(25, 8), (1, 8), (1, 3)]
+
+
+@pytest.mark.parametrize("specs,message", [
+    (["50x3", "conv8", 3], "expected conv<filters>k<kernel>"),
+    (["50x3", "conv8k5s0", 3], "the stride after s must be from 1 to 65535"),
+    (["50x3", "conv8k60", 3], "a kernel of 60 readings on a window of 50"),
+    (["50x3", "maxpool64", 3], "pooling 64 readings of a window of 50"),
+    ([150, "conv8k5", 3], "on an input given as LENGTHxCHANNELS"),
+    (["50x3", 16, "conv8k5", 3], "convolutions and pooling come first"),
+    (["50x3", "conv8k5"], "the last layer must be dense"),
+    (["50x3", "maxpool2:relu", 3], "pooling has no activation"),
+    (["50x3", "dropout", 3], "is not a layer spec"),
+    (["fifty", "conv8k5", 3], "must give the input as LENGTHxCHANNELS"),
+])
+def test_bad_specs_are_refused_in_one_line(specs, message):
+    import micronn
+    with pytest.raises(ValueError) as e:
+        micronn.Network(specs)
+    assert message in str(e.value) and "\n" not in str(e.value)
+
+
+def test_activations_in_the_specs_and_by_list():
+    import micronn
+    net = micronn.Network(["20x2", "conv4k3:relu", "maxpool2", "8", 2], activation="tanh", output="softmax")
+    assert net.activations == ["relu", "linear", "tanh", "softmax"]
+    net = micronn.Network(["20x2", "conv4k3", "maxpool2", 8, 2], activation=["relu", "sigmoid"])
+    assert net.activations == ["relu", "linear", "sigmoid", "linear"]
+    with pytest.raises(ValueError, match="one name per hidden layer|2 hidden layers"):
+        micronn.Network(["20x2", "conv4k3", "maxpool2", 8, 2], activation=["relu"])
+    with pytest.raises(ValueError, match="not both"):
+        micronn.Network(["20x2", "conv4k3:relu", 8, 2], activation=["relu", "tanh"])
+    # specs with dense layers only are a dense network (the input only flattened)
+    net = micronn.Network(["5x2", "4:relu", 2])
+    assert net.spec is None and net.sizes == [10, 4, 2] and net.activations == ["relu", "sigmoid"]
+
+
+def test_set_weights_checks_a_convolutions_shape():
+    import micronn
+    net = micronn.Network(["6x2", "conv3k2", "maxpool2", 2], init=False)
+    w = net.get_weights()
+    assert np.shape(w[0][0]) == (2, 2, 3) and w[1] is None and np.shape(w[2][0]) == (6, 2)
+    bad = [[w[0][0][:1], w[0][1]], None, w[2]]
+    with pytest.raises(ValueError, match="W must have 2 rows"):
+        net.set_weights(bad)
+    with pytest.raises(ValueError, match="has no weights"):
+        net.set_weights([w[0], w[0], w[2]])
+    with pytest.raises(ValueError, match=r"W\[1\]\[0\]\[2\]: 'x' is not a number"):
+        w[0][0][1][0][2] = "x"
+        net.set_weights(w)
+
+
+def test_memory_is_counted_for_convolutions():
+    import micronn
+    from micronn import sizes
+    specs = ["50x3", "conv8k5", "maxpool2", 16, 3]
+    net = micronn.Network(specs)
+    assert net.n_params == sizes.param_count(specs) == 3139
+    assert net.nbytes == 4 * 3139 and sizes.model_nbytes(specs, True, "f") == 4 * 3139
+    conv = 8 * 5 * 3
+    assert net.training_nbytes("sgd", 1) == 4 * (conv + conv + 8)   # transposed weights, gradient
+    assert net.training_nbytes("adam", 8) == 4 * (3 * 3139 + conv)
