@@ -229,6 +229,16 @@ def _exists(path):
     return _size(path) >= 0 or _size(path + ".tmp") >= 0
 
 
+def _inputs(first):
+    """The inputs of a row from a job's first layer: a size, or "50x3" (length x channels)."""
+    if type(first) is int:
+        return first
+    if type(first) is str:
+        a, b = first.lower().split("x")
+        return int(a) * int(b)
+    return first[0] * first[1]
+
+
 def train(data, model, job, save_s=30, stop=None, val=None, meta=None, resume=False, replace=False):
     """Train a job (micronn.job: {"net": Network's arguments, "fit": fit's, "run": the
     Trainer's}) on a data file (and hold-out rows in the data file val); checkpoint to
@@ -244,7 +254,7 @@ def train(data, model, job, save_s=30, stop=None, val=None, meta=None, resume=Fa
         raise ValueError("%s exists on the board: --overwrite to replace it, --resume to continue training it, "
                          "or another --model" % path)
     layers, bias = arch["layers"], arch["bias"]
-    n_in, n_out = layers[0], layers[-1]
+    n_in, n_out = _inputs(layers[0]), layers[-1]
     # the data first, while the heap has its largest free blocks (micronn's many small ones come
     # after); the file code (store) only when a checkpoint is due, and at the end once the data
     # is let go, so that training has the room
@@ -274,14 +284,18 @@ def train(data, model, job, save_s=30, stop=None, val=None, meta=None, resume=Fa
     from micronn.runner import Trainer
     from micronn.sizes import param_count, training_nbytes
     params = param_count(layers, bias)
+    widths = layers
+    if n_in != layers[0]:           # layer specs with convolutions: the width of each layer's outputs
+        from micronn.layers import widths
+        widths = widths(layers)
     _need("training %s (%d parameters, %d samples%s)" % ("-".join(str(s) for s in layers), params, n,
                                                           ", %d validation rows" % nv if nv else ""),
           (0 if resume else 4 * params) + (4 * params if nv else 0)
           + training_nbytes(layers, bias, "f", fit["optimizer"], fit["batch_size"])
-          + 8 * n + 2 * FLOAT * sum(layers) + LIB_WORK + MARGIN)
+          + 8 * n + 2 * FLOAT * sum(widths) + LIB_WORK + MARGIN)
     if resume:
         net = load_model(path)
-        if net.dtype == "b" or net.sizes != layers:
+        if net.dtype == "b" or net.sizes != widths:
             raise ValueError("%s is %s%s; it cannot continue this job (%s)" % (
                 path, "-".join(str(s) for s in net.sizes), " int8" if net.dtype == "b" else "",
                 "-".join(str(s) for s in layers)))

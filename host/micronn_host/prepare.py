@@ -15,6 +15,7 @@ class Described:
 
     def __init__(self, info):
         self.sizes = info["layers"]
+        self.spec = info.get("spec")
         self.activations = info.get("activations")
         self.bias = info.get("bias", True)
         self.dtype = info.get("dtype", "f")
@@ -38,7 +39,21 @@ def layers(given, n_in, n_out, table, outputs, plain):
     """The full layer sizes from --layers: all of them when the list starts with the data's inputs
     and ends with its outputs; else the hidden layers only.  plain (a numeric CSV whose last
     --outputs columns are the targets, as before there were class names): a list of two or more
-    sizes is all of them and checked against the data."""
+    sizes is all of them and checked against the data.  Layer specs with convolutions start with
+    the input's LENGTHxCHANNELS, whose product must be the data's inputs; they end with the
+    outputs when their last entry is the data's number of outputs, else the outputs are added."""
+    from micronn.layers import Spec, is_spec
+    if is_spec(given):
+        try:
+            spec = Spec(list(given) + ([] if type(given[-1]) is int else [n_out]))
+        except ValueError as e:
+            raise DataError("--layers %s: %s" % (",".join(map(str, given)), e))
+        if spec.widths[0] != n_in:
+            raise DataError("--layers %s: %s is %d values per row, but %s has %d input columns"
+                            % (",".join(map(str, given)), given[0], spec.widths[0], table.path, n_in))
+        if given[-1] == n_out and len(given) > 2:
+            return list(given)
+        return list(given) + [n_out]
     if len(given) >= 2 and given[0] == n_in and given[-1] == n_out:
         return list(given)
     if plain and len(given) >= 2:
@@ -93,7 +108,7 @@ def _resume_options(opts, base, args):
     if getattr(base, "dtype", "f") == "b":
         raise MicronnError("--resume: the model is an int8 model, which does not train; resume the float "
                            "model it was made from")
-    sizes = list(base.sizes)
+    sizes = list(getattr(base, "spec", None) or base.sizes)
     if "layers" in opts and opts["layers"] not in (sizes, sizes[1:-1]):
         raise MicronnError("--resume: --layers %s, but the model is %s (leave --layers out to continue it)"
                            % (",".join(map(str, opts["layers"])), "-".join(map(str, sizes))))
@@ -106,7 +121,11 @@ def _resume_options(opts, base, args):
     opts.pop("scale", None)
     opts["layers"] = sizes
     acts = list(base.activations)
-    opts["activation"], opts["output"] = (acts[:-1] or "sigmoid"), acts[-1]
+    hidden = acts[:-1]
+    if getattr(base, "spec", None):     # one activation per layer with weights (pooling has none)
+        from micronn.layers import Spec
+        hidden = Spec(base.spec).check_activations(acts)
+    opts["activation"], opts["output"] = (hidden or "sigmoid"), acts[-1]
     opts["bias"] = base.bias
     if "loss" not in opts:
         fit = (base.summary or {}).get("fit") or {}

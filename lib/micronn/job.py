@@ -18,7 +18,8 @@ row here and its use in Network, fit() or the Trainer (runner.py); nothing betwe
 # the command line reads it: "sizes" (3,4,1), "int", "float", "name", "flag" (a True default
 # is turned off by --no-NAME).  A default of None on "sizes" means the option is required.
 FIELDS = (
-    ("layers", "net", None, "sizes", "layer sizes from inputs to outputs, e.g. 3,4,1"),
+    ("layers", "net", None, "sizes", "layer sizes from inputs to outputs, e.g. 3,4,1, or layer specs with "
+     "convolutions, e.g. 50x3,conv8k5,maxpool2,16,3 (micronn.layers)"),
     ("activation", "net", "sigmoid", "name", "hidden layers: sigmoid (default), tanh, relu, leaky_relu, linear"),
     ("output", "net", None, "name", "output layer: any of those or softmax (default: as --activation)"),
     ("bias", "net", True, "flag", "layers without biases (like the article)"),
@@ -55,6 +56,11 @@ def make(options):
         values[name] = options[name]
     if values["layers"] is None:
         raise ValueError("layers: the layer sizes are required, e.g. [3, 4, 1]")
+    for v in values["layers"] if isinstance(values["layers"], (list, tuple)) else ():
+        if isinstance(v, (str, list, tuple)):      # layer specs, in their canonical spelling
+            from .layers import canonical
+            values["layers"] = canonical(values["layers"])
+            break
     job = {"net": {}, "fit": {}, "run": {}}
     for name, part, _, _, _ in FIELDS:
         job[part][name] = values[name]
@@ -80,9 +86,19 @@ def check(job):
 
 
 def parse_sizes(text):
-    """[3, 4, 1] from "3,4,1"; ValueError when it is not that."""
+    """[3, 4, 1] from "3,4,1", or layer specs from "50x3,conv8k5,maxpool2,16,3"
+    (micronn.layers); ValueError when it is neither."""
+    parts = text.split(",")
     try:
-        sizes = [int(x) for x in text.split(",")]
+        return [int(x) for x in parts]
     except ValueError:
-        raise ValueError("%r: expected sizes separated by commas, e.g. 3,4,1" % (text,))
-    return sizes
+        pass
+    for p in parts:
+        p = p.strip().lower()
+        if ":" in p or p[:4] in ("conv", "maxp", "avgp", "pool", "gap", "flat") or "x" in p[1:-1]:
+            from .layers import parse      # layer specs
+            try:
+                return parse(text)
+            except ValueError as e:
+                raise ValueError("%r: %s" % (text, e))
+    raise ValueError("%r: expected sizes separated by commas, e.g. 3,4,1" % (text,))

@@ -75,13 +75,11 @@ def _whole(v, name):
 # -- reading specs -----------------------------------------------------------------------------------
 
 def is_spec(layers):
-    """Whether a layer list has anything but plain sizes (a list of specs)."""
-    try:
+    """Whether a layer list holds layer specs (strings, an input shape) beside sizes."""
+    if isinstance(layers, (list, tuple)):
         for v in layers:
-            if isinstance(v, bool) or not isinstance(v, int):
+            if isinstance(v, (str, list, tuple)):
                 return True
-    except TypeError:
-        return False
     return False
 
 
@@ -231,17 +229,7 @@ class Spec:
 
     def entries(self):
         """The canonical spec list (without activations): ["50x3", "conv8k5", "maxpool2", 16, 3]."""
-        out = ["%dx%d" % self.input]
-        for kind, a, b, c, d in self.rows:
-            if kind == DENSE:
-                out.append(a)
-            elif kind == CONV:
-                out.append("conv%dk%d%s%s" % (a, b, "s%d" % c if c != 1 else "", "same" if d else ""))
-            elif kind == GAP:
-                out.append("gap")
-            else:
-                out.append("%s%d" % (NAMES[kind], a))
-        return out
+        return ["%dx%d" % self.input] + [_spell(row) for row in self.rows]
 
     def text(self):
         return "-".join(str(v) for v in self.entries())
@@ -304,15 +292,27 @@ class Spec:
 
 def canonical(layers):
     """A layer list as a job keeps it: plain sizes as they are; specs in their canonical spelling,
-    with the activations they give."""
+    with the activations they give.  Each entry is checked on its own (Spec checks the whole)."""
     if not is_spec(layers):
         return list(layers)
-    spec = Spec(layers)
-    out = spec.entries()
-    for k in range(len(spec.rows)):
-        if spec.acts[k] is not None:
-            out[k + 1] = "%s:%s" % (out[k + 1], spec.acts[k])
+    shape = _input(layers[0])
+    out = [layers[0] if shape is None else "%dx%d" % shape]
+    for k in range(1, len(layers)):
+        row, act = _entry(layers[k], k)
+        v = _spell(row)
+        out.append(v if act is None else "%s:%s" % (v, act))
     return out
+
+
+def _spell(row):
+    kind, a, b, c, d = row
+    if kind == DENSE:
+        return a
+    if kind == CONV:
+        return "conv%dk%d%s%s" % (a, b, "s%d" % c if c != 1 else "", "same" if d else "")
+    if kind == GAP:
+        return "gap"
+    return "%s%d" % (NAMES[kind], a)
 
 
 def widths(layers):

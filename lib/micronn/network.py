@@ -560,7 +560,7 @@ def _specs(layers):
     """Whether a layer list holds layer specs (strings, an input shape) beside sizes."""
     if isinstance(layers, (list, tuple)):
         for v in layers:
-            if type(v) is not int:
+            if isinstance(v, (str, list, tuple)):
                 return True
     return False
 

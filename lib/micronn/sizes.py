@@ -15,7 +15,7 @@ INT8_ROW = 10
 def _spec(sizes):
     """The layers.Spec of a layer list with specs, else None."""
     for v in sizes:
-        if type(v) is not int:
+        if isinstance(v, (str, list, tuple)):
             from .layers import Spec
             return Spec(sizes)
     return None

@@ -18,17 +18,24 @@ class Capabilities:
     takes in one piece (None: any); runs_lib: whether lib/micronn runs there (else a program is
     generated per model); optimizers: those a training job may use; scales: whether a model
     there can scale its inputs; int8: whether int8 models run there; renames: whether its
-    filesystem has os.rename (else models are kept as generations of files).
+    filesystem has os.rename (else models are kept as generations of files); conv: whether
+    networks with convolutions and pooling (layer specs) train and run there.
     """
 
     def __init__(self, platform, heap, max_command=None, runs_lib=True, optimizers=OPTIMIZERS,
-                 scales=True, int8=True, renames=True):
+                 scales=True, int8=True, renames=True, conv=True):
         self.platform, self.heap, self.max_command = platform, heap, max_command
         self.runs_lib, self.optimizers, self.scales = runs_lib, tuple(optimizers), scales
-        self.int8, self.renames = int8, renames
+        self.int8, self.renames, self.conv = int8, renames, conv
 
     def as_dict(self):
         return dict(self.__dict__)
+
+
+def conv_refusal(what):
+    """The one line a board without convolutions answers a model or job with them."""
+    return ("%s: this board runs a program made for each model, with dense layers only, not convolutions "
+            "or pooling; use a dense network here (e.g. --layers 16), or a board with lib/micronn" % what)
 
 
 class Board:
@@ -52,6 +59,8 @@ class Board:
 
     def check_job(self, job, validation=False, resume=False, meta=None):
         """Refuse, before anything is sent, a training job this board cannot run."""
+        if not self.caps.conv and [v for v in job["net"]["layers"] if isinstance(v, (str, list, tuple))]:
+            raise MicronnError(conv_refusal("--layers %s" % ",".join(map(str, job["net"]["layers"]))))
         if not self.caps.runs_lib:
             what = ("--val or --val-data" if validation or job.get("run", {}).get("val") is not None else
                     "--patience" if job.get("run", {}).get("patience") else "--resume" if resume else

@@ -85,6 +85,9 @@ def mnn_bytes(net):
 
 def as_float32(net):
     """net itself when its weights are float32, else a float32 copy (what the board holds)."""
+    if getattr(net, "spec", None):
+        from .base import conv_refusal
+        raise MicronnError(conv_refusal("the model %s" % "-".join(map(str, net.spec))))
     if net.dtype == "f":
         return net
     if net.dtype not in ITEMSIZE:
@@ -117,7 +120,7 @@ class TinyBoard(Board):
         self.repl = repl
         self.port = repl.port
         self.caps = Capabilities(platform, heap, repl.max_command, runs_lib=False, optimizers=OPTIMIZERS,
-                                 scales=False, int8=False, renames=False)
+                                 scales=False, int8=False, renames=False, conv=False)
         self.heap = heap if fresh else None     # after a soft reset, without the program
         self.free = None            # after a soft reset with the program imported
         self._models = {}           # name: (bytes, generation, Network) read in this session

@@ -1,5 +1,6 @@
 """`micronn export`: a micronn model as an ONNX graph, or as a standalone MicroPython module."""
 from ..errors import MicronnError
+from . import options
 
 HELP = "write a model as ONNX (.onnx) or as a standalone MicroPython module (.py)"
 DESCRIPTION = ("Write a micronn model as a standard ONNX graph (opset 17: Gemm layers, the model's input "
@@ -29,7 +30,7 @@ def run(args, out=print):
         raise MicronnError("%s: %s" % (args.file, e.strerror or e))
     except ValueError as e:
         raise MicronnError(str(e))
-    shape = "-".join(map(str, model.sizes))
+    shape = options.shape(model)
     try:
         if kind == "onnx":
             from ..convert import to_onnx

@@ -33,4 +33,4 @@ def run(args, out=print):
     net = read_model(data, "%s from the board" % path)
     write_atomic(dest, data)
     out("fetched %s (%s, %d parameters, %d bytes, CRC ok) to %s"
-        % (path, "-".join(map(str, net.sizes)), net.n_params, len(data), dest))
+        % (path, options.shape(net), net.n_params, len(data), dest))

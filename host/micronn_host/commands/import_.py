@@ -1,5 +1,6 @@
 """`micronn import`: a network trained elsewhere, as an ONNX graph, into a micronn model file."""
 from ..errors import MicronnError
+from . import options
 
 HELP = "turn an ONNX model (PyTorch, Keras/TF, scikit-learn) into a micronn model file"
 DESCRIPTION = ("Read a dense network from an ONNX file, as torch.onnx.export, the Keras/TensorFlow "
@@ -30,5 +31,7 @@ def run(args, out=print):
     if net.classes:
         extra += ", classes %s" % ", ".join(net.classes)
     out("imported %s: %s (%s, %d parameters%s); saved to %s"
-        % (args.file, "-".join(map(str, net.sizes)), ", ".join(net.activations), net.n_params, extra,
+        % (args.file, options.shape(net), ", ".join(net.activations), net.n_params, extra,
            args.output_file))
+    if getattr(net, "import_note", None):
+        out("note: " + net.import_note)

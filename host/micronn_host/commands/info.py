@@ -66,7 +66,7 @@ def model_line(m):
     unreadable), shape."""
     shape = ""
     if "layers" in m:
-        shape = "%s %s" % ("-".join(map(str, m["layers"])), ",".join(m.get("activations", [])))
+        shape = "%s %s" % (options.shape(m), ",".join(m.get("activations", [])))
         if m["state"] == "truncated" and "file_size" in m:
             shape += " (a whole file has %d bytes)" % m["file_size"]
     elif m.get("error"):

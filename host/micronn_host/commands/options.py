@@ -23,7 +23,10 @@ def model(p):
 
 
 LAYERS_HELP = ("layer sizes, e.g. 16 (one hidden layer of 16; the inputs and outputs come from the data) or "
-               "13,16,3 (all of them, checked against the data)")
+               "13,16,3 (all of them, checked against the data); with convolutions over windows of LENGTH "
+               "readings of CHANNELS values (each row flattened channel-last): LENGTHxCHANNELS first, then "
+               "conv<filters>k<kernel>[s<stride>][same], maxpool<size>, avgpool<size>, gap, then dense sizes, "
+               "e.g. 50x3,conv8k5,maxpool2,16 (the outputs from the data)")
 
 
 def columns(p, data_help="CSV with a header line: a column per input and target (numbers; a "
@@ -136,6 +139,16 @@ def sizes(text, flag="--layers"):
         sizes = jobs.parse_sizes(text)
     except ValueError as e:
         raise MicronnError("%s %s" % (flag, e))
-    if min(sizes) < 1:
+    if min([s for s in sizes if type(s) is int] or [1]) < 1:
         raise MicronnError("%s %r: sizes must be >= 1" % (flag, text))
     return sizes
+
+
+def shape(model):
+    """A model's shape in words: 3-4-1, or its layer specs (50x3-conv8k5-maxpool2-16-3); model is
+    a model or a description (a dict with layers and perhaps spec)."""
+    if isinstance(model, dict):
+        spec, sizes = model.get("spec"), model.get("layers")
+    else:
+        spec, sizes = getattr(model, "spec", None), model.sizes
+    return "-".join(map(str, spec or sizes))

@@ -32,4 +32,4 @@ def run(args, out=print):
     with connect(args.port) as board:
         path = board.push(args.model, data, net)
     out("pushed %s (%s, %d bytes) to %s:%s; it loads on the board"
-        % (args.file, "-".join(map(str, net.sizes)), len(data), board.port, path))
+        % (args.file, options.shape(net), len(data), board.port, path))

@@ -42,7 +42,7 @@ def run(args, out=print):
     except ValueError as e:
         raise MicronnError(str(e))
     q.save(args.output_file)
-    out("wrote %s: int8, %s, %d bytes (the float model: %d)" % (args.output_file, "-".join(map(str, q.sizes)),
+    out("wrote %s: int8, %s, %d bytes (the float model: %d)" % (args.output_file, options.shape(q),
                                                                os.path.getsize(args.output_file),
                                                                os.path.getsize(args.file)))
     if data is None:

@@ -1,4 +1,5 @@
-"""A micronn.Network from plain layers, the form every importer reduces a model to."""
+"""A micronn.Network from plain layers, the form every importer reduces a model to: dense layers,
+and before them 1-D convolutions and pooling over windows of (length, channels)."""
 import array
 
 import micronn
@@ -15,16 +16,50 @@ class Layer:
     def __init__(self, W, b, act=None, where=""):
         self.W, self.b, self.act, self.where = W, b, act, where
 
+    kind = "dense"
+
     @property
     def n_out(self):
         return len(self.W)
 
 
-def network(n_in, layers, scaling=None, classes=None, inputs=None, targets=None, dtype="f"):
+class Conv:
+    """A 1-D convolution: W as ONNX holds it, [filters, channels, kernel]; b per filter or None;
+    stride; same: micronn's 'same' padding (else 'valid')."""
+    kind = "conv"
+
+    def __init__(self, W, b, stride, same, act=None, where=""):
+        self.W, self.b, self.stride, self.same, self.act, self.where = W, b, stride, same, act, where
+
+    def spec(self):
+        F, C, K = self.W.shape
+        return "conv%dk%ds%d%s" % (F, K, self.stride, "same" if self.same else "")
+
+
+class Pool:
+    """Pooling: "maxpool" or "avgpool" of size readings (stride size), or "gap"."""
+    W = b = None
+    act = None
+
+    def __init__(self, kind, size=None, where=""):
+        self.kind, self.size, self.where = kind, size, where
+
+    def spec(self):
+        return "gap" if self.kind == "gap" else "%s%d" % (self.kind, self.size)
+
+
+def network(n_in, layers, scaling=None, classes=None, inputs=None, targets=None, dtype="f", shape=None):
     """The micronn.Network of these layers.  scaling: (kind, offsets, factors) applied before the
-    first layer; classes: class names (str), one per output, or two for one sigmoid output."""
-    if not layers:
+    first layer; classes: class names (str), one per output, or two for one sigmoid output;
+    shape: the input's (length, channels) when convolutions or pooling come first (their dense
+    layers then read the flat, channel-last rows)."""
+    if not [L for L in layers if L.kind == "dense"]:
         raise ConvertError("the model has no dense layer (micronn needs at least one)")
+    if layers[-1].kind != "dense":
+        raise ConvertError("%s: the model ends with %s; micronn's last layer is dense" % (layers[-1].where,
+                                                                                            layers[-1].kind))
+    if shape is not None:
+        return _conv_network(shape, layers, scaling, classes, inputs, targets, dtype)
     acts = [L.act or "linear" for L in layers]
     for L in layers[:-1]:
         if L.act == "softmax":
@@ -50,6 +85,11 @@ def network(n_in, layers, scaling=None, classes=None, inputs=None, targets=None,
         net.set_weights(weights)
     except ValueError as e:
         raise ConvertError(str(e))
+    return _meta(net, scaling, classes, inputs, targets)
+
+
+def _meta(net, scaling, classes, inputs, targets):
+    n_in, sizes = net.sizes[0], net.sizes
     if scaling is not None:
         kind, offset, factor = scaling
         if len(offset) != n_in or len(factor) != n_in:
@@ -73,3 +113,43 @@ def network(n_in, layers, scaling=None, classes=None, inputs=None, targets=None,
     if targets is not None and len(targets) == sizes[-1]:
         net.targets = [str(v) for v in targets]
     return net
+
+
+def _conv_network(shape, layers, scaling, classes, inputs, targets, dtype):
+    """A network with convolutions: its specs from the layers, its weights in micronn's shapes."""
+    import numpy as np
+    specs = ["%dx%d" % tuple(shape)]
+    for L in layers:
+        specs.append(L.n_out if L.kind == "dense" else L.spec())
+    weighted = [L for L in layers if L.kind in ("dense", "conv")]
+    for L in weighted[:-1]:
+        if L.act == "softmax":
+            raise ConvertError("%s: softmax before another layer; micronn has softmax only as the output "
+                               "activation" % L.where)
+    for L in layers:
+        if L.kind not in ("dense", "conv") and L.act not in (None, "linear"):
+            raise ConvertError("%s: an activation after pooling; micronn activates convolutions and dense "
+                               "layers only" % L.where)
+    acts = [L.act or "linear" for L in weighted]
+    bias = any(L.b is not None for L in weighted)
+    try:
+        net = micronn.Network(specs, activation=acts[:-1], output=acts[-1], bias=bias, init=False, dtype=dtype)
+        weights = []
+        for L in layers:
+            if L.kind == "dense":
+                W = [[float(v) for v in col] for col in zip(*L.W)]
+                n = len(L.W)
+            elif L.kind == "conv":
+                W = np.asarray(L.W, dtype=np.float64).transpose(2, 1, 0).tolist()      # [K][C][F]
+                n = L.W.shape[0]
+            else:
+                weights.append(None)
+                continue
+            b = None
+            if bias:
+                b = [0.0] * n if L.b is None else [float(v) for v in L.b]
+            weights.append([W, b])
+        net.set_weights(weights)
+    except ValueError as e:
+        raise ConvertError(str(e))
+    return _meta(net, scaling, classes, inputs, targets)

@@ -21,6 +21,8 @@ from .errors import ConvertError
 def dequantize(q):
     """A float32 micronn.Network with q's dequantized weights, scaling and class names."""
     import numpy as np
+    if getattr(q, "spec", None):
+        return _dequantize_conv(q)
     ROW = quant.ROW
     T, scales, W, C = q.T, q.scales, q.W, q.C
     sizes, acts = q.sizes, q.activations
@@ -58,3 +60,58 @@ def dequantize(q):
     net.set_weights(weights)
     net.set_meta(q.meta())
     return net
+
+
+def _dequantize_conv(q):
+    """dequantize() of an int8 model with convolutions (micronn.qconv): its table has a row per
+    layer, pooling included (which keeps its input's scale)."""
+    import numpy as np
+    from micronn import qconv
+    ROW = qconv.ROW
+    T, scales, W, C = q.T, q.scales, q.W, q.C
+    s_x = 2.0 ** -int(scales[0])
+    n = len(q.activations)
+    weights = []
+    for l in range(n):
+        t = l * ROW
+        kind = int(T[t + qconv.KIND])
+        if kind != qconv.T_WEIGHTS:
+            weights.append(None)
+            continue
+        ch, fo, k = (int(T[t + i]) for i in (qconv.CH, qconv.FO, qconv.K))
+        woff, coff, zx = (int(T[t + i]) for i in (qconv.WOFF, qconv.COFF, qconv.ZX))
+        P, M, SH, act = (int(T[t + i]) for i in (qconv.P, qconv.M, qconv.SH, qconv.ACT))
+        per = k * ch
+        m = M / 2.0 ** (P + SH)
+        last = l == n - 1
+        if act in (qconv.ACT_SIGMOID, qconv.ACT_TANH) and last:
+            s_acc = m / (qconv._LUT_STEPS[act] * 256)
+        else:
+            s_acc = float(scales[l + 1])
+        s_w = s_acc / s_x
+        Wq = np.frombuffer(bytes(W[woff:woff + per * fo]), dtype=np.uint8).astype(np.int64).reshape(fo, per)
+        lo = np.array([C[2 * (coff + j)] for j in range(fo)], dtype=np.int64)
+        hi = np.array([C[2 * (coff + j) + 1] for j in range(fo)], dtype=np.int64)
+        c = ((hi ^ 0x8000) - 0x8000) * 65536 + lo
+        bq = c + zx * Wq.sum(axis=1) - 128 * zx * per
+        Wf = (Wq - 128) * s_w                           # rows of k * ch, micronn's order
+        # get_weights() shapes: a convolution's [K][C][F], a dense layer's [n_in][n_out]
+        shaped = Wf.reshape(fo, k, ch).transpose(1, 2, 0).tolist() if _is_conv(q.spec, l) else Wf.T.tolist()
+        weights.append([shaped, (bq * s_acc).tolist() if q.bias else None])
+        if act == qconv.ACT_SIGMOID:
+            s_x = 1 / 255.0
+        elif act == qconv.ACT_TANH:
+            s_x = 1 / 127.0
+        elif not last:
+            if m <= 0:
+                raise ConvertError("layer %d: the int8 model's multiplier is 0" % l)
+            s_x = s_acc / m
+    hidden = [a for l, a in enumerate(q.activations[:-1]) if weights[l] is not None]
+    net = micronn.Network(q.spec, activation=hidden, output=q.activations[-1], bias=q.bias, init=False, dtype="f")
+    net.set_weights(weights)
+    net.set_meta(q.meta())
+    return net
+
+
+def _is_conv(spec, l):
+    return isinstance(spec[l + 1], str) and spec[l + 1].startswith("conv")

@@ -8,6 +8,20 @@ activation: Relu, LeakyRelu (alpha 0.01, micronn's slope), Sigmoid, Tanh, Softma
 axis (output layer only), or none.  Identity, Dropout (inference: nothing), Cast to float,
 Flatten(axis=1) and a Reshape to [batch, features] pass through.
 
+Before the dense layers, 1-D convolutions and pooling over a window of L readings of C
+channels: Conv (1-D kernel, group 1, dilation 1, any stride, no padding or micronn's 'same'
+padding; its bias, or an Add of one), MaxPool and AveragePool with stride = kernel and no
+padding, GlobalAveragePool, each convolution followed by at most one activation (one after a
+MaxPool moves before it: they commute).  ONNX computes them on [batch, C, L] and micronn's rows
+are channel-last (reading t, channel c at t*C + c), so the graph's input is read as:
+
+- [batch, L, C] with a Transpose(perm=[0, 2, 1]) after it (Keras through tf2onnx), or [batch,
+  L*C] with a Reshape to [batch, L, C] and that Transpose (micronn's own export): the same rows;
+- [batch, C, L] (PyTorch): a micronn row is then the sample transposed to (L, C) and flattened.
+
+Flatten (or a Reshape to [batch, features]) of [batch, C, L] orders the features channel-first;
+the dense layer after it gets its weights' columns reordered to micronn's channel-last rows.
+
 After the last layer a classifier's head as skl2onnx writes it (ArgMax, ArrayFeatureExtractor,
 ZipMap, the binary [1 - p, p] Concat, Reshape, Cast), or micronn's own label output, is
 recognised: its class labels become the model's class names.  Everything else is refused with
@@ -20,14 +34,16 @@ from .errors import ConvertError, need_onnx
 
 ACTIVATIONS = {"Relu": "relu", "LeakyRelu": "leaky_relu", "Sigmoid": "sigmoid", "Tanh": "tanh",
                "Softmax": "softmax"}
-PASS = ("Identity", "Dropout", "Cast", "Flatten", "Reshape")
+PASS = ("Identity", "Dropout", "Cast", "Flatten", "Reshape", "Transpose")
+CONV = ("Conv", "MaxPool", "AveragePool", "GlobalAveragePool")
 SCALING = ("Scaler", "Sub", "Add", "Mul", "Div")
 # what may follow the last layer of a classifier (skl2onnx's, micronn's own label output)
 HEAD = ("ArgMax", "ArrayFeatureExtractor", "ZipMap", "Concat", "Sub", "Reshape", "Cast", "Identity",
         "Gather", "GreaterOrEqual", "Squeeze", "Flatten")
 SUPPORTED = ("micronn reads dense chains: Gemm, or MatMul + Add; Relu, LeakyRelu(alpha=0.01), Sigmoid, "
              "Tanh, Softmax (last axis, output layer); Identity, Dropout, Cast to float, Flatten(axis=1); "
-             "input scaling by Scaler or Sub/Mul/Div with constants; skl2onnx's classifier outputs")
+             "input scaling by Scaler or Sub/Mul/Div with constants; skl2onnx's classifier outputs; before "
+             "them 1-D Conv (valid or same padding), MaxPool, AveragePool (stride = kernel), GlobalAveragePool")
 FLOAT, DOUBLE = 1, 11
 _LEAK = 0.01
 
@@ -149,6 +165,12 @@ class _Reader:
         dtype = "d" if tt.elem_type == DOUBLE else "f"
         feat = dims[1:]                     # the shape of one sample
         n_in = int(np.prod(feat))
+        # how micronn reads the sample: "flat" (perm: None for micronn's order, (C, L) for a window
+        # flattened channel-first), "ncl" or "nlc" (a window: feat is [C, L] or [L, C]), "raw" (an
+        # input of 2 or more dimensions, not yet read either way)
+        self.form, self.perm = ("flat" if len(feat) == 1 else "raw"), None
+        self.shape = None                   # (L, C) of the input, when convolutions come first
+        self.note = None
         offset, factor = np.zeros(n_in), np.ones(n_in)
         scaled = False
         layers = []
@@ -163,18 +185,37 @@ class _Reader:
             if node.domain not in ("", "ai.onnx") and not (node.domain == "ai.onnx.ml" and op == "Scaler"):
                 break
             if op in PASS:
-                feat = self.passthrough(node, feat)
+                feat = self.passthrough(node, feat, layers)
+            elif op in CONV:
+                if layers and layers[-1].kind == "dense":
+                    self.refuse(node, "a convolution or pooling after a dense layer")
+                feat = self.window(node, feat, layers)
+                layers.append(self.conv(node, feat) if op == "Conv" else self.pool(node, feat))
+                feat = self.after(layers[-1], feat)
             elif op in SCALING and not layers:
                 if len(feat) != 1:
                     self.refuse(node, "scaling a %d-d input; flatten it first" % len(feat))
                 offset, factor = self.scaling(node, cur, offset, factor, n_in)
                 scaled = True
             elif op == "Gemm":
-                layers.append(self.gemm(node, cur, feat))
+                layers.append(self.gemm(node, cur, self.flat(node, feat)))
                 feat = [layers[-1].n_out]
+                self.form, self.perm = "flat", None
             elif op == "MatMul":
-                layers.append(self.matmul(node, cur, feat))
+                layers.append(self.matmul(node, cur, self.flat(node, feat)))
                 feat = [layers[-1].n_out]
+                self.form, self.perm = "flat", None
+            elif op == "Add" and layers and layers[-1].kind == "conv" and layers[-1].act is None:
+                L = layers[-1]
+                other = node.input[1] if node.input[0] == cur else node.input[0]
+                c = np.asarray(self.constant(node, other, "bias"), dtype=np.float64)
+                F = L.W.shape[0]
+                if c.size != F or (c.ndim > 1 and c.shape[-1] != 1 and c.shape[-1] != F) or \
+                        (self.form == "ncl" and c.ndim > 1 and c.shape[-1] != 1):
+                    self.refuse(node, "an Add of shape %s after a convolution of %d filters (a bias per "
+                                "filter is read)" % (list(c.shape), F))
+                c = c.reshape(-1)
+                L.b = c if L.b is None else L.b + c
             elif op == "Add" and layers and layers[-1].act is None:
                 L = layers[-1]
                 other = node.input[1] if node.input[0] == cur else node.input[0]
@@ -183,6 +224,16 @@ class _Reader:
             elif op in ACTIVATIONS:
                 if not layers:
                     self.refuse(node, "an activation before the first dense layer")
+                if layers[-1].kind == "maxpool" and len(layers) > 1 and layers[-2].kind == "conv" \
+                        and layers[-2].act is None and op != "Softmax":
+                    layers[-2].act = self.activation(node, feat)    # act(max(z)) = max(act(z))
+                    acts[len(layers) - 2] = node
+                    used.add(id(node))
+                    cur = node.output[0]
+                    continue
+                if layers[-1].kind not in ("dense", "conv"):
+                    self.refuse(node, "an activation after %s (micronn activates convolutions and dense "
+                                "layers)" % layers[-1].kind)
                 if layers[-1].act is not None:
                     self.refuse(node, "a second activation after %s" % self.where(acts[len(layers) - 1]))
                 layers[-1].act = self.activation(node, feat)
@@ -211,12 +262,145 @@ class _Reader:
                     names[key] = json.loads(self.meta["micronn." + key])
                 except ValueError:
                     pass
-        return network(n_in, layers, scaling, classes, dtype=dtype, **names)
+        net = network(n_in, layers, scaling, classes, dtype=dtype, shape=self.shape, **names)
+        if self.note:
+            net.import_note = self.note
+        return net
 
-    def passthrough(self, node, feat):
+    # -- windows: convolutions and pooling ---------------------------------------------------------------
+
+    def window(self, node, feat, layers):
+        """feat as [C, L] for a convolution or pooling, which ONNX runs on [batch, C, L]; the first
+        one fixes the input's (L, C)."""
+        if self.form == "raw" and len(feat) == 2:
+            self.form = "ncl"
+            self.note = ("the graph's input is [batch, channels, length] = [batch, %d, %d]; micronn's rows "
+                         "are channel-last, %dx%d: reading t, channel c at t*%d + c" % (feat[0], feat[1], feat[1],
+                                                                                        feat[0], feat[0]))
+        if self.form != "ncl":
+            self.refuse(node, "its input is %s, not [batch, channels, length]%s" % (
+                "flat" if self.form == "flat" else "[batch, length, channels]" if self.form == "nlc" else
+                "%d-d" % len(feat), "; reshape to [batch, length, channels] and Transpose(perm=[0, 2, 1])"
+                if self.form != "nlc" else "; Transpose(perm=[0, 2, 1]) it"))
+        if not layers:
+            self.shape = (feat[1], feat[0])
+        return feat
+
+    def after(self, layer, feat):
+        """[C, L] after a convolution or pooling."""
+        C, L = feat
+        if layer.kind == "conv":
+            F, _, K = layer.W.shape
+            lo = -(-L // layer.stride) if layer.same else (L - K) // layer.stride + 1
+            return [F, lo]
+        if layer.kind == "gap":
+            return [C, 1]
+        return [C, L // layer.size]
+
+    def ints(self, node, name, n, default):
+        v = self.attr(node, name, None)
+        if v is None:
+            return list(default)
+        v = [int(x) for x in v]
+        if len(v) != n:
+            self.refuse(node, "%s=%s for a 1-D window" % (name, v))
+        return v
+
+    def conv(self, node, feat):
+        import numpy as np
+        from micronn.conv import padding
+        from .build import Conv
+        C, L = feat
+        W = np.asarray(self.constant(node, node.input[1], "weights"), dtype=np.float64)
+        if W.ndim != 3 or W.shape[1] != C:
+            self.refuse(node, "weights of shape %s; a 1-D convolution of %d channels has [filters, %d, kernel]"
+                        % (list(W.shape), C, C))
+        F, _, K = W.shape
+        if self.attr(node, "group", 1) != 1:
+            self.refuse(node, "group=%s (grouped or depthwise convolutions)" % self.attr(node, "group"))
+        if self.ints(node, "dilations", 1, [1]) != [1]:
+            self.refuse(node, "dilations=%s" % self.attr(node, "dilations"))
+        if self.ints(node, "kernel_shape", 1, [K]) != [K]:
+            self.refuse(node, "kernel_shape=%s for weights of %d taps" % (self.attr(node, "kernel_shape"), K))
+        s = self.ints(node, "strides", 1, [1])[0]
+        if s < 1:
+            self.refuse(node, "strides=[%d]" % s)
+        lo, pl = padding(L, K, s, 1)
+        same = (pl, max(0, (lo - 1) * s + K - L - pl))
+        auto = self.attr(node, "auto_pad", "NOTSET")
+        if auto == "VALID":
+            pads = (0, 0)
+        elif auto == "SAME_UPPER" or auto == "SAME_LOWER" and same[0] == same[1]:
+            pads = same
+        elif auto == "NOTSET":
+            pads = tuple(self.ints(node, "pads", 2, [0, 0]))
+        else:
+            self.refuse(node, "auto_pad=%s" % auto)
+        if pads != (0, 0) and pads != same:
+            self.refuse(node, "pads %s; micronn pads none ('valid') or %s here ('same': the extra one on the "
+                        "right)" % (list(pads), list(same)))
+        if pads == (0, 0) and K > L:
+            self.refuse(node, "a kernel of %d on a window of %d" % (K, L))
+        b = None
+        if len(node.input) > 2 and node.input[2]:
+            b = self.vector(node, self.constant(node, node.input[2], "bias"), F, "bias")
+        self.finite(node, W)
+        return Conv(W, b, s, pads != (0, 0), None, self.where(node))
+
+    def pool(self, node, feat):
+        from .build import Pool
+        op = node.op_type
+        if op == "GlobalAveragePool":
+            return Pool("gap", None, self.where(node))
+        k = self.ints(node, "kernel_shape", 1, [0])[0]
+        if k < 1:
+            self.refuse(node, "no kernel_shape")
+        if self.ints(node, "strides", 1, [1]) != [k]:
+            self.refuse(node, "strides=%s; micronn pools with a stride of its size (%d)"
+                        % (self.attr(node, "strides") or [1], k))
+        if self.ints(node, "pads", 2, [0, 0]) != [0, 0] or self.attr(node, "auto_pad", "NOTSET") not in (
+                "NOTSET", "VALID") or self.attr(node, "ceil_mode", 0) or self.ints(node, "dilations", 1, [1]) != [1]:
+            self.refuse(node, "padding, ceil_mode or dilations; micronn pools whole windows")
+        if self.attr(node, "storage_order", 0) or (len(node.output) > 1 and node.output[1] in self.users):
+            self.refuse(node, "its indices output is used")
+        if k > feat[1]:
+            self.refuse(node, "pooling %d readings of a window of %d" % (k, feat[1]))
+        return Pool("maxpool" if op == "MaxPool" else "avgpool", k, self.where(node))
+
+    def flat(self, node, feat):
+        """feat for a dense layer: one dimension (the order of a window's values is in self.perm)."""
+        if self.form == "raw" or len(feat) != 1:
+            self.refuse(node, "a %d-d input; add Flatten before it" % len(feat))
+        return feat
+
+    def passthrough(self, node, feat, layers=None):
         """The sample shape after a node that changes no value."""
         import numpy as np
         op = node.op_type
+        if op == "Transpose":
+            perm = [int(v) for v in self.attr(node, "perm", [])]
+            if perm != [0, 2, 1] or len(feat) != 2 or self.form == "flat":
+                self.refuse(node, "a transpose %s of %s; micronn swaps length and channels of a window only "
+                            "(perm=[0, 2, 1])" % (perm, [None] + list(feat)))
+            self.form = "ncl" if self.form in ("raw", "nlc") else "nlc"
+            return [feat[1], feat[0]]
+        if op in ("Flatten", "Reshape") and self.form == "ncl":
+            self.perm = tuple(feat)         # values channel-first: index c*L + t
+        if op == "Reshape":
+            shape = [int(v) for v in np.asarray(self.constant(node, node.input[1], "shape")).reshape(-1)]
+            if len(shape) == 3 and shape[0] in (-1, 0) and self.form == "flat" and self.perm is None \
+                    and not (shape[0] == 0 and self.attr(node, "allowzero", 0)):
+                n = int(np.prod(feat))
+                a, b = shape[1], shape[2]
+                if a == -1 and b > 0 and n % b == 0:
+                    a = n // b
+                elif b == -1 and a > 0 and n % a == 0:
+                    b = n // a
+                if a > 0 and b > 0 and a * b == n:
+                    self.form = "nlc"       # micronn's rows, as a window [L, C]
+                    return [a, b]
+        if op in ("Flatten", "Reshape") and self.form != "flat":
+            self.form = "flat"
         if op == "Dropout":
             if len(node.input) > 2 and node.input[2]:
                 mode = self.constant(node, node.input[2], "training_mode")
@@ -227,7 +411,7 @@ class _Reader:
         elif op == "Cast":
             if self.attr(node, "to") not in (FLOAT, DOUBLE):
                 self.refuse(node, "a cast to a type that is not float")
-        elif op == "Flatten":
+        if op == "Flatten":
             if self.attr(node, "axis", 1) != 1:
                 self.refuse(node, "Flatten with axis=%s (micronn flattens each sample: axis=1)"
                             % self.attr(node, "axis"))
@@ -281,7 +465,7 @@ class _Reader:
         if len(node.input) > 2 and node.input[2]:
             b = self.vector(node, self.constant(node, node.input[2], "bias C"), W.shape[0], "bias C") * beta
         self.finite(node, W)
-        return Layer(W, b, None, self.where(node))
+        return Layer(self.reorder(W), b, None, self.where(node))
 
     def matmul(self, node, cur, feat):
         import numpy as np
@@ -293,7 +477,15 @@ class _Reader:
         if B.ndim != 2 or B.shape[0] != feat[0]:
             self.refuse(node, "weights of shape %s for %d inputs" % (list(B.shape), feat[0]))
         self.finite(node, B)
-        return Layer(B.T, None, None, self.where(node))
+        return Layer(self.reorder(B.T), None, None, self.where(node))
+
+    def reorder(self, W):
+        """W's columns in micronn's order: a window flattened channel-first (perm (C, L), column
+        c*L + t) is read channel-last (column t*C + c)."""
+        if self.perm is None:
+            return W
+        C, L = self.perm
+        return W.reshape(W.shape[0], C, L).transpose(0, 2, 1).reshape(W.shape[0], C * L)
 
     def finite(self, node, W):
         import numpy as np

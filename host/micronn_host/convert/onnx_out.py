@@ -6,6 +6,12 @@ The graph (default opset 17) has one input `input` [batch, n_in] float and:
 - per layer a Gemm (weights as micronn stores them, one row per output: transB=1; no C input
   without biases) and its activation: Sigmoid, Tanh, Relu, LeakyRelu(alpha=0.01), Softmax
   (axis=-1), nothing for linear;
+- a model with convolutions (layer specs): the rows, micronn's windows of L readings of C
+  channels flattened channel-last, Reshape'd to [batch, L, C] and transposed to ONNX's
+  [batch, C, L]; then per layer a Conv (weights [F, C, K], explicit pads: none, or micronn's
+  'same' padding with the extra one on the right) and its activation, MaxPool or AveragePool
+  (kernel = stride = size) or GlobalAveragePool; a Flatten before the first Gemm, whose weight
+  columns are reordered to the flattened [C, L] (channel-first) order;
 - the output `output` [batch, n_out], float;
 - for a model with class names, a second output `label` [batch] (strings): the class the model
   gives each sample, as micronn's classify() does (the largest output; for one sigmoid output,
@@ -55,12 +61,37 @@ def to_onnx(model, path=None, opset=17):
                                       ["scaled"], name="scale_mul"))
         x = "scaled"
     last = len(net.layers) - 1
+    window = None                       # (C, L) while the values are a window [batch, C, L]
+    if getattr(net, "spec", None):
+        L0, C0 = (int(v) for v in net.spec[0].split("x"))
+        nodes.append(helper.make_node("Reshape", [x, const("window_shape", [-1, L0, C0], np.int64)], ["window_lc"],
+                                      name="window_reshape"))
+        nodes.append(helper.make_node("Transpose", ["window_lc"], ["window"], name="window_transpose",
+                                      perm=[0, 2, 1]))
+        x = "window"
+        window = (C0, L0)
     for l, L in enumerate(net.layers):
+        act = L.activation
+        if L.kind:
+            x, window = _window_layer(helper, nodes, const, np, l, L, x)
+            if act == "linear":
+                continue
+            y = "layer%d_y" % l
+            nodes.append(helper.make_node(ONNX_ACT[act], [x], [y], name="layer%d_%s" % (l, act),
+                                          **({"alpha": 0.01} if act == "leaky_relu" else {})))
+            x = y
+            continue
         W = np.array(L.W, dtype=np.float32).reshape(L.n_out, L.n_in)
+        if window is not None:          # flattened channel-first: column c*L + t is micronn's t*C + c
+            C, Lw = window
+            W = W.reshape(L.n_out, Lw, C).transpose(0, 2, 1).reshape(L.n_out, C * Lw)
+            nodes.append(helper.make_node("Flatten", [x], ["layer%d_flat" % l], name="layer%d_flatten" % l,
+                                          axis=1))
+            x = "layer%d_flat" % l
+            window = None
         ins = [x, const("layer%d_W" % l, W)]
         if L.b is not None:
             ins.append(const("layer%d_b" % l, list(L.b)))
-        act = L.activation
         z = "output" if l == last and act == "linear" else "layer%d_z" % l
         nodes.append(helper.make_node("Gemm", ins, [z], name="layer%d_gemm" % l, transB=1))
         if act != "linear":
@@ -100,6 +131,8 @@ def to_onnx(model, path=None, opset=17):
         meta["micronn.scaling"] = net.scaler.kind
     if net.summary is not None:
         meta["micronn.summary"] = json.dumps(net.summary)
+    if getattr(net, "spec", None):
+        meta["micronn.spec"] = json.dumps(net.spec)
     helper.set_model_props(m, meta)
     try:
         onnx.checker.check_model(m)
@@ -109,3 +142,25 @@ def to_onnx(model, path=None, opset=17):
         from ..files import write_atomic
         write_atomic(str(path), m.SerializeToString())
     return m
+
+
+def _window_layer(helper, nodes, const, np, l, L, x):
+    """The node of a convolution or pooling layer on the window x [batch, C, L]; returns its
+    output's name and (channels, length)."""
+    z = "layer%d_z" % l
+    if L.kind == 1:                     # Conv1D: micronn's W[f, k, c] as ONNX's [F, C, K]
+        W = np.array(L.W, dtype=np.float32).reshape(L.F, L.K, L.C).transpose(0, 2, 1)
+        ins = [x, const("layer%d_W" % l, W)]
+        if L.b is not None:
+            ins.append(const("layer%d_b" % l, list(L.b)))
+        right = max(0, (L.L_out - 1) * L.stride + L.K - L.L - L.pad) if L.same else 0
+        nodes.append(helper.make_node("Conv", ins, [z], name="layer%d_conv" % l, kernel_shape=[L.K],
+                                      strides=[L.stride], pads=[L.pad, right]))
+        return z, (L.F, L.L_out)
+    if L.gap:
+        nodes.append(helper.make_node("GlobalAveragePool", [x], [z], name="layer%d_gap" % l))
+    else:
+        op = "MaxPool" if L.kind == 2 else "AveragePool"
+        nodes.append(helper.make_node(op, [x], [z], name="layer%d_pool" % l, kernel_shape=[L.size],
+                                      strides=[L.size]))
+    return z, (L.C, L.L_out)

@@ -73,6 +73,9 @@ def _buf(arr):
 
 
 def to_python(model, path=None, name=None):
+    if getattr(model, "spec", None):
+        raise ConvertError("a model with convolutions (%s) has no standalone module: export it to ONNX, or run "
+                           "it with lib/micronn (micronn push)" % "-".join(map(str, model.spec)))
     if getattr(model, "dtype", "f") == "b":
         src = _int8(model, name or "model")
     else:
