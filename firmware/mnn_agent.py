@@ -285,14 +285,17 @@ def train(data, model, job, save_s=30, stop=None, val=None, meta=None, resume=Fa
     from micronn.sizes import param_count, training_nbytes
     params = param_count(layers, bias)
     widths = layers
+    per = 2 * FLOAT                 # each layer's outputs and deltas: lists of floats
     if n_in != layers[0]:           # layer specs with convolutions: the width of each layer's outputs
         from micronn.layers import widths
         widths = widths(layers)
+        if micronn.kernels.VIPER:   # float32 arrays on the integer path (the float path makes lists)
+            per = 8
     _need("training %s (%d parameters, %d samples%s)" % ("-".join(str(s) for s in layers), params, n,
                                                           ", %d validation rows" % nv if nv else ""),
           (0 if resume else 4 * params) + (4 * params if nv else 0)
           + training_nbytes(layers, bias, "f", fit["optimizer"], fit["batch_size"])
-          + 8 * n + 2 * FLOAT * sum(widths) + LIB_WORK + MARGIN)
+          + 8 * n + per * sum(widths) + LIB_WORK + MARGIN)
     if resume:
         net = load_model(path)
         if net.dtype == "b" or net.sizes != widths:
