@@ -287,7 +287,7 @@ def train(data, model, job, save_s=30, stop=None, val=None, meta=None, resume=Fa
     widths = layers
     per = 2 * FLOAT                 # each layer's outputs and deltas: lists of floats
     if n_in != layers[0]:           # layer specs with convolutions: the width of each layer's outputs
-        from micronn.layers import widths
+        from micronn.shapes import widths
         widths = widths(layers)
         if micronn.kernels.VIPER:   # float32 arrays on the integer path (the float path makes lists)
             per = 8

@@ -31,7 +31,7 @@ from math import sqrt
 
 from . import activations, exact, kernels
 from .data import zeros
-from .layers import AVGPOOL, CONV, DENSE, GAP, MAXPOOL, Spec
+from .shapes import AVGPOOL, CONV, DENSE, GAP, MAXPOOL, Spec
 
 try:
     import micropython
@@ -43,7 +43,7 @@ from ._upy import ptr32
 
 
 def parse(layers, activation):
-    """(layers.Spec or None, the flat layer sizes, the number of hidden layers with weights,
+    """(shapes.Spec or None, the flat layer sizes, the number of hidden layers with weights,
     their activation or activations) of a layer list with specs; Spec None when it has no
     convolution or pooling (a dense network, its input only flattened)."""
     spec = Spec(layers)
@@ -58,7 +58,7 @@ def parse(layers, activation):
 
 
 def build(spec, acts, bias, dtype, dense):
-    """The layers of a layers.Spec: acts has one activation per layer with weights; dense is the
+    """The layers of a shapes.Spec: acts has one activation per layer with weights; dense is the
     dense layer's class (network.Dense)."""
     out = []
     k = 0
@@ -74,7 +74,7 @@ def build(spec, acts, bias, dtype, dense):
 
 
 def layer(spec, l, activation, bias, dtype):
-    """The layer of row l of a layers.Spec."""
+    """The layer of row l of a shapes.Spec."""
     kind, a, b, c, d = spec.rows[l]
     L, C = spec.in_shape(l)
     if kind == CONV:
@@ -93,7 +93,27 @@ def padding(L, K, stride, same):
     return out, (total // 2 if total > 0 else 0)
 
 
-class Conv1D:
+class _Layer:
+    """What convolutions and pooling share with network.Dense: outputs and deltas as lists (the
+    float path), made on first use."""
+    W = b = GW = Gb = None
+    has_b = 0
+
+    def outputs(self):
+        if self.out is None:
+            self.out = [0.0] * self.n_out
+        return self.out
+
+    def prepare_training(self):
+        self.outputs()
+        if self.delta is None:
+            self.delta = [0.0] * self.n_out
+
+    def params(self):
+        return [p for p in (self.W, self.b) if p is not None]
+
+
+class Conv1D(_Layer):
     """A 1-D convolution over an input of L readings of C channels: F filters of K readings,
     stride, 'same' (1) or 'valid' (0) padding; the layer's activation after it."""
     kind = CONV
@@ -113,23 +133,6 @@ class Conv1D:
         self.out = self.delta = None
         self.GW = self.Gb = None
         self._win = None                    # buffers of the integer path, made on first use
-
-    def spec(self):
-        return "conv%dk%d%s%s" % (self.F, self.K, "s%d" % self.stride if self.stride != 1 else "",
-                                  "same" if self.same else "")
-
-    def outputs(self):
-        if self.out is None:
-            self.out = [0.0] * self.n_out
-        return self.out
-
-    def prepare_training(self):
-        self.outputs()
-        if self.delta is None:
-            self.delta = [0.0] * self.n_out
-
-    def params(self):
-        return [self.W] if self.b is None else [self.W, self.b]
 
     def grads(self):
         """The gradient sums (made here when missing: online SGD steps from them too)."""
@@ -158,43 +161,16 @@ class Conv1D:
 
     def shaped(self, G, Gb):
         """[W, b] as get_weights() gives them: W nested [K][C][F], b a list or None."""
-        C, row, F = self.C, self.row, self.F
-        W = [[[G[f * row + k * C + c] for f in range(F)] for c in range(C)] for k in range(self.K)]
-        return [W, None if Gb is None else list(Gb)]
+        from .layers import conv_weights
+        return conv_weights(self, G, Gb)
 
     def get_weights(self):
         return self.shaped(self.W, self.b)
 
     def stage(self, pair, l, dtype, number):
         """(W, b) arrays from a [W, b] pair shaped as get_weights() gives it, checked."""
-        from .data import length
-        if length(pair) != 2:
-            raise ValueError("layer %d: expected a [W, b] pair, got %r" % (l, pair))
-        Wn, bn = pair
-        K, C, F, row = self.K, self.C, self.F, self.row
-        W = zeros(dtype, F * row)
-        if length(Wn) != K:
-            raise ValueError("layer %d: W must have %d rows (kernel readings), got %s" % (l, K, _count(Wn)))
-        for k in range(K):
-            if length(Wn[k]) != C:
-                raise ValueError("layer %d: W[%d] must have %d rows (channels), got %s" % (l, k, C, _count(Wn[k])))
-            for c in range(C):
-                r = Wn[k][c]
-                if length(r) != F:
-                    raise ValueError("layer %d: W[%d][%d] must have %d values (filters), got %s"
-                                     % (l, k, c, F, _count(r)))
-                for f in range(F):
-                    W[f * row + k * C + c] = number(r[f], l, "W[%d][%d][%d]", (k, c, f))
-        if self.b is None:
-            if bn is not None:
-                raise ValueError("layer %d: this network has no biases, but b is given" % l)
-            return W, None
-        if length(bn) != F:
-            raise ValueError("layer %d: b must have %d values, got %s" % (l, F, _count(bn)))
-        b = zeros(dtype, F)
-        for f in range(F):
-            b[f] = number(bn[f], l, "b[%d]", (f,))
-        return W, b
+        from .layers import stage_conv
+        return stage_conv(self, pair, l, dtype, number)
 
     # -- float path ------------------------------------------------------------------------------
 
@@ -305,11 +281,9 @@ class Conv1D:
         return WT
 
 
-class Pool1D:
+class Pool1D(_Layer):
     """MaxPool1D (kind MAXPOOL) or AvgPool1D (AVGPOOL) of `size` readings, stride `size`, over
     an input of L readings of C channels; GlobalAvgPool1D is AVGPOOL with size L."""
-    W = b = GW = Gb = None
-    has_b = 0
     activation = "linear"
 
     def __init__(self, L, C, size, kind):
@@ -322,24 +296,6 @@ class Pool1D:
         self.out = self.delta = None
         self.gap = kind == AVGPOOL and size == L
 
-    def spec(self):
-        if self.gap:
-            return "gap"
-        return "%s%d" % ("maxpool" if self.kind == MAXPOOL else "avgpool", self.size)
-
-    def outputs(self):
-        if self.out is None:
-            self.out = [0.0] * self.n_out
-        return self.out
-
-    def prepare_training(self):
-        self.outputs()
-        if self.delta is None:
-            self.delta = [0.0] * self.n_out
-
-    def params(self):
-        return []
-
     def init_weights(self, rng, method):
         pass
 
@@ -348,7 +304,7 @@ class Pool1D:
 
     def stage(self, pair, l, dtype, number):
         if pair is not None:
-            raise ValueError("layer %d (%s) has no weights: give None for it, got %r" % (l, self.spec(), pair))
+            raise ValueError("layer %d (pooling) has no weights: give None for it, got %r" % (l, pair))
         return None, None
 
     def forward(self, x):
@@ -376,11 +332,6 @@ class Pool1D:
             pool_backward(x, self.n_in, self.C, self.size, self.L_out, 1, 1.0 / self.size, d, dprev)
         eng.derivative(prev.activation, dprev, x, self.n_in)
         return dprev
-
-
-def _count(v):
-    from .data import length
-    return "%d items" % length(v) if length(v) >= 0 else repr(v)
 
 
 def _dense(S, ex, n_in, W, B, has_b, n_out, OUT, rs, cs):

@@ -543,11 +543,12 @@ class Exact:
     """
 
     def __init__(self, layers):
-        width = max(max(L.n_in, L.n_out) for L in layers)
+        # (convolutions align windows only, in their own scratch: micronn.conv)
+        width = max(max(L.n_in, L.n_out) for L in layers if not L.kind)
         self.S = array.array("i", bytearray(8 * (width + 1)))
         self.x = array.array("f", bytearray(4 * layers[0].n_in))
         self.outs = [array.array("f", bytearray(4 * L.n_out)) for L in layers]
-        self.R = array.array("f", bytearray(4 * width))
+        self.R = array.array("f", bytearray(4 * max(L.n_out for L in layers)))
         self.one = array.array("f", (1.0,))
         self.lr = array.array("f", (1.0,))
         self.tab = table() if [L for L in layers if L.activation in ("sigmoid", "tanh")] else None
@@ -614,7 +615,7 @@ class Exact:
         the gradient to the layers' GW and Gb."""
         if self.deltas is None:
             self.deltas = [array.array("f", bytearray(4 * L.n_out)) for L in layers]
-            self.G = array.array("f", bytearray(4 * max(L.n_out for L in layers)))
+            self.G = array.array("f", bytearray(4 * max(L.n_out for L in layers if not L.kind)))
         top = len(layers) - 1
         L = layers[top]
         d = self.deltas[top]

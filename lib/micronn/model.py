@@ -68,8 +68,8 @@ def empty(info):
     """A model of the described kind and shape with zeroed buffers, ready to be filled."""
     acts = info["activations"]
     spec = info.get("spec")
-    if spec is not None:            # convolutions: a layer table (micronn.layers)
-        from .layers import Spec
+    if spec is not None:            # convolutions: a layer table (micronn.shapes)
+        from .shapes import Spec
         hidden = Spec(spec).check_activations(acts)
         if info["dtype"] == "b":
             from .qconv import QConv

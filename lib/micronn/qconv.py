@@ -25,7 +25,7 @@ import array
 from math import exp, tanh
 
 from . import activations, exact, kernels
-from .layers import CONV, DENSE, GAP, INT8_CONV_ROW as ROW, MAXPOOL, Spec
+from .shapes import CONV, DENSE, GAP, INT8_CONV_ROW as ROW, MAXPOOL, Spec
 from .meta import Meta
 from .sizes import layout
 

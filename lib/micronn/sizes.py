@@ -1,6 +1,6 @@
 """How much a model holds: parameter counts, byte sizes and the layout of its buffers.
 
-A low module (it imports nothing of micronn but micronn.layers, itself a leaf, for layer lists
+A low module (it imports nothing of micronn but micronn.shapes, itself a leaf, for layer lists
 with convolutions) so that the file format, the networks and a board's memory check all count
 the same way without importing one another.  `sizes` below is a list of layer sizes, or a list
 of layer specs (micronn.layers: ["50x3", "conv8k5", "maxpool2", 16, 3]).
@@ -13,10 +13,10 @@ INT8_ROW = 10
 
 
 def _spec(sizes):
-    """The layers.Spec of a layer list with specs, else None."""
+    """The shapes.Spec of a layer list with specs, else None."""
     for v in sizes:
         if isinstance(v, (str, list, tuple)):
-            from .layers import Spec
+            from .shapes import Spec
             return Spec(sizes)
     return None
 

@@ -22,7 +22,7 @@ Sections carry what a model holds besides its weights (meta.Meta).  A tag in cap
 reader must understand to use the model (it refuses a file with one it does not know); a tag in
 lower case may be skipped by a reader that does not know it:
 
-    LAYR    the layer table of a network with convolutions or pooling (layers.encode): the
+    LAYR    the layer table of a network with convolutions or pooling (shapes.encode): the
             input's length and channels, then per layer its kind, 'same' flag and three
             uint16 (conv: filters, kernel, stride; pooling: size; dense: units).  The header's
             layer sizes are then the flat width of each layer's outputs, and its activation
@@ -116,7 +116,7 @@ def header(info):
 def _sections(info):
     out = []
     if info.get("spec") is not None:
-        from .layers import Spec, encode
+        from .shapes import Spec, encode
         out.append((b"LAYR", encode(Spec(info["spec"]))))
     sc = info.get("scaler")
     if sc is not None:
@@ -270,7 +270,7 @@ def _read_section(f, info, crc, name):
     text_tags = dict((t.encode(), k) for t, k in _NAMES)
     n_in = info["layers"][0]
     if tag == b"LAYR":
-        from .layers import read_table
+        from .shapes import read_table
         try:
             info["spec"] = read_table(body, info["layers"])
         except ValueError as e:
