@@ -28,6 +28,7 @@ class Sim:
         tmp = Path(tmp)
         self.board = board
         self.dir = None
+        self._copies, self._n_copies = None, 0
         where = []
         if board not in EMULATED:
             self.dir = tmp / ("board-%s" % board)
@@ -58,6 +59,9 @@ class Sim:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+        if self._copies is not None:
+            import shutil
+            shutil.rmtree(self._copies, ignore_errors=True)
 
     def file(self, path):
         """The host path of a board file (a unix-port board's files are in .dir)."""
@@ -107,19 +111,25 @@ class Sim:
         finally:
             repl.close()
 
-    def load(self, path):
-        """micronn.load() of a board's model file (copied here first from an emulated board)."""
-        import tempfile
-        import micronn
+    def local(self, path):
+        """A path on this computer holding the board file: the file itself on a unix-port board,
+        a copy (taken now, in a directory removed by stop()) from an emulated one."""
         if self.dir is not None:
-            return micronn.load(str(self.file(path)))
+            return self.file(path)
+        import tempfile
         data = self.read(path)
         assert data is not None, "no %s on the board" % path
-        with tempfile.TemporaryDirectory() as tmp:
-            local = os.path.join(tmp, os.path.basename(path))
-            with open(local, "wb") as f:
-                f.write(data)
-            return micronn.load(local)
+        if self._copies is None:
+            self._copies = Path(tempfile.mkdtemp(prefix="micronn-board-files-"))
+        self._n_copies += 1
+        local = self._copies / ("%d-%s" % (self._n_copies, os.path.basename(path)))
+        local.write_bytes(data)
+        return local
+
+    def load(self, path):
+        """micronn.load() of a board's model file."""
+        import micronn
+        return micronn.load(str(self.local(path)))
 
 
 def need_board(board):
@@ -210,3 +220,36 @@ class Cable:
             for fd in (self.master, self._slave, self.board):
                 os.close(fd)
             self.pulled.set()
+
+
+ARTICLE_FIT = """
+import json, micronn
+from micronn.model import to_bytes
+X = [[0, 0, 1], [0, 1, 1], [1, 0, 1], [1, 1, 1]]
+Y = [[0], [1], [1], [0]]
+net = micronn.Network([3, 4, 1], activation="sigmoid", bias=False, init="uniform", seed=1)
+target = open(%r, "rb").read()
+start, stop = %d, %d
+if start:
+    net.fit(X, Y, epochs=start, lr=1.0, loss="sse")
+done, found = start, None
+while True:
+    if to_bytes(net) == target:
+        found = done
+        break
+    if done >= stop:
+        break
+    net.fit(X, Y, epochs=1, lr=1.0, loss="sse")
+    done += 1
+print(json.dumps(found))
+"""
+
+
+def article_epochs(path, start, stop=None):
+    """The number of epochs, from start to stop (default: start), after which the ARTICLE
+    network (as `micronn train ... ARTICLE` builds it) is exactly the model file at path, or
+    None.  Computed by lib/micronn under the MicroPython unix port, which gives a virtual
+    board's bits exactly (the same code on the same machine)."""
+    from conftest import micropython_runtime
+    rt = micropython_runtime()
+    return rt.run(ARTICLE_FIT % (str(path), start, start if stop is None else stop))

@@ -11,8 +11,9 @@ MicroPython's compiler only recognises the decorators when they are spelled lite
 
 On MicroPython the decorators compile the function to machine code and the pointer casts are
 resolved by the compiler; on CPython they change nothing, so the same source is the reference
-implementation.  ptr8/ptr16/ptr32 return an unsigned view of the buffer's raw bytes, which is
-what viper's pointers load on a 64-bit port (ptr32 zero-extends there; on a 32-bit board the
+implementation.  ptr8/ptr16/ptr32 return an unsigned view of the buffer's raw bytes (a
+memoryview on CPython; on MicroPython firmware without a native emitter, which runs the same
+kernels as plain bytecode, a uctypes view), which is what viper's pointers load on a 64-bit port (ptr32 zero-extends there; on a 32-bit board the
 same load gives a signed machine word, so kernels mask or sign-extend explicitly and never
 depend on either).  Stores must be values in the unsigned range of the element.
 """
@@ -30,7 +31,15 @@ def const(x):
 
 
 def _view(buf, code):
-    return memoryview(buf).cast("B").cast(code)
+    try:
+        return memoryview(buf).cast("B").cast(code)
+    except AttributeError:      # MicroPython has no memoryview.cast (firmware without viper)
+        pass
+    import uctypes              # a view of the same bytes: stores go to buf
+    size = {"B": 1, "H": 2, "I": 4}[code]
+    kind = {"B": uctypes.UINT8, "H": uctypes.UINT16, "I": uctypes.UINT32}[code]
+    n = len(buf) * len(bytes(memoryview(buf)[:1])) // size if len(buf) else 0
+    return uctypes.struct(uctypes.addressof(buf), {"v": (uctypes.ARRAY | 0, kind | n)}, uctypes.NATIVE).v
 
 
 def ptr8(buf):

@@ -1,7 +1,8 @@
-"""Checking and packing training data into flat arrays.
+"""Checking training data where it is, and flat arrays of it.
 
 A board cannot afford a list of lists of boxed floats for a data set (each float is a heap
-object), so samples are copied once into one flat array of the network's dtype.
+object): it reads its data into flat arrays, which fit() and the others use as they are
+(check_rows); pack() makes such an array from rows, e.g. on a computer, to send to a board.
 """
 import array
 
@@ -86,6 +87,44 @@ def copy_row(src, off, n, dst, k, name, r=None):
             dst[k + c] = v
 
 
+def check_rows(rows, width, name, what="width"):
+    """Check a data set where it is, without copying it; return (number of rows, flat).
+
+    rows: a list of rows of `width` numbers; a flat array.array of whole rows; or (width 1 only)
+    a flat list of numbers.  flat is True for the last two: row r is rows[r*width:(r+1)*width],
+    else rows[r].  name ("X", "Y") and what (e.g. "the network has 3 inputs") go into error
+    messages.  A board cannot afford a second copy of its data, and a heap with plenty free
+    may still have no free block that large, so nothing here allocates per row.
+    """
+    if isinstance(rows, array.array):
+        n = len(rows)
+        if n == 0 or n % width:
+            raise ValueError("%s is a flat array of %d values, not a whole number of rows of %d (%s)"
+                             % (name, n, width, what))
+        for r in range(n // width):
+            copy_row(rows, r * width, width, None, 0, name, r)
+        return n // width, True
+    n = length(rows)
+    if n < 0:
+        raise ValueError("%s must be a list of rows, not %s" % (name, type(rows).__name__))
+    if n == 0:
+        raise ValueError("%s is empty: need at least one sample" % name)
+    first = rows[0]
+    if width == 1 and length(first) < 0 and not isinstance(first, (str, bytes)):
+        for r in range(n):                      # Y = [0, 1, 1, 0] for a network with one output
+            copy_row(rows, r, 1, None, 0, name, r)
+        return n, True
+    for r in range(n):
+        row = rows[r]
+        m = length(row)
+        if m < 0:
+            raise ValueError("%s row %d is %r, expected a row of %d numbers (%s)" % (name, r, row, width, what))
+        if m != width:
+            raise ValueError("%s row %d has %d values, expected %d (%s)" % (name, r, m, width, what))
+        copy_row(row, 0, width, None, 0, name, r)
+    return n, False
+
+
 def pack(rows, width, typecode, name, what="width"):
     """Copy rows of `width` numbers into one flat array; return (array, number of rows).
 
@@ -120,3 +159,28 @@ def pack(rows, width, typecode, name, what="width"):
             raise ValueError("%s row %d has %d values, expected %d (%s)" % (name, r, m, width, what))
         copy_row(row, 0, width, out, r * width, name, r)
     return out, n
+
+
+class Order:
+    """The numbers 0..n-1 in an order Random.shuffle() permutes, kept in arrays of 128 (256
+    bytes each) rather than one list: a fragmented heap with plenty free but no large free
+    block still has room for them."""
+
+    def __init__(self, n):
+        tc = "H" if n <= 0x10000 else "i"
+        self.n = n
+        self.chunks = [array.array(tc, range(c, min(c + 128, n))) for c in range(0, n, 128)]
+
+    def __len__(self):
+        return self.n
+
+    def __getitem__(self, i):
+        return self.chunks[i >> 7][i & 127]
+
+    def __setitem__(self, i, v):
+        self.chunks[i >> 7][i & 127] = v
+
+    def __iter__(self):
+        for c in self.chunks:
+            for i in c:
+                yield i

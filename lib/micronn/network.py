@@ -2,7 +2,8 @@
 from math import sqrt
 
 from . import activations, exact, kernels, losses
-from .data import copy_row, length, number, pack, whole_number, zeros
+from .data import Order, check_rows, copy_row, float_typecode, length, number, whole_number, zeros
+from .meta import Meta
 from .rng import Random
 from .sizes import ITEMSIZE, check_optimizer, param_count, training_nbytes
 
@@ -51,7 +52,7 @@ class Dense:
         return [self.W] if self.b is None else [self.W, self.b]
 
 
-class Network:
+class Network(Meta):
     """Dense layers of the given sizes, e.g. Network([3, 4, 1]) for the article's network.
 
     activation: the hidden layers' activation (a name, or a list with one name per hidden
@@ -79,10 +80,12 @@ class Network:
         self.layers = [Dense(sizes[l], sizes[l + 1], acts[l], self.bias, dtype)
                        for l in range(len(sizes) - 1)]
         self._x = [0.0] * sizes[0]
+        self._xd = self._t = None   # a sample and its targets rounded to dtype
         self.rng = Random(seed)
         self._opt = None
         self.loss = None            # name of the loss of the last fit()
-        # forward passes through the integer kernels of exact.py (float32, under viper only)
+        # forward and backward passes through the integer kernels of exact.py (float32, under
+        # viper only)
         self.fast = kernels.VIPER and dtype == "f"
         self._exact = None
         if init is None:
@@ -106,8 +109,10 @@ class Network:
         return self.n_params * ITEMSIZE[self.dtype]
 
     def describe(self):
-        """What the file format records of the model besides its buffers."""
-        return {"layers": self.sizes, "activations": self.activations, "bias": self.bias, "dtype": self.dtype}
+        """What the file format records of the model besides its buffers (meta.Meta included)."""
+        d = {"layers": self.sizes, "activations": self.activations, "bias": self.bias, "dtype": self.dtype}
+        d.update(self.meta())
+        return d
 
     def buffers(self):
         """The parameter arrays in file order (sizes.layout): per layer W, then b."""
@@ -188,25 +193,55 @@ class Network:
 
     # -- inference -----------------------------------------------------------------------------
 
-    def _forward(self, x, train=False):
-        """The outputs for one sample; train: also leave each layer's outputs in L.out."""
-        if self.fast:
-            if self._exact is None:
-                self._exact = exact.Forward(self.layers)
-            return self._exact.run(self.layers, x, train)
+    def _engine(self):
+        """The integer-kernel passes (exact.Exact) when self.fast, else None (the float kernels)."""
+        if not self.fast:
+            return None
+        if self._exact is None:
+            self._exact = exact.Exact(self.layers)
+        return self._exact
+
+    def _forward(self, x):
+        """The outputs for one sample (each layer's also kept, for backpropagation)."""
+        eng = self._engine()
+        if eng is not None:
+            if x is not eng.x:
+                exact.to_f32(x, eng.x, len(eng.x))
+            return eng.forward(self.layers)
         for L in self.layers:
             x = L.forward(x)
         return x
 
+    def _layer_outputs(self):
+        """Each layer's outputs of the last _forward()."""
+        eng = self._engine()
+        return eng.outs if eng is not None else [L.outputs() for L in self.layers]
+
     def _load_input(self, x):
+        """One sample, checked, in the buffer _forward() reads it from fastest (and scaled there
+        when the model scales its inputs)."""
         n = self.sizes[0]
         m = length(x)
+        eng = self._engine()
+        if eng is not None and m == n:
+            try:                    # every float32 finite: the common case, no float object
+                exact.to_f32(x, eng.x, n)
+                if exact.finite(eng.x, 0, n):
+                    return self._scaled(eng.x)
+            except TypeError:
+                pass
         if m < 0:
             raise ValueError("predict needs one sample of %d numbers, got %r" % (n, x))
         if m != n:
             raise ValueError("sample has %d values, expected %d (the network has %d inputs)" % (m, n, n))
         copy_row(x, 0, n, self._x, 0, "input")
-        return self._x
+        return self._scaled(self._x)
+
+    def _scaled(self, x):
+        """x (a scratch buffer of the network's), scaled in place when the model scales its inputs."""
+        if self.scaler is not None:
+            self.scaler.apply(x)
+        return x
 
     def predict(self, x):
         """Outputs (a list) for one sample."""
@@ -214,32 +249,60 @@ class Network:
 
     def predict_many(self, X):
         """Outputs for each sample of X (a list of lists)."""
-        Xf, n = self._pack_x(X)
-        n_in, x = self.sizes[0], self._x
+        n, flat = self._check_x(X)
+        n_in = self.sizes[0]
+        eng = self._engine()
+        words = flat and float_typecode(X) == "f"
         out = []
-        for s in range(n):
-            kernels.load_row(Xf, s * n_in, x, n_in)
-            out.append(list(self._forward(x)))
+        for i in range(n):
+            src, off = (X, i * n_in) if flat else (X[i], 0)
+            out.append(list(self._forward(self._load(eng, src, off, words))))
         return out
 
     def evaluate(self, X, Y, loss=None):
         """The loss over a whole data set, defined as in fit()."""
         loss = self.check_loss(loss)
-        Xf, Yf, n = self._pack_xy(X, Y)
-        n_in, n_out, x = self.sizes[0], self.sizes[-1], self._x
+        n, xflat, yflat, words = self._check_xy(X, Y)
+        n_in, n_out = self.sizes[0], self.sizes[-1]
+        eng = self._engine()
         scratch = [0.0] * n_out
         total = 0.0
-        for s in range(n):
-            kernels.load_row(Xf, s * n_in, x, n_in)
-            total += losses.output_delta(loss, self._forward(x), Yf, s * n_out, n_out, scratch, 0.0)
+        for i in range(n):
+            src, off = (X, i * n_in) if xflat else (X[i], 0)
+            y = self._forward(self._load(eng, src, off, words))
+            T = self._target(Y, i * n_out if yflat else 0, Y if yflat else Y[i])
+            total += losses.output_delta(loss, y, T, 0, n_out, scratch, 0.0)
         return losses.mean(loss, total, n, n_out)
+
+    def _load(self, eng, src, off, words):
+        """Sample src[off:off+n_in] (already checked) into the input buffer of the path in use,
+        scaled there when the model scales its inputs.
+
+        The float path gets it rounded to the network's dtype first, as the weights are.
+        """
+        n = self.sizes[0]
+        if eng is not None:
+            eng.load(src, off, words)
+            return self._scaled(eng.x)
+        if self._xd is None:
+            self._xd = zeros(self.dtype, n)
+        kernels.load_row(src, off, self._xd, n)
+        kernels.load_row(self._xd, 0, self._x, n)
+        return self._scaled(self._x)
+
+    def _target(self, Y, off, src):
+        """Targets src[off:off+n_out] rounded to the network's dtype, as the weights are."""
+        t = self._t
+        if t is None:
+            t = self._t = zeros(self.dtype, self.sizes[-1])
+        kernels.load_row(src, off, t, len(t))
+        return t
 
     # -- training ------------------------------------------------------------------------------
 
     def _backward(self, x, Y, off, loss, s, lr):
-        """Backpropagate one sample whose forward pass just ran; return its loss term.
-
-        lr is a number: step the weights now (online SGD); None: add to the gradient sums.
+        """Backpropagate (float kernels) one sample whose forward pass just ran; return its loss
+        term.  lr is a number: step the weights now (online SGD); None: add to the gradient sums.
         """
         layers = self.layers
         top = layers[-1]
@@ -263,9 +326,22 @@ class Network:
                 prev.act_backward(dprev, inp, prev.n_out)
         return value
 
-    def _prepare_training(self):
-        for L in self.layers:
-            L.prepare_training()
+    def _sample(self, eng, X, Y, i, xflat, yflat, words, loss, s, lr):
+        """Forward and backward for sample i of a checked data set; its loss term."""
+        n_in, n_out = self.sizes[0], self.sizes[-1]
+        src, off = (X, i * n_in) if xflat else (X[i], 0)
+        T = self._target(Y, i * n_out if yflat else 0, Y if yflat else Y[i])
+        x = self._load(eng, src, off, words)
+        if eng is not None:
+            eng.forward(self.layers)
+            return eng.backward(self.layers, T, 0, loss, s, lr)
+        self._forward(x)
+        return self._backward(x, T, 0, loss, s, lr)
+
+    def _prepare_training(self, eng):
+        if eng is None:
+            for L in self.layers:
+                L.prepare_training()
 
     def _grad_buffers(self):
         """Make the gradient sums (once) and zero them."""
@@ -278,23 +354,16 @@ class Network:
                 if L.Gb is not None:
                     kernels.fill(L.Gb, L.n_out, 0.0)
 
-    def _accumulate(self, Xf, Yf, order, start, stop, loss, s):
-        n_in, n_out, x = self.sizes[0], self.sizes[-1], self._x
-        total = 0.0
-        for p in range(start, stop):
-            i = order[p]
-            kernels.load_row(Xf, i * n_in, x, n_in)
-            self._forward(x, True)
-            total += self._backward(x, Yf, i * n_out, loss, s, None)
-        return total
-
     def gradient(self, X, Y, loss=None):
         """The gradient of evaluate(X, Y, loss) with respect to every weight, shaped like get_weights()."""
         loss = self.check_loss(loss)
-        Xf, Yf, n = self._pack_xy(X, Y)
-        self._prepare_training()
+        n, xflat, yflat, words = self._check_xy(X, Y)
+        eng = self._engine()
+        self._prepare_training(eng)
         self._grad_buffers()
-        self._accumulate(Xf, Yf, range(n), 0, n, loss, losses.scale(loss, self.sizes[-1], n))
+        s = losses.scale(loss, self.sizes[-1], n)
+        for i in range(n):
+            self._sample(eng, X, Y, i, xflat, yflat, words, loss, s, None)
         out = []
         for L in self.layers:
             G, n_in = L.GW, L.n_in
@@ -303,28 +372,37 @@ class Network:
         return out
 
     def fit(self, X, Y, epochs=1, lr=0.1, loss="mse", batch_size=None, optimizer="sgd", shuffle=True,
-            callback=None, every=1, momentum=0.9, beta1=0.9, beta2=0.999, eps=1e-8):
+            callback=None, every=1, momentum=0.9, beta1=0.9, beta2=0.999, eps=1e-8, scale=None):
         """Train by backpropagation; return the loss of the last epoch.
 
         loss: "sse" (the article's), "mse", "bce" (sigmoid output) or "cce" (softmax output).
         batch_size: None for full batch (the article), 1 for online, n for mini-batches.
         optimizer: "sgd", "momentum" or "adam".  The loss of an epoch is measured during its
         forward passes, before each step.  callback(epoch, loss) runs every `every` epochs and
-        after the last one; returning False stops training.
+        after the last one; returning False stops training.  scale ("standard" or "minmax"): when
+        the network has no input scaler yet, fit one on X first (scale.Scaler); it is kept in the
+        model, so every later fit, predict and save takes and keeps raw inputs.
+
+        X and Y are read where they are (lists of rows, or flat arrays such as a board reads
+        from a file): nothing the size of the data set is allocated.
         """
         loss = self.check_loss(loss)
-        check_fit(epochs, lr, batch_size, optimizer, every)
+        check_fit(epochs, lr, batch_size, optimizer, every, scale)
         if callback is not None and not callable(callback):
             raise ValueError("callback must be callable")
-        Xf, Yf, n = self._pack_xy(X, Y)
+        n, xflat, yflat, words = self._check_xy(X, Y)
+        if scale not in (None, "none") and self.scaler is None:
+            from .scale import fit
+            self.scaler = fit(X, self.sizes[0], scale)
         bs = n if batch_size is None else min(batch_size, n)
-        self._prepare_training()
+        eng = self._engine()
+        self._prepare_training(eng)
         online_sgd = optimizer == "sgd" and bs == 1
         if not online_sgd:              # online SGD steps inside backpropagation instead
             self._grad_buffers()
             opt = self._optimizer(optimizer, momentum, beta1, beta2, eps)
-        n_in, n_out, x = self.sizes[0], self.sizes[-1], self._x
-        order = list(range(n))
+        n_out = self.sizes[-1]
+        order = Order(n) if shuffle and bs < n else range(n)
         rng = self.rng
         self.loss = loss
         value = None
@@ -335,16 +413,17 @@ class Network:
             if online_sgd:
                 s = losses.scale(loss, n_out, 1)
                 for i in order:
-                    kernels.load_row(Xf, i * n_in, x, n_in)
-                    self._forward(x, True)
-                    total += self._backward(x, Yf, i * n_out, loss, s, lr)
+                    total += self._sample(eng, X, Y, i, xflat, yflat, words, loss, s, lr)
             else:
                 for start in range(0, n, bs):
                     stop = min(start + bs, n)
                     self._grad_buffers()
-                    total += self._accumulate(Xf, Yf, order, start, stop, loss,
-                                              losses.scale(loss, n_out, stop - start))
-                    opt.step(lr)
+                    s = losses.scale(loss, n_out, stop - start)
+                    batch = 0.0
+                    for p in range(start, stop):
+                        batch += self._sample(eng, X, Y, order[p], xflat, yflat, words, loss, s, None)
+                    total += batch
+                    opt.step(lr, None if eng is None else exact.fma)
             value = losses.mean(loss, total, n, n_out)
             if value - value != 0.0:
                 raise ValueError("training diverged at epoch %d: the loss is %s; try a smaller lr than %s"
@@ -380,17 +459,18 @@ class Network:
             loss = self.loss or "mse"
         return losses.check(loss, self.layers[-1].activation)
 
-    def _pack_x(self, X):
+    def _check_x(self, X):
         n = self.sizes[0]
-        return pack(X, n, self.dtype, "X", "the network has %d inputs" % n)
+        return check_rows(X, n, "X", "the network has %d inputs" % n)
 
-    def _pack_xy(self, X, Y):
-        Xf, n = self._pack_x(X)
+    def _check_xy(self, X, Y):
+        """Check a data set where it is; (samples, X flat, Y flat, X a float32 array)."""
+        n, xflat = self._check_x(X)
         k = self.sizes[-1]
-        Yf, ny = pack(Y, k, self.dtype, "Y", "the network has %d outputs" % k)
+        ny, yflat = check_rows(Y, k, "Y", "the network has %d outputs" % k)
         if ny != n:
             raise ValueError("X has %d samples but Y has %d" % (n, ny))
-        return Xf, Yf, n
+        return n, xflat, yflat, xflat and float_typecode(X) == "f"
 
     # -- files ---------------------------------------------------------------------------------
 
@@ -407,8 +487,9 @@ class Network:
 
 
 
-def check_fit(epochs, lr, batch_size=None, optimizer="sgd", every=1):
-    """fit()'s rules for its numeric options and optimizer (ValueError saying which is wrong)."""
+def check_fit(epochs, lr, batch_size=None, optimizer="sgd", every=1, scale=None):
+    """fit()'s rules for its numeric options, optimizer and scaling (ValueError saying which is
+    wrong)."""
     whole_number(epochs, "epochs", 1)
     whole_number(every, "every", 1)
     if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not 0 < lr < _INF:
@@ -416,6 +497,8 @@ def check_fit(epochs, lr, batch_size=None, optimizer="sgd", every=1):
     if batch_size is not None:
         whole_number(batch_size, "batch_size", 1)
     check_optimizer(optimizer)
+    if scale not in (None, "none", "standard", "minmax"):
+        raise ValueError("unknown scaling %r; expected standard, minmax or none" % (scale,))
 
 
 def _check_sizes(layers):

@@ -48,6 +48,7 @@ class Optimizer:
         self.mu = momentum
         self.b1, self.b2, self.eps = beta1, beta2, eps
         self.t = 0
+        self._k = None
         self.state = []
         for P, _ in pairs:
             if name == "momentum":
@@ -59,9 +60,14 @@ class Optimizer:
         """The extra arrays this optimizer keeps (for memory reports)."""
         return [buf for st in self.state for buf in st]
 
-    def step(self, lr):
+    def step(self, lr, fma=None):
+        """One step with the gradient sums.  fma: exact.fma to step float32 parameters with
+        integer kernels (each update rounded once, as in training); None: the float kernels.
+        Adam always steps in float (its square root and division per parameter)."""
         name = self.name
-        if name == "sgd":
+        if fma is not None and name != "adam":
+            self._exact(lr, fma)
+        elif name == "sgd":
             for P, G in self.pairs:
                 _sgd(P, G, len(P), lr)
         elif name == "momentum":
@@ -73,3 +79,21 @@ class Optimizer:
             lr_t = lr * sqrt(1.0 - self.b2 ** t) / (1.0 - self.b1 ** t)
             for (P, G), (M, V) in zip(self.pairs, self.state):
                 _adam(P, G, M, V, len(P), lr_t, self.b1, self.b2, self.eps)
+
+    def _exact(self, lr, fma):
+        import array
+        if self._k is None:         # one-value arrays: fma() takes its factors as arrays
+            self._k = (array.array("f", (1.0,)), array.array("f", (0.0,)), array.array("f", (0.0,)))
+        one, k_lr, k_mu = self._k
+        k_lr[0] = lr
+        k_mu[0] = self.mu
+        for p in range(len(self.pairs)):
+            P, G = self.pairs[p]
+            n = len(P)
+            if self.name == "sgd":
+                fma(P, P, 1, k_lr, G, 1, n, 0, 1)           # P -= lr G
+            else:
+                V = self.state[p][0]
+                fma(V, V, 0, k_mu, V, 1, n, 0, 0)           # V = mu V
+                fma(V, V, 1, k_lr, G, 1, n, 0, 1)           # V -= lr G
+                fma(P, P, 1, one, V, 1, n, 0, 0)            # P += V

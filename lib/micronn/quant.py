@@ -22,6 +22,7 @@ import array
 from math import exp, tanh
 
 from . import activations, exact, kernels
+from .meta import Meta
 from .sizes import INT8_ROW as ROW, layout, param_count
 
 try:
@@ -55,7 +56,9 @@ def quantize(net, bits=8, X=None):
                              % (L.n_in, MAX_IN))
     bufs = new_buffers(net.sizes)       # first, before calibration churns the heap
     in_max, hidden = _ranges(net, X)
-    return QNetwork.build(net, in_max, hidden, bufs)
+    q = QNetwork.build(net, in_max, hidden, bufs)
+    q.set_meta(net.meta())              # the same scaling, class names and summary
+    return q
 
 
 def _ranges(net, X):
@@ -81,12 +84,13 @@ def _ranges(net, X):
     in_max = 0.0
     hidden = [0.0] * (len(layers) - 1)
     for row in X:                   # one row at a time: no copy of the data set in the heap
-        x = net._load_input(row)
+        x = net._load_input(row)    # scaled, when the model scales its inputs
         for v in x:
             in_max = max(in_max, abs(v))
-        net._forward(x, True)
+        net._forward(x)
+        outs = net._layer_outputs()
         for l in range(len(layers) - 1):
-            for v in layers[l].out:
+            for v in outs[l]:
                 hidden[l] = max(hidden[l], abs(v))
     return in_max, hidden
 
@@ -138,7 +142,7 @@ def new_buffers(sizes):
     return [array.array("i", bytearray(4 * nt)), array.array("f", bytearray(4 * ns)), W, C]
 
 
-class QNetwork:
+class QNetwork(Meta):
     """A quantized network: predict() and predict_many() like a float Network, save() to .mnn.
 
     Its state is a handful of flat buffers: W (all weight bytes), C (two 16-bit halves of each
@@ -160,8 +164,8 @@ class QNetwork:
         """Make the working buffers and the activation tables the model's layers use."""
         sizes, acts, T, W = self.sizes, self.activations, self.T, self.W
         kinds = [T[l * ROW + KIND] for l in range(len(acts))]
-        self._sig = _lut(KIND_SIGMOID) if KIND_SIGMOID in kinds else W     # W: an unused stand-in
-        self._tanh = _lut(KIND_TANH) if KIND_TANH in kinds else W
+        self._sig = _lut(KIND_SIGMOID) if KIND_SIGMOID in kinds else self.C     # C: an unused 16-bit stand-in
+        self._tanh = _lut(KIND_TANH) if KIND_TANH in kinds else self.C
         width = max(sizes)
         self._a = bytearray(width)
         self._b = bytearray(width)
@@ -259,8 +263,10 @@ class QNetwork:
         return param_count(self.sizes, self.bias)
 
     def describe(self):
-        """What the file format records of the model besides its buffers."""
-        return {"layers": self.sizes, "activations": self.activations, "bias": self.bias, "dtype": "b"}
+        """What the file format records of the model besides its buffers (meta.Meta included)."""
+        d = {"layers": self.sizes, "activations": self.activations, "bias": self.bias, "dtype": "b"}
+        d.update(self.meta())
+        return d
 
     def buffers(self):
         """The model's buffers in file order (sizes.layout)."""
@@ -284,6 +290,8 @@ class QNetwork:
             if len(x) != len(f):
                 raise TypeError
             exact.to_f32(x, f, len(f))
+            if self.scaler is not None:
+                self.scaler.apply(f)
             bad = run(*self._args)
         except TypeError:
             bad = -1
@@ -313,14 +321,17 @@ class QNetwork:
 
     def predict_many(self, X):
         """Outputs for each sample of X (a list of lists)."""
-        from .data import pack
+        from .data import check_rows
         n_in = self.sizes[0]
-        Xf, n = pack(X, n_in, "f", "X", "the network has %d inputs" % n_in)
-        x = [0.0] * n_in
+        n, flat = check_rows(X, n_in, "X", "the network has %d inputs" % n_in)
+        x = [0.0] * n_in if flat else None
         out = []
         for s in range(n):
-            kernels.load_row(Xf, s * n_in, x, n_in)
-            out.append(list(self._run(x)))
+            if flat:
+                kernels.load_row(X, s * n_in, x, n_in)
+                out.append(list(self._run(x)))
+            else:
+                out.append(list(self._run(X[s])))
         return out
 
     def save(self, path, format="mnn"):

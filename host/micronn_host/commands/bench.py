@@ -65,6 +65,7 @@ def run(args, out=print):
     with connect(args.port, soft_reset=True) as board:
         emulated = board.caps.platform in benchtable.EMULATED
         info = board.bench()
+        info.update(board.identity())
         files, lib_bytes = board.exec(LIBRARY_SIZE).decode().split()
         board.repl.put(BOARD_PATH, script)
         free = fresh_heap(board)

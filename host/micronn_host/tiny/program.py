@@ -36,8 +36,9 @@ VERSION = 3
 KERNELS, MODEL, FIT, JOBS = "mnnk", "mnn", "mnnf", "mnnj"
 MODULE = JOBS                       # the one the host imports as m: it has every entry point
 PUBLIC = ("room", "load", "data", "setup", "fit", "save", "filecrc", "train", "predict", "crc32", "S")
-# the classes the program copies only some methods of (the model code sets rng.state itself)
-METHODS = {"Random": ("next32", "randbelow", "shuffle")}
+# the classes the program copies only some methods of (the model code sets the generator's state,
+# its two 16-bit halves, itself)
+METHODS = {"Random": ("randbelow", "shuffle")}
 
 
 class ProgramError(Exception):
@@ -166,7 +167,8 @@ def model_source(spec):
     if spec.shuffle:
         out("    %s = list(range(n))" % at["R"])
         out("    %s = Random()" % at["Q"])
-        out("    %s.state = state" % at["Q"])
+        out("    %s.hi = state >> 16" % at["Q"])
+        out("    %s.lo = state & 0xFFFF" % at["Q"])
     else:
         out("    %s = range(n)" % at["R"])   # rows in order: no list to hold
     out("def setup(p, need, train, dp, n, k, state):")   # the larger first
