@@ -114,7 +114,7 @@ def measure_m4f(firmware):
     with qemu.Emulator("m4f", firmware=firmware) as emu:
         with connect(emu.port, soft_reset=True) as board:
             board.deploy(out=lambda m: None)
-            info = board.info()
+            info = board.identity()
             info["free"] = bench.fresh_heap(board)
         for _ in range(RUNS):
             runs.append(bench.run(argparse.Namespace(port=emu.port, nets=None, impls=None), out=lambda m: None))

@@ -186,10 +186,19 @@ def flat_weights(net):
 
 
 def assert_trained_for(board, path, epochs):
-    """The board's model at `path` is the article's network after exactly `epochs` epochs, bit
-    for bit (boards.article_epochs: the same training under the MicroPython unix port; the M4F
-    board's float32 training gives the same bits, its integer kernels round as the unix port's)."""
-    assert article_epochs(board.local(path), epochs) == epochs
+    """The board's model at `path` is the article's network after exactly `epochs` epochs: bit
+    for bit on the unix-port board (boards.article_epochs: the same training under the
+    MicroPython unix port).  The M4F board's own float arithmetic is float32, so its weights
+    drift from that a little (measured: 3e-8 after one epoch, 4e-6 after 1000 to 5000, relative
+    to max(1, |w|)) while one epoch more or less moves them 3e-5 or more by 5000 epochs: its
+    model must be within 2e-5 of `epochs` epochs here, and nearer to it than to its neighbours."""
+    if board.board != "m4f":
+        assert article_epochs(board.local(path), epochs) == epochs
+        return
+    got = flat_weights(board.load(path))
+    scale = np.maximum(1.0, np.abs(got))
+    apart = [np.max(np.abs(w - got) / scale) for w in article_weights([epochs - 1, epochs, epochs + 1])]
+    assert apart[1] < 2e-5 and apart[1] < min(apart[0], apart[2]), (epochs, apart)
 
 
 def test_ctrl_c_stops_between_epochs_so_the_checkpoint_is_a_whole_number_of_epochs(board, xor):

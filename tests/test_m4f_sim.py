@@ -71,6 +71,7 @@ def test_sim_takes_the_firmware_from_the_environment_and_runs_until_ctrl_c(tmp_p
         assert "mps2-an386 with Cortex-M4F" in lines[1]
         assert os.path.realpath(link).startswith("/dev/pts/")
         d = json.loads(cli("info", "--json", port=link, check=True).stdout)
+        assert d["platform"] == "qemu" and d["machine"] == "mps2-an386 with Cortex-M4F" and not d["virtual"]
         assert d["arch"] == "armv7emsp" and d["native"] is True and d["micronn"] is None
         assert 150 * 1024 < d["free"] <= 192 * 1024
     finally:
