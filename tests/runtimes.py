@@ -137,14 +137,6 @@ class Runtime:
             raise RunFailed("%s printed nothing; stderr:\n%s" % (self.name, proc.stderr))
         return json.loads(lines[-1])
 
-    def raises(self, code, setup="import micronn"):
-        """Run code that must raise, in a fresh process; (exception type name, message)."""
-        body = textwrap.indent(textwrap.dedent(code), "    ")
-        snippet = ("import json\n%s\ntry:\n%s\n    print(json.dumps(['no exception', '']))\n"
-                   "except Exception as e:\n    print(json.dumps([type(e).__name__, str(e)]))\n"
-                   % (textwrap.dedent(setup), body))
-        return tuple(self.run(snippet))
-
     def run_batch(self, cases, timeout=600):
         """Run {key: code} in one interpreter, in order; {key: Result}.  When the interpreter
         dies, the case it was running and those after it get an error saying so."""
