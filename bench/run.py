@@ -21,14 +21,11 @@ LIB = ROOT / "lib"
 ONBOARD = ROOT / "bench" / "onboard.py"
 sys.path.insert(0, str(ROOT / "host"))     # the table format `micronn bench` prints too
 from micronn_host.benchtable import IMPLS, LEGEND, NETS, steps, table  # noqa: E402
+from micronn_host.executables import find_micropython  # noqa: E402
 
 RUNS = 3
 HEAP = "192k"
-
-
-def micropython_exe():
-    here = Path(sys.executable).parent / "micropython"
-    return str(here) if here.exists() else "micropython"
+MICROPYTHON = find_micropython() or "micropython"
 
 
 def one(runtime, impl, net, heap=None):
@@ -41,7 +38,7 @@ def one(runtime, impl, net, heap=None):
                 argv = [sys.executable, str(ONBOARD), step, net]
                 env = dict(os.environ, PYTHONPATH=str(LIB))
             else:
-                argv = [micropython_exe(), "-X", "heapsize=%s" % (heap or HEAP), str(ONBOARD), step, net]
+                argv = [MICROPYTHON, "-X", "heapsize=%s" % (heap or HEAP), str(ONBOARD), step, net]
                 env = dict(os.environ, MICROPYPATH=str(LIB))
             proc = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=600, cwd=scratch)
             if proc.returncode != 0:

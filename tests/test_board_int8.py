@@ -8,6 +8,8 @@ import micronn
 from boards import cli, deployed
 from conftest import find_micropython, need
 
+pytestmark = pytest.mark.board
+
 
 @pytest.fixture(scope="module")
 def board(tmp_path_factory):

