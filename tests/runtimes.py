@@ -9,10 +9,11 @@ json.dumps(...) of what it computed as its last line.
   namespace of its own, its output and exception captured per case, the heap collected between
   cases.  It returns {key: Result}.
 
-The batch protocol is HARNESS (defines case(name, src), which prints one tagged line per case)
-followed by one case(...) call per snippet.  A process runtime sends the calls as a file the
-harness reads line by line; a board runtime can send HARNESS once over the raw REPL, then each
-call as a command of its own, and parse the same tagged lines.
+The batch protocol is HARNESS (defines case(number, src), which runs src and prints one tagged
+line with the number, the output and the exception) followed by one case(...) call per snippet.
+A process runtime sends the calls as a file the harness reads line by line; a board runtime can
+send HARNESS once over the raw REPL, then each call as a command of its own, and parse the same
+tagged lines.
 """
 import functools
 import json
@@ -44,7 +45,7 @@ def _trace(e):
         sys.print_exception(e, s)
         return s.getvalue()
 
-def case(name, src):
+def case(number, src):
     out = []
     def keep(*args, **kw):
         out.append(kw.get("sep", " ").join([str(a) for a in args]) + kw.get("end", "\n"))
@@ -57,7 +58,7 @@ def case(name, src):
     ns.clear()
     ns = None
     gc.collect()
-    sys.stdout.write(_TAG + json.dumps([name, "".join(out), err]) + "\n")
+    sys.stdout.write(_TAG + json.dumps([number, "".join(out), err]) + "\n")
     flush = getattr(sys.stdout, "flush", None)
     if flush:
         flush()

@@ -158,6 +158,7 @@ def test_a_quantized_model_saves_loads_and_predicts_the_same(rt, results):
 
 def test_damaged_quantized_files_are_refused(rt, results):
     got = results(rt)["damaged"].value
+    assert len(got) == 2
     for (kind, msg), name, words in zip(got, ("short.mnn", "flip.mnn"), ("truncated", "corrupted")):
         assert kind == "ValueError" and words in msg and name in msg
 
