@@ -3,8 +3,9 @@
 A runtime runs snippets with lib/ importable.  A snippet is plain code that prints
 json.dumps(...) of what it computed as its last line.
 
-- run(code) starts a fresh process for the one snippet: for tests that measure the heap or
-  need their own interpreter (a heap size, a working directory).
+- run(code) starts a fresh process for the one snippet (raises(code) for one that must raise):
+  for tests that measure the heap or need their own interpreter (a heap size, a working
+  directory).
 - run_batch({key: code}) runs many independent snippets in one interpreter, each case in a
   namespace of its own, its output and exception captured per case, the heap collected between
   cases.  It returns {key: Result}.
@@ -137,6 +138,15 @@ class Runtime:
         if not lines:
             raise RunFailed("%s printed nothing; stderr:\n%s" % (self.name, proc.stderr))
         return json.loads(lines[-1])
+
+    def raises(self, code, setup="import micronn"):
+        """Run code that must raise, in a fresh process; (exception type name, message), or
+        ('no exception', '').  Many such cases run faster as one run_batch."""
+        body = textwrap.indent(textwrap.dedent(code), "    ")
+        snippet = ("import json\n%s\ntry:\n%s\n    print(json.dumps(['no exception', '']))\n"
+                   "except Exception as e:\n    print(json.dumps([type(e).__name__, str(e)]))\n"
+                   % (textwrap.dedent(setup), body))
+        return tuple(self.run(snippet))
 
     def run_batch(self, cases, timeout=600):
         """Run {key: code} in one interpreter, in order; {key: Result}.  When the interpreter

@@ -24,3 +24,9 @@ def test_when_the_interpreter_dies_the_case_and_those_after_it_say_so(rt):
     assert kind == "BatchDied" and "exit code 3" in msg and "while running it" in msg
     kind, msg = got["after"].raised()
     assert kind == "BatchDied" and msg == "not run: the interpreter ended during case 'exits'"
+
+
+def test_one_snippet_in_a_process_of_its_own(rt):
+    assert rt.run("import json\nprint(json.dumps([1, 2.5]))") == [1, 2.5]
+    assert rt.raises("micronn.Network([3])")[0] == "ValueError"
+    assert rt.raises("x = 1") == ("no exception", "")
