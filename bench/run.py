@@ -22,15 +22,12 @@ LIB = ROOT / "lib"
 ONBOARD = ROOT / "bench" / "onboard.py"
 sys.path.insert(0, str(ROOT / "host"))     # the table format `micronn bench` prints too
 from micronn_host.benchtable import IMPLS, LEGEND, NAMES, NETS, RATIO_NOTE, steps, table  # noqa: E402
+from micronn_host.executables import find_micropython  # noqa: E402
 
 RUNS = 3
 HEAP = "192k"
+MICROPYTHON = find_micropython() or "micropython"
 M4F_SHARED = Path("shared", "firmware", "qemu-m4f", "micropython-m4f.elf")
-
-
-def micropython_exe():
-    here = Path(sys.executable).parent / "micropython"
-    return str(here) if here.exists() else "micropython"
 
 
 def one(runtime, impl, net, heap=None):
@@ -43,7 +40,7 @@ def one(runtime, impl, net, heap=None):
                 argv = [sys.executable, str(ONBOARD), step, net]
                 env = dict(os.environ, PYTHONPATH=str(LIB))
             else:
-                argv = [micropython_exe(), "-X", "heapsize=%s" % (heap or HEAP), str(ONBOARD), step, net]
+                argv = [MICROPYTHON, "-X", "heapsize=%s" % (heap or HEAP), str(ONBOARD), step, net]
                 env = dict(os.environ, MICROPYPATH=str(LIB))
             proc = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=600, cwd=scratch)
             if proc.returncode != 0:

@@ -250,6 +250,6 @@ def article_epochs(path, start, stop=None):
     network (as `micronn train ... ARTICLE` builds it) is exactly the model file at path, or
     None.  Computed by lib/micronn under the MicroPython unix port, which gives a virtual
     board's bits exactly (the same code on the same machine)."""
-    from conftest import micropython_runtime
-    rt = micropython_runtime()
+    import runtimes
+    rt = runtimes.get("micropython")
     return rt.run(ARTICLE_FIT % (str(path), start, start if stop is None else stop))

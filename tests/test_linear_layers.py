@@ -1,5 +1,6 @@
 """Linear layers train: the linear activation's backward kernel takes (delta, y, n) like the
 others (it used to be an alias of the forward kernel, which takes two arguments)."""
+import functools
 import json
 
 import numpy as np
@@ -11,16 +12,25 @@ X = [[0, 0, 1], [0, 1, 1], [1, 0, 1], [1, 1, 1]]
 Y = [[0.5], [1.0], [1.5], [0.0]]
 
 
-@pytest.mark.parametrize("hidden,output", [("relu", "linear"), ("linear", "sigmoid")])
-def test_linear_layers_train_like_the_reference(rt, hidden, output):
-    got = rt.run("""
-        import json, micronn
-        net = micronn.Network([3, 5, 1], activation=%r, output=%r, seed=4, dtype="d")
-        w0 = net.get_weights()
-        loss = net.fit(%s, %s, epochs=20, lr=0.05, loss="mse", shuffle=False)
-        print(json.dumps([w0, net.get_weights(), loss]))
-    """ % (hidden, output, json.dumps(X), json.dumps(Y)))
-    w0, w1, loss = got
+PAIRS = [("relu", "linear"), ("linear", "sigmoid")]
+TRAIN = """
+    import json, micronn
+    net = micronn.Network([3, 5, 1], activation=%r, output=%r, seed=4, dtype="d")
+    w0 = net.get_weights()
+    loss = net.fit(%s, %s, epochs=20, lr=0.05, loss="mse", shuffle=False)
+    print(json.dumps([w0, net.get_weights(), loss]))
+"""
+
+
+@pytest.fixture(scope="session")
+def trained():
+    return functools.cache(lambda rt: rt.run_batch({pair: TRAIN % (pair + (json.dumps(X), json.dumps(Y)))
+                                                    for pair in PAIRS}))
+
+
+@pytest.mark.parametrize("hidden,output", PAIRS)
+def test_linear_layers_train_like_the_reference(rt, trained, hidden, output):
+    w0, w1, loss = trained(rt)[hidden, output].value
     mlp = reference.MLP(w0, [hidden, output])
     history = mlp.fit(X, Y, epochs=20, lr=0.05, loss="mse")
     for (W, b), (Wr, br) in zip(w1, mlp.weights()):

@@ -14,7 +14,7 @@ from m4f_support import firmware, need_m4f
 from micronn_host.sim import qemu
 from micronn_host.transport.rawrepl import RawRepl
 
-pytestmark = pytest.mark.emulator
+pytestmark = [pytest.mark.board, pytest.mark.emulator]
 
 
 @pytest.fixture(scope="module")
