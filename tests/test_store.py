@@ -169,9 +169,11 @@ def cross(made):
 
 
 @pytest.mark.parametrize("fmt", ["mnn", "json"])
-@pytest.mark.parametrize("writer,reader", [("cpython", "micropython"), ("micropython", "cpython")])
-def test_a_file_from_one_runtime_loads_on_the_other(request, made, cross, fmt, writer, reader):
-    w, r = request.getfixturevalue(writer), request.getfixturevalue(reader)
+@pytest.mark.parametrize("writer,reader", [("cpython", "micropython"), ("micropython", "cpython")] + [
+    pytest.param(*pair, marks=[pytest.mark.board, pytest.mark.emulator]) for pair in (("cpython", "m4f"), ("m4f", "cpython"))])
+def test_a_file_from_one_runtime_loads_on_the_other(made, cross, fmt, writer, reader):
+    from conftest import runtime
+    w, r = runtime(writer), runtime(reader)
     saved = made(w)[fmt, "f", True][1]
     loaded = cross(w, r)[fmt].value
     assert loaded["w"] == saved["w"]
@@ -246,3 +248,28 @@ def test_a_complete_temporary_file_is_used_when_the_model_is_missing(rt, made, c
 def test_a_partial_temporary_file_is_not_used(rt, checked):
     kind, msg = checked(rt)[1]["partial-tmp"].raised()
     assert kind in ("OSError", "FileNotFoundError"), msg
+
+
+JSON_TWIN = """
+import json, micronn
+changed = []
+for seed in range(1, 6):
+    net = micronn.Network([8, 16, 4], seed=seed)
+    net.save(%r, format="json")
+    again = micronn.load(%r)
+    changed.append(sum(1 for a, b in zip(net.layers, again.layers) for buf in ("W", "b")
+                       for x, y in zip(bytes(getattr(a, buf)), bytes(getattr(b, buf))) if x != y))
+print(json.dumps(changed))
+"""
+
+
+def test_a_float32_model_comes_back_from_its_json_twin_bit_for_bit(rt, tmp_path):
+    """Five float32 8-16-4 networks saved as JSON and loaded again on the same runtime: not a
+    byte of their weights changes."""
+    path = str(tmp_path / "twin.json")
+    changed = rt.run(JSON_TWIN % (path, path))
+    if rt.float32 and any(changed):
+        # a known bug: on a float32 MicroPython json.dumps prints a float with at most 8
+        # significant digits, not always ones that read back as the same float32
+        pytest.xfail("JSON twins on %s changed %s bytes of weights" % (rt.name, changed))
+    assert changed == [0] * 5
