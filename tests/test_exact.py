@@ -5,6 +5,7 @@ the float32 results must agree bit for bit between the two, and stay within 1e-6
 max(1, |value|)) of the float path.
 """
 import functools
+import json
 
 import pytest
 
@@ -18,29 +19,46 @@ def results():
 
 
 # random layers: widths around the 32-term carry chunks, tiny and zero weights, with and
-# without biases; the inputs cover several binades
+# without biases; the inputs cover several binades.  Drawn here and sent as float32 bits, so
+# that every runtime gets the same numbers (a float32 runtime's own uniform() and products round
+# differently).
+
+
+def _layers():
+    import array
+    import binascii
+    from micronn.rng import Random
+    r = Random(11)
+
+    def rnd(n, lo, hi):
+        return array.array("f", [r.uniform(lo, hi) for _ in range(n)])
+    cases = []
+    for n_in, n_out, has_b in ((1, 1, 1), (3, 4, 0), (31, 5, 1), (32, 3, 1), (33, 2, 0), (64, 10, 1),
+                               (100, 7, 1), (7, 3, 1), (16, 32, 1)):
+        X = rnd(n_in, -3.0, 3.0)
+        W = rnd(n_in * n_out, -0.7, 0.7)
+        B = rnd(n_out, -1.0, 1.0)
+        for k in range(0, len(W), 5):
+            W[k] *= 1e-4               # small weights next to big ones in a row
+        for k in range(2, len(W), 7):
+            W[k] = 0.0
+        X[0] = X[0] * 1e-3
+        if n_in > 2:
+            X[1] = 0.0
+        cases.append([binascii.hexlify(bytes(a)).decode() for a in (X, W, B)] + [has_b, n_in, n_out])
+    return cases
+
+
 LAYERS = """
-import array, json
+import array, binascii, json, struct
 from micronn import exact, kernels
-from micronn.rng import Random
-r = Random(11)
-def rnd(n, lo, hi):
-    return array.array("f", [r.uniform(lo, hi) for _ in range(n)])
+def floats(h):
+    raw = binascii.unhexlify(h)
+    return array.array("f", struct.unpack("<%%df" %% (len(raw) // 4), raw))
 cases = []
-for n_in, n_out, has_b in ((1, 1, 1), (3, 4, 0), (31, 5, 1), (32, 3, 1), (33, 2, 0), (64, 10, 1),
-                           (100, 7, 1), (7, 3, 1), (16, 32, 1)):
-    X = rnd(n_in, -3.0, 3.0)
-    W = rnd(n_in * n_out, -0.7, 0.7)
-    B = rnd(n_out, -1.0, 1.0)
-    for k in range(0, len(W), 5):
-        W[k] *= 1e-4               # small weights next to big ones in a row
-    for k in range(2, len(W), 7):
-        W[k] = 0.0
-    X[0] = X[0] * 1e-3
-    if n_in > 2:
-        X[1] = 0.0
-    cases.append((X, W, B if has_b else None, has_b, n_in, n_out))
-"""
+for hx, hw, hb, has_b, n_in, n_out in json.loads(%r):
+    cases.append((floats(hx), floats(hw), floats(hb) if has_b else None, has_b, n_in, n_out))
+""" % json.dumps(_layers())
 
 
 CASES["layers"] = LAYERS + """

@@ -8,21 +8,25 @@ import zlib
 import numpy as np
 import pytest
 
+# "bits": the weights' bytes, for comparing runtimes whose floats print differently (a float32
+# board prints 8 significant digits)
 MAKE = """
-    import json, micronn
+    import binascii, json, micronn
     net = micronn.Network([3, 5, 4, 2], activation=["tanh", "relu"], output="softmax", bias=%r,
                           seed=9, dtype=%r)
     net.fit([[0.1, 0.2, 0.3], [0.9, 0.1, 0.4], [0.5, 0.5, 0.5]], [[1, 0], [0, 1], [1, 0]],
             epochs=5, lr=0.1, loss="cce")
     net.save(%r, format=%r)
-    print(json.dumps({"w": net.get_weights(), "p": net.predict([0.3, 0.2, 0.1])}))
+    bits = [binascii.hexlify(bytes(a)).decode() for L in net.layers for a in (L.W, L.b) if a is not None]
+    print(json.dumps({"w": net.get_weights(), "p": net.predict([0.3, 0.2, 0.1]), "bits": bits}))
 """
 
 LOAD = """
-    import json, micronn
+    import binascii, json, micronn
     net = micronn.load(%r)
+    bits = [binascii.hexlify(bytes(a)).decode() for L in net.layers for a in (L.W, L.b) if a is not None]
     print(json.dumps({"w": net.get_weights(), "p": net.predict([0.3, 0.2, 0.1]), "sizes": net.sizes,
-                      "acts": net.activations, "bias": net.bias, "dtype": net.dtype}))
+                      "acts": net.activations, "bias": net.bias, "dtype": net.dtype, "bits": bits}))
 """
 
 
@@ -176,7 +180,13 @@ def test_a_file_from_one_runtime_loads_on_the_other(made, cross, fmt, writer, re
     w, r = runtime(writer), runtime(reader)
     saved = made(w)[fmt, "f", True][1]
     loaded = cross(w, r)[fmt].value
-    assert loaded["w"] == saved["w"]
+    if fmt == "json" and (w.float32 or r.float32) and loaded["bits"] != saved["bits"]:
+        # the known float32 JSON bug (see the JSON twin test below): a float32 board prints a
+        # float32 with 8 significant digits that need not read back as the same bits
+        pytest.xfail("the float32 weights changed through JSON between %s and %s" % (w, r))
+    assert loaded["bits"] == saved["bits"]
+    if not (w.float32 or r.float32):
+        assert loaded["w"] == saved["w"]        # the same floats, printed the same
     # float32 models predict through MicroPython's integer kernels, rounded to float32
     np.testing.assert_allclose(loaded["p"], saved["p"], rtol=0, atol=1e-6)
 
