@@ -27,7 +27,6 @@ from micronn_host.executables import find_micropython  # noqa: E402
 RUNS = 3
 HEAP = "192k"
 MICROPYTHON = find_micropython() or "micropython"
-M4F_SHARED = Path("shared", "firmware", "qemu-m4f", "micropython-m4f.elf")
 
 
 def one(runtime, impl, net, heap=None):
@@ -82,23 +81,6 @@ def measure(runtime):
     return rows
 
 
-def m4f_firmware():
-    """The Cortex-M4F firmware, found as the tests find it (tests/m4f_support.py): the file
-    $MICRONN_M4F_FIRMWARE names, else ../shared/firmware/qemu-m4f/micropython-m4f.elf beside
-    this checkout or beside the main checkout of a git worktree."""
-    if os.environ.get("MICRONN_M4F_FIRMWARE"):
-        return os.environ["MICRONN_M4F_FIRMWARE"]
-    roots = [ROOT]
-    git = subprocess.run(["git", "rev-parse", "--path-format=absolute", "--git-common-dir"], cwd=ROOT,
-                         capture_output=True, text=True)
-    if git.returncode == 0 and git.stdout.strip():
-        roots.append(Path(git.stdout.strip()).parent)
-    for root in roots:
-        if (root.parent / M4F_SHARED).is_file():
-            return str(root.parent / M4F_SHARED)
-    return None
-
-
 def measure_m4f(firmware):
     """`micronn bench` RUNS times on a fresh emulated M4F board with micronn deployed; (the
     board's info, the median of each figure per row over the runs it ran in, notes on rows
@@ -137,6 +119,8 @@ def measure_m4f(firmware):
 
 def m4f_section():
     title = "### Cortex-M4F board emulated by QEMU (mps2-an386): heap and ratios only"
+    sys.path.insert(0, str(ROOT / "tests"))
+    from m4f_support import firmware as m4f_firmware     # the tests' rule for finding it
     firmware = m4f_firmware()
     from micronn_host.sim import qemu
     why = qemu.missing(firmware, board="m4f") if firmware else (
