@@ -280,16 +280,23 @@ class BoardRuntime:
                         os.remove(p)
                 for s in subdirs:
                     p = os.path.join(root, s)
-                    if there.get(p) != -1:
-                        shutil.rmtree(p) if os.path.isdir(p) and not os.path.islink(p) else os.remove(p)
+                    if there.get(p) == -1:
+                        continue
+                    if os.path.isdir(p) and not os.path.islink(p):
+                        shutil.rmtree(p)
+                    else:
+                        os.remove(p)
             for p, size in sorted(there.items()):
                 if size < 0:
                     os.makedirs(p, exist_ok=True)
                 else:
                     data = self.repl.get(p)
-                    if not os.path.isfile(p) or open(p, "rb").read() != data:
-                        with open(p, "wb") as fh:
-                            fh.write(data)
+                    if os.path.isfile(p):
+                        with open(p, "rb") as fh:
+                            if fh.read() == data:
+                                continue
+                    with open(p, "wb") as fh:
+                        fh.write(data)
             self.repl.exec("_mr(%r)" % d)
 
 
