@@ -269,6 +269,7 @@ def test_ctrl_c_that_lands_mid_epoch_keeps_the_last_whole_epoch_checkpoint(board
 def test_ctrl_c_stops_fit_on_the_host_between_epochs_too(xor, tmp_path):
     model = tmp_path / "host.mnn"
     proc = start_cli("fit", xor, *ARTICLE, "--epochs", 10 ** 5, "-o", model)
+    assert proc.stdout.readline().startswith("network 3-4-1"), proc.stderr.read()
     assert proc.stdout.readline().startswith("epoch"), proc.stderr.read()
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=60)
@@ -276,7 +277,7 @@ def test_ctrl_c_stops_fit_on_the_host_between_epochs_too(xor, tmp_path):
     msg = err.strip().splitlines()[-1]
     assert msg.startswith("micronn: training stopped by Ctrl-C after epoch ") and str(model) in msg
     epochs = int(msg.split("after epoch ")[1].split()[0])
-    assert epochs % 100 == 0
+    assert epochs >= 1          # after the epoch that was running, as on a board (not the next report)
     (exact,) = article_weights([epochs])
     assert np.array_equal(flat_weights(micronn.load(str(model))), exact)     # same runtime: bit for bit
 
@@ -325,7 +326,7 @@ def test_push_installs_a_host_model_only_if_it_loads(board, xor, tmp_path):
 
     bad = tmp_path / "bad.mnn"
     data = bytearray(model.read_bytes())
-    data[20] ^= 0xFF
+    data[-10] ^= 0xFF               # in the weights (the header now has sections: names, a summary)
     bad.write_bytes(bytes(data))
     msg = one_error_line(cli("push", bad, "--model", "pushed", port=board.port))
     assert "CRC mismatch" in msg
@@ -410,7 +411,8 @@ def test_a_training_larger_than_the_free_heap_is_refused_with_the_numbers(board,
     data = tmp_path / "wide.csv"
     data.write_text("".join("%d,%d,%d,%d\n" % (i % 2, i % 3, 1, i % 2) for i in range(8)))
     before = board.names("/models")
-    msg = one_error_line(cli("train", data, "--layers", "3,200,200,1", "--epochs", 1, port=board.port))
+    msg = one_error_line(cli("train", data, "--layers", "3,200,200,1", "--epochs", 1, "--overwrite",
+                             port=board.port))
     assert "not enough memory on the board: training 3-200-200-1 (41201 parameters, 8 samples) needs about" in msg
     need_, free = [int(w) for w in msg.replace(",", " ").split() if w.isdigit()][-2:]
     assert need_ > free
@@ -454,7 +456,7 @@ def test_data_width_must_match_the_layers(tmp_path, xor):
 
 @pytest.mark.slow
 def test_a_cable_pulled_mid_train_is_reported_and_the_board_recovers(board, xor):
-    cable = Cable(board.port, after_s=4)
+    cable = Cable(board.port, mark=b"@C", marks=3)     # pulled once the board has saved three checkpoints
     p = cli("train", xor, *ARTICLE, "--epochs", KINDS[board.board]["long"], "--checkpoint", "0.1",
             "--model", "pulled", port=cable.port)
     msg = one_error_line(p)

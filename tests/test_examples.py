@@ -86,6 +86,15 @@ def test_an_int8_model_file_is_used_as_it_is(micronn_int8_model, micropython):
     assert lines == ["off", "on"]
 
 
+def test_int8_classifier_names_the_class_with_the_models_own_names(micropython, model, tmp_path):
+    net = micronn.load(str(model))
+    net.classes = ["cold", "hot"]
+    named = tmp_path / "named.mnn"
+    net.save(str(named))
+    lines = run_example(micropython, "int8_classifier", named, READINGS[:2])
+    assert lines == ["cold", "hot"]
+
+
 @pytest.mark.parametrize("example", ["predict_loop", "int8_classifier"])
 def test_without_a_model_the_examples_say_so(micropython, example, tmp_path):
     lines = run_example(micropython, example, tmp_path / "missing.mnn", [])

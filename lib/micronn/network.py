@@ -3,7 +3,7 @@ from math import sqrt
 
 from . import activations, exact, kernels, losses
 from .data import Order, check_rows, copy_row, float_typecode, length, number, whole_number, zeros
-from .meta import Meta
+from .meta import Meta, top
 from .rng import Random
 from .sizes import ITEMSIZE, check_optimizer, param_count, training_nbytes
 
@@ -267,20 +267,25 @@ class Network(Meta):
             out.append(list(self._forward(self._load(eng, src, off, words))))
         return out
 
-    def evaluate(self, X, Y, loss=None):
-        """The loss over a whole data set, defined as in fit()."""
+    def evaluate(self, X, Y, loss=None, accuracy=False):
+        """The loss over a whole data set, defined as in fit().  accuracy=True: (loss, the
+        fraction of rows whose class, the largest output, is the target's: meta.top)."""
         loss = self.check_loss(loss)
         n, xflat, yflat, words = self._check_xy(X, Y)
         n_in, n_out = self.sizes[0], self.sizes[-1]
         eng = self._engine()
         scratch = [0.0] * n_out
         total = 0.0
+        right = 0
         for i in range(n):
             src, off = (X, i * n_in) if xflat else (X[i], 0)
             y = self._forward(self._load(eng, src, off, words))
             T = self._target(Y, i * n_out if yflat else 0, Y if yflat else Y[i])
             total += losses.output_delta(loss, y, T, 0, n_out, scratch, 0.0)
-        return losses.mean(loss, total, n, n_out)
+            if accuracy and top(y, 0, n_out) == top(T, 0, n_out):
+                right += 1
+        value = losses.mean(loss, total, n, n_out)
+        return (value, right / n) if accuracy else value
 
     def _load(self, eng, src, off, words):
         """Sample src[off:off+n_in] (already checked) into the input buffer of the path in use,
