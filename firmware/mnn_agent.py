@@ -24,7 +24,9 @@ Stopping: while train() runs, the host asks it to stop by sending the byte given
 (the raw REPL passes bytes other than Ctrl-C to stdin while code runs); the callback polls for
 it between epochs, so the model saved is the model after a whole number of epochs.  A Ctrl-C
 (KeyboardInterrupt) can land in the middle of a weight update, so then nothing is saved and
-the last checkpoint stays.
+the last checkpoint stays.  Firmware that does not turn a Ctrl-C from the host into
+KeyboardInterrupt (MicroPython's QEMU port polls its UART) hands it to stdin like any byte:
+the job takes it for a stop request.
 """
 import gc
 import json
@@ -152,7 +154,7 @@ class _StopRequest:
     def seen(self):
         while self.poller is not None and self.poller.poll(0):
             c = self.stdin.read(1)
-            if c == self.byte:
+            if c == self.byte or c == b"\x03":     # Ctrl-C that did not raise KeyboardInterrupt
                 return True
             if not c:
                 return False

@@ -32,12 +32,12 @@ print('%%d readings taken' %% %(loops)d)
 """
 
 
-@pytest.fixture
-def model(tmp_path):
-    """The article's network, trained here, in /models/model.mnn's place."""
+@pytest.fixture(scope="module")
+def model(tmp_path_factory):
+    """The article's network, trained here once, in /models/model.mnn's place (read only)."""
     net = micronn.Network([3, 4, 1], activation="sigmoid", bias=False, init="uniform", seed=1)
     net.fit(READINGS[:4], [[0], [1], [1], [0]], epochs=1500, lr=1.0, loss="sse")
-    path = tmp_path / "model.mnn"
+    path = tmp_path_factory.mktemp("model") / "model.mnn"
     net.save(str(path))
     return path
 

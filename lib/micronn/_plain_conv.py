@@ -146,16 +146,19 @@ class Conv1D(_Layer):
     def init_weights(self, rng, method):
         """Draw the weights in get_weights() order (W[k][c][f]); fans as Keras counts them for
         a convolution: K*C in, K*F out."""
-        if method == "uniform":
-            lo, hi = 0.0, 1.0
-        else:
-            hi = sqrt(6.0 / (self.row + (self.K * self.F if method == "xavier" else 0)))
-            lo = -hi
+        hi = 1.0
+        if method != "uniform":
+            # rounded to float32 as a float32 board computes it, so that both draw the same bits
+            # (network.Network.init does the same for dense layers)
+            h = array.array("f", (6.0 / (self.row + (self.K * self.F if method == "xavier" else 0)),))
+            h[0] = sqrt(h[0])
+            hi = h[0]
         W, C, row = self.W, self.C, self.row
         for k in range(self.K):
             for c in range(C):
                 for f in range(self.F):
-                    W[f * row + k * C + c] = rng.uniform(lo, hi)
+                    r = rng.random()        # 24 random bits: exact in float32
+                    W[f * row + k * C + c] = r if method == "uniform" else hi * (2.0 * r - 1.0)
         if self.b is not None:
             kernels.fill(self.b, self.F, 0.0)
 

@@ -11,6 +11,12 @@ INITS = ("uniform", "xavier", "he")
 _INF = float("inf")
 
 
+def _f32(x):
+    """x rounded to float32 (a float32 runtime's floats are already)."""
+    import array
+    return array.array("f", (x,))[0]
+
+
 class Dense:
     """One fully connected layer (kind 0: convolutions and pooling are micronn.conv's).
 
@@ -152,15 +158,17 @@ class Network(Meta):
             if L.kind:
                 L.init_weights(rng, method)
                 continue
-            if method == "uniform":
-                lo, hi = 0.0, 1.0
-            else:
-                hi = sqrt(6.0 / (L.n_in + (L.n_out if method == "xavier" else 0)))
-                lo = -hi
             W, n_in, n_out = L.W, L.n_in, L.n_out
+            if method != "uniform":
+                # the same float32 bits where floats are float64 and on a float32 board: the
+                # bound is rounded to float32 as a float32 board computes it (quotient and
+                # square root each rounded once, which float64 then float32 also gives), and
+                # each weight is one product of it with 2r - 1, exact in both
+                hi = _f32(sqrt(_f32(6.0 / (n_in + (n_out if method == "xavier" else 0)))))
             for i in range(n_in):           # draw in get_weights() order: W[i][j]
                 for j in range(n_out):
-                    W[j * n_in + i] = rng.uniform(lo, hi)
+                    r = rng.random()        # 24 random bits: exact in float32
+                    W[j * n_in + i] = r if method == "uniform" else hi * (2.0 * r - 1.0)
             if L.b is not None:
                 kernels.fill(L.b, n_out, 0.0)
         self._opt = None
