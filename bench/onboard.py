@@ -27,6 +27,9 @@ NETS = {
     "3-4-1": ([3, 4, 1], False),        # the article's network
     "16-32-32-4": ([16, 32, 32, 4], True),
     "64-64-10": ([64, 64, 10], True),
+    "150-20-3": ([150, 20, 3], True),   # a dense network of about the size of the one below
+    # a 1-D CNN on windows of 50 readings of 3 channels (no naive version)
+    "50x3-conv8k5-maxpool2-16-3": (["50x3", "conv8k5", "maxpool2", 16, 3], True),
 }
 TMP = "_bench_int8.mnn"     # written by "int8-make", removed by "int8", in the current directory
 SAMPLES = 8         # a small data set, cycled: the data must not crowd a 192 KB heap
@@ -169,15 +172,42 @@ def _train_epochs(impl, net, X, Y, epochs):
         net.fit(X, Y, epochs=epochs, lr=LR, loss="sse", batch_size=1, shuffle=False)
 
 
+def _counts(sizes, bias):
+    """(parameters, multiply-adds of one forward pass) of a network of NETS."""
+    if not isinstance(sizes[0], str):
+        return (sum(sizes[l] * sizes[l + 1] + (sizes[l + 1] if bias else 0) for l in range(len(sizes) - 1)),
+                sum(sizes[l] * sizes[l + 1] for l in range(len(sizes) - 1)))
+    from micronn.shapes import CONV, DENSE, Spec
+    spec = Spec(sizes)
+    macs = 0
+    for l in range(len(spec.rows)):
+        kind, a, b = spec.rows[l][:3]
+        L, C = spec.in_shape(l)
+        if kind == CONV:            # each output reading: a filters of b readings of C channels
+            macs += spec.shapes[l][0] * a * b * C
+        elif kind == DENSE:
+            macs += a * L * C
+    return spec.param_count(bias), macs
+
+
 def run(impl, net_name, repeats=5, epochs=4):
     sizes, bias = NETS[net_name]
+    if impl == "naive" and isinstance(sizes[0], str):
+        raise ValueError("%s has no naive version" % net_name)
+    n_in = sizes[0]
+    if isinstance(n_in, str):       # "50x3": windows flattened, channel-last
+        n_in = int(n_in.split("x")[0]) * int(n_in.split("x")[1])
     # the library is compiled first, before the data's floats are scattered over the heap (and
     # its size is reported apart from the model's)
     if impl != "naive":
         import micronn
+        if n_in != sizes[0]:
+            import micronn.conv, micronn.shapes  # noqa: F401,E401 (what a network with convolutions imports)
     if impl == "int8":
         import micronn.model, micronn.quant, micronn.store  # noqa: F401,E401 (what loading an int8 model imports)
-    X, Y = dataset(sizes[0], sizes[-1], SAMPLES)
+        if n_in != sizes[0]:
+            import micronn.qconv  # noqa: F401 (and of one with convolutions)
+    X, Y = dataset(n_in, sizes[-1], SAMPLES)
     if impl == "int8-make":
         # the float model is trained first, as a user would, then quantized and saved
         net = _build("micronn", sizes, bias, X)
@@ -207,8 +237,7 @@ def run(impl, net_name, repeats=5, epochs=4):
         os.remove(TMP)
     if tracemalloc is not None:
         tracemalloc.stop()
-    n_params = sum(sizes[l] * sizes[l + 1] + (sizes[l + 1] if bias else 0) for l in range(len(sizes) - 1))
-    macs = sum(sizes[l] * sizes[l + 1] for l in range(len(sizes) - 1))
+    n_params, macs = _counts(sizes, bias)
     result.update({"params": n_params, "macs": macs, "bytes_per_param": used / n_params})
     if impl != "int8":
         times = []

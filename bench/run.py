@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 LIB = ROOT / "lib"
 ONBOARD = ROOT / "bench" / "onboard.py"
 sys.path.insert(0, str(ROOT / "host"))     # the table format `micronn bench` prints too
-from micronn_host.benchtable import IMPLS, LEGEND, NAMES, NETS, RATIO_NOTE, steps, table  # noqa: E402
+from micronn_host.benchtable import IMPLS, LEGEND, NAMES, NETS, RATIO_NOTE, applies, steps, table  # noqa: E402
 from micronn_host.executables import find_micropython  # noqa: E402
 
 RUNS = 3
@@ -67,6 +67,8 @@ def measure(runtime):
     rows = {}
     for net in NETS:
         for impl in IMPLS:
+            if not applies(net, impl):
+                continue
             r, err = median_of(runtime, impl, net)
             if r is None and runtime == "micropython" and impl == "naive":
                 kb = 192

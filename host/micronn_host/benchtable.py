@@ -5,7 +5,7 @@ what bench/onboard.py's run() printed (a dict), NOFIT with the free heap when th
 MemoryError, or None when it failed otherwise.  The ratios against the naive baseline are
 computed here from the rows, never measured apart.
 """
-NETS = ["3-4-1", "16-32-32-4", "64-64-10"]
+NETS = ["3-4-1", "16-32-32-4", "64-64-10", "150-20-3", "50x3-conv8k5-maxpool2-16-3"]
 IMPLS = ["naive", "micronn", "float", "int8"]
 # the runs of bench/onboard.py, each in a fresh heap, whose results make one row (merged in order)
 STEPS = {"int8": ("int8-make", "int8")}
@@ -26,6 +26,11 @@ LEGEND = ("online training (one sample at a time, SGD, sum-of-squares loss, sigm
           "and after building the model and one prediction (CPython: tracemalloc); int8: the model "
           "alone, loaded from its .mnn file in a fresh heap. max abs Δout: int8 "
           "against the float model over the data.")
+
+
+def applies(net, impl):
+    """Whether impl measures net: the naive lists are dense networks only."""
+    return impl != "naive" or "conv" not in net
 
 
 def steps(impl):
@@ -61,6 +66,8 @@ def table(rows, nets=NETS, impls=IMPLS, heap=None, ratios=False):
     for net in nets:
         base = _measured(rows.get((net, "naive")))
         for impl in impls:
+            if not applies(net, impl):
+                continue
             r = rows.get((net, impl))
             name = NAMES[impl]
             if r is None:

@@ -73,6 +73,8 @@ def run(args, out=print):
         try:
             for net in nets:
                 for impl in impls:
+                    if not benchtable.applies(net, impl):
+                        continue
                     _progress("%s %s ..." % (impl, net))
                     rows[(net, impl)] = case(board, impl, net)
         finally:
