@@ -175,8 +175,8 @@ def run(impl, net_name, repeats=5, epochs=4):
     # its size is reported apart from the model's)
     if impl != "naive":
         import micronn
-    if impl == "int8":
-        import micronn.model, micronn.quant, micronn.store  # noqa: F401,E401 (what loading an int8 model imports)
+    if impl in ("int8", "int8-make"):
+        import micronn.model, micronn.quant, micronn.store  # noqa: F401,E401 (what quantizing and loading import)
     X, Y = dataset(sizes[0], sizes[-1], SAMPLES)
     if impl == "int8-make":
         # the float model is trained first, as a user would, then quantized and saved

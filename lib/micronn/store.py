@@ -188,12 +188,12 @@ def read_body(f, info, bufs, crc, name):
     for p, (tc, n) in zip(bufs, layout(info["layers"], info["bias"], info["dtype"])):
         size = ITEMBYTES[tc]
         got = f.readinto(p)
-        if got != len(p) * size:
+        if got != n * size:
             raise ValueError("%s: truncated: the weights stop early (%d bytes of a %d-byte block)"
-                             % (name, got or 0, len(p) * size))
+                             % (name, got or 0, n * size))
         crc = crc32(p, crc)
-        if sys.byteorder != "little" and size > 1:
-            p.byteswap()
+        if sys.byteorder != "little" and size > 1 and isinstance(p, array.array):
+            p.byteswap()        # (a model reading into raw bytes orders them itself)
     tail = f.read(4)
     if len(tail) != 4:
         raise ValueError("%s: truncated: the CRC at the end is missing" % name)
