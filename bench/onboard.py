@@ -2,7 +2,9 @@
 (and CPython), so a host can send it over the raw REPL and read the results back.
 
 Entry point: run(impl, net, repeats=5) measures one implementation on one network and prints
-(and returns) one JSON line; main(argv) does the same from a command line:
+(and returns) one JSON line; main(argv) does the same from a command line.  Heap bytes are
+reported apart: the model's own ("bytes_per_param") and what micronn keeps once per process
+for all models, such as activation tables and int8 scratch ("shared_bytes"):
 
     micropython -X heapsize=192k bench/onboard.py naive 16-32-32-4
     python3 bench/onboard.py micronn 3-4-1
@@ -175,13 +177,15 @@ def run(impl, net_name, repeats=5, epochs=4):
     # its size is reported apart from the model's)
     if impl != "naive":
         import micronn
-    if impl in ("int8", "int8-make"):
-        import micronn.model, micronn.quant, micronn.store  # noqa: F401,E401 (what quantizing and loading import)
+    if impl == "int8":
+        import micronn.model, micronn.quant, micronn.store  # noqa: F401,E401 (what loading an int8 model imports)
     X, Y = dataset(sizes[0], sizes[-1], SAMPLES)
     if impl == "int8-make":
         # the float model is trained first, as a user would, then quantized and saved
         net = _build("micronn", sizes, bias, X)
         _train_epochs("micronn", net, X, Y, epochs)
+        gc.collect()
+        import micronn.calibrate    # noqa: F401 (compiled here, after the float model's arrays)
         q = micronn.quantize(net, X=X)
         diff = 0.0
         for x in X:
@@ -194,13 +198,26 @@ def run(impl, net_name, repeats=5, epochs=4):
     if tracemalloc is not None:
         tracemalloc.start()
     result = {"impl": impl, "net": net_name}
+
+    def make():
+        if impl == "int8":
+            # the int8 model alone, loaded from its file in a fresh heap as a board does at boot
+            m = micronn.load(TMP)
+        else:
+            m = _build(impl, sizes, bias, X)
+        m.predict(X[0])         # buffers made on first use count too
+        return m
+
     before = _heap_used()
-    if impl == "int8":
-        # the int8 model alone, loaded from its file in a fresh heap as a board does at boot
-        model = micronn.load(TMP)
-    else:
-        model = _build(impl, sizes, bias, X)
-    model.predict(X[0])         # buffers made on first use count too
+    model = make()
+    if impl != "naive":
+        # what the library keeps once for every model (activation tables, scratch) stays after
+        # the first model is gone; the model's own bytes are those of a second one
+        model = None
+        shared = _heap_used() - before
+        result["shared_bytes"] = shared
+        before = _heap_used()
+        model = make()
     used = _heap_used() - before
     if impl == "int8":
         import os

@@ -1,7 +1,11 @@
 """`make bench`: run bench/onboard.py under CPython and the MicroPython unix port at a Pico's
 heap (-X heapsize=192k), one fresh process per (implementation, network), and print one table
 per runtime with the ratios against the naive nested-lists baseline.  The latest tables are
-also written to bench/RESULTS.md (the README quotes them).
+also written to bench/RESULTS.md.
+
+With MICRONN_MP32F set to a 32-bit, single-precision MicroPython unix port (a variant with
+MICROPY_FLOAT_IMPL_FLOAT, built with -m32: 4-byte words, float32 and 31-bit small integers like
+an ESP32's or RP2040's MicroPython), that runtime gets a table of its own.
 
 Each process measures medians over several runs; the runner repeats each process RUNS times
 and keeps the median again, because this is a shared, noisy machine.  When the naive baseline
@@ -31,6 +35,19 @@ def micropython_exe():
     return str(here) if here.exists() else "micropython"
 
 
+def runtimes():
+    """(key, executable, title) of each runtime measured."""
+    out = [("cpython", sys.executable, "CPython %s" % platform.python_version()),
+           ("micropython", micropython_exe(), "MicroPython unix port (x64), -X heapsize=%s" % HEAP)]
+    mp32f = os.environ.get("MICRONN_MP32F")
+    if mp32f:
+        out.append(("mp32f", mp32f, "MicroPython unix port, 32-bit float32 build (x86), -X heapsize=%s" % HEAP))
+    return out
+
+
+EXE = {}
+
+
 def one(runtime, impl, net, heap=None):
     """One row's measurement: each of its steps in a fresh process (in a scratch directory,
     where a step may leave a file for the next)."""
@@ -41,7 +58,7 @@ def one(runtime, impl, net, heap=None):
                 argv = [sys.executable, str(ONBOARD), step, net]
                 env = dict(os.environ, PYTHONPATH=str(LIB))
             else:
-                argv = [micropython_exe(), "-X", "heapsize=%s" % (heap or HEAP), str(ONBOARD), step, net]
+                argv = [EXE[runtime], "-X", "heapsize=%s" % (heap or HEAP), str(ONBOARD), step, net]
                 env = dict(os.environ, MICROPYPATH=str(LIB))
             proc = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=600, cwd=scratch)
             if proc.returncode != 0:
@@ -58,7 +75,7 @@ def median_of(runtime, impl, net, heap=None):
             return None, err
         results.append(r)
     out = dict(results[0])
-    for key in ("train_us", "infer_us", "macs_per_s", "bytes_per_param"):
+    for key in ("train_us", "infer_us", "macs_per_s", "bytes_per_param", "shared_bytes"):
         if key in out:
             vals = sorted(r[key] for r in results)
             out[key] = vals[len(vals) // 2]
@@ -70,7 +87,7 @@ def measure(runtime):
     for net in NETS:
         for impl in IMPLS:
             r, err = median_of(runtime, impl, net)
-            if r is None and runtime == "micropython" and impl == "naive":
+            if r is None and runtime != "cpython" and impl == "naive":
                 kb = 192
                 while r is None and kb < 8192:
                     kb *= 2
@@ -115,8 +132,8 @@ def machine():
 def main():
     out = ["Measured by `make bench` on: %s." % machine(),
            "Medians of 5 runs inside each process and of %d processes; %s" % (RUNS, LEGEND), ""]
-    for runtime, title in (("cpython", "CPython %s" % platform.python_version()),
-                           ("micropython", "MicroPython unix port (x64), -X heapsize=%s" % HEAP)):
+    for runtime, exe, title in runtimes():
+        EXE[runtime] = exe
         print("measuring %s ..." % runtime, file=sys.stderr)
         rows = measure(runtime)
         lines, notes = table(rows, heap=HEAP)

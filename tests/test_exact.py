@@ -40,7 +40,7 @@ for X, W, B, has_b, n_in, n_out in cases:
     S = array.array("i", bytearray(8 * (n_in + 1)))
     O = array.array("f", bytearray(4 * n_out))
     ex = exact.align(X, n_in, has_b, S)
-    ok = exact.dense(S, ex, n_in, W, W if B is None else B, has_b, n_out, O, n_in, 1)
+    ok = exact.dense(W, S, S, ex, n_in, W, W if B is None else B, has_b, n_out, O, n_in, 1)
     ref = [0.0] * n_out
     kernels.dense_forward(list(X), W, B, has_b, n_in, n_out, ref)
     bits = list(array.array("I", bytes(O)))
@@ -78,7 +78,7 @@ def one(x, w, b=None):
     ex = exact.align(X, n, has_b, S)
     if ex < 0:
         return "nonfinite"
-    if not exact.dense(S, ex, n, W, W if b is None else array.array("f", [b]), has_b, 1, O, n, 1):
+    if not exact.dense(W, S, S, ex, n, W, W if b is None else array.array("f", [b]), has_b, 1, O, n, 1):
         return "nonfinite"
     return str(O[0])
 u = 2.0 ** -12

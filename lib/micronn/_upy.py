@@ -18,30 +18,13 @@ same load gives a signed machine word, so kernels mask or sign-extend explicitly
 depend on either).  Stores must be values in the unsigned range of the element.
 
 Kernels may also move a pointer, as viper allows: int(p) is its address and ptr8(int(p) + n)
-points n bytes further.  Here an address is the buffer's identity shifted up 32 bits plus a
-byte offset, and it leads back to the buffer (through ctypes on CPython, else a table of the
-buffers pointed into).  Kernels only add whole numbers to addresses and compare addresses into
-the same buffer; reads and writes stay bounds-checked.
+points n bytes further.  On CPython the pointers are ctypes arrays at the buffers' real
+addresses (so, as under viper, nothing checks the bounds: the kernels' tests do).  Elsewhere
+(MicroPython without a native emitter) an address is the buffer's identity shifted up 32 bits
+plus a byte offset, leading back through a table of the buffers pointed into, and every access
+is bounds-checked.  Kernels only add whole numbers to addresses and compare addresses into the
+same buffer.
 """
-
-try:
-    from ctypes import cast as _cast, py_object as _pyobject
-
-    def _key(buf):
-        return id(buf)
-
-    def _buffer(key):
-        return _cast(key, _pyobject).value
-except ImportError:             # MicroPython without a native emitter
-    _buffers = {}
-
-    def _key(buf):
-        _buffers[id(buf)] = buf
-        return id(buf)
-
-    def _buffer(key):
-        return _buffers[key]
-
 
 def native(f):
     return f
@@ -55,12 +38,13 @@ def const(x):
 
 
 class _Ptr:
+    """A bounds-checked pointer: a typed view of a buffer from a byte offset on."""
     __slots__ = ("view", "off", "buf", "size")
 
     def __init__(self, buf, code, size):
         off = 0
         if isinstance(buf, int):
-            buf, off = _buffer(buf >> 32), buf & 0xFFFFFFFF
+            buf, off = _buffers[buf >> 32], buf & 0xFFFFFFFF
             if off % size:
                 raise ValueError("unaligned %d-byte pointer" % size)
         self.buf = buf
@@ -75,16 +59,39 @@ class _Ptr:
         self.view[self.off + i] = v
 
     def __int__(self):
-        return (_key(self.buf) << 32) + self.off * self.size
+        _buffers[id(self.buf)] = self.buf
+        return (id(self.buf) << 32) + self.off * self.size
 
 
-def ptr8(buf):
-    return _Ptr(buf, "B", 1)
+_buffers = {}                   # the buffers int() gave addresses into
 
 
-def ptr16(buf):
-    return _Ptr(buf, "H", 2)
+def _emulated(code, size):
+    return lambda buf: _Ptr(buf, code, size)
 
 
-def ptr32(buf):
-    return _Ptr(buf, "I", 4)
+try:
+    import ctypes
+
+    def _real(ctype):
+        """ptr8/16/32 on CPython: ctypes arrays at real addresses (element access in C)."""
+        class Ptr(ctype * (1 << 28)):
+            def __int__(self):
+                return ctypes.addressof(self)
+
+        def ptr(buf):
+            if not isinstance(buf, int):
+                try:
+                    buf = ctypes.addressof((ctypes.c_char * 1).from_buffer(buf))
+                except TypeError:   # read-only bytes
+                    buf = ctypes.cast(ctypes.c_char_p(bytes(buf)), ctypes.c_void_p).value
+            return Ptr.from_address(buf)
+        return ptr
+
+    ptr8 = _real(ctypes.c_uint8)
+    ptr16 = _real(ctypes.c_uint16)
+    ptr32 = _real(ctypes.c_uint32)
+except ImportError:             # MicroPython without a native emitter
+    ptr8 = _emulated("B", 1)
+    ptr16 = _emulated("H", 2)
+    ptr32 = _emulated("I", 4)

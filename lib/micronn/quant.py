@@ -119,6 +119,7 @@ class QNetwork:
     are shared by all int8 models of the process (_lut, _Work).
     """
     dtype = "b"
+    _act = None
 
     def __init__(self, sizes, acts, bias, buf=None):
         """A model of these sizes; buf: its buffer (None: a zeroed one, to be read from a file and
@@ -211,11 +212,11 @@ class QNetwork:
         if KIND_TANH in kinds:
             _Work.TANH = _lut(KIND_TANH)
         _Work.fit(sizes)
-        self._n_in = sizes[0]
-        self._n_out = sizes[-1]
+        self._k = self._nl | sizes[-1] << 8     # (one attribute: a model is little besides _m)
         act = self.activations[-1]
-        # the output activation still to apply in float (sigmoid and tanh come from the tables)
-        self._act = None if act in _BOUNDED else activations.get(act)[0]
+        if act not in _BOUNDED:
+            # the output activation still to apply in float (sigmoid and tanh come from the tables)
+            self._act = activations.get(act)[0]
         return self
 
     def check(self):
@@ -246,22 +247,21 @@ class QNetwork:
         """The outputs for one sample x (a sequence of numbers) into the list out."""
         w = _Work
         m = self._m
+        k = self._k
         try:
-            bad = -1
-            if len(x) == self._n_in:
-                bad = run(m, w.A, 0, m, self._nl, x, w.F, w.A, w.B, w.ACC, out, w.SIG, w.TANH)
+            bad = run(m, w.A, 0, m, k & 0xFF, x, w.F, w.A, w.B, w.ACC, out, w.SIG, w.TANH)
         except TypeError:
             bad = -1
         if bad:
             self._bad_input(x, bad)
         if self._act is not None:
-            self._act(out, self._n_out)
+            self._act(out, k >> 8)
         return out
 
     def _bad_input(self, x, bad):
         """Raise the ValueError that says what is wrong with the sample x."""
         from .data import length, number
-        n = self._n_in
+        n = self.sizes[0]
         if length(x) != n:
             raise ValueError("sample has %s values, expected %d (the network has %d inputs)"
                              % (length(x) if length(x) >= 0 else repr(x), n, n))
@@ -274,32 +274,19 @@ class QNetwork:
 
     def predict(self, x):
         """Outputs (a list) for one sample."""
-        out = [0.0] * self._n_out
-        w = _Work
-        m = self._m
-        try:
-            bad = -1
-            if len(x) == self._n_in:
-                bad = run(m, w.A, 0, m, self._nl, x, w.F, w.A, w.B, w.ACC, out, w.SIG, w.TANH)
-        except TypeError:
-            bad = -1
-        if bad:
-            self._bad_input(x, bad)
-        if self._act is not None:
-            self._act(out, self._n_out)
-        return out
+        return self._run(x, [0.0] * (self._k >> 8))
 
     def predict_many(self, X):
         """Outputs for each sample of X (a list of lists, or a flat array of whole rows)."""
         from .data import check_rows
-        n_in = self._n_in
+        n_in = self.sizes[0]
         n, flat = check_rows(X, n_in, "X", "the network has %d inputs" % n_in)
         x = [0.0] * n_in if flat else None
         out = []
         for s in range(n):
             if flat:
                 kernels.load_row(X, s * n_in, x, n_in)
-            out.append(self._run(x if flat else X[s], [0.0] * self._n_out))
+            out.append(self._run(x if flat else X[s], [0.0] * (self._k >> 8)))
         return out
 
     def save(self, path, format="mnn"):
@@ -327,7 +314,8 @@ def _swap(views):
 
 @micropython.viper
 def run(w: ptr8, x: ptr8, acc: int, M, nl: int, X, F, A, B, ACC, OUT, SIG, TANH) -> int:
-    """The whole network in one call; returns 0, or 1 + the index of an input that is inf or nan.
+    """The whole network in one call; returns 0, -1 when X is not a sequence of the network's
+    number of inputs, or 1 + the index of an input that is inf or nan.
 
     M is the model's buffer (T, scales, C, W: see QNetwork).  The inputs X become float32 in F,
     then bytes in A scaled by 2**(scales[0]); each layer (a row of T) goes from the bytes in A
@@ -348,6 +336,8 @@ def run(w: ptr8, x: ptr8, acc: int, M, nl: int, X, F, A, B, ACC, OUT, SIG, TANH)
     s31 = 1
     s31 <<= 31                      # sign-extends a 32-bit load: (v ^ s31) - s31
     n = int(tb[0])
+    if int(len(X)) != n:
+        return -1
     for q in range(n):
         F[q] = X[q]
     sc = 10 * nl                    # scales[0], the input scale's exponent, a whole float32

@@ -123,11 +123,100 @@ def save(path, head, bufs):
 
 
 def json_text(info, weights):
-    """The JSON twin of a float model: its description and get_weights()."""
+    """The JSON twin of a float model: its description and get_weights().
+
+    float32 weights are written as the shortest decimals that read back as the same float32,
+    found with integer arithmetic from their bits (a float32 board's own float formatting does
+    not round-trip), so that a file reads back bit for bit on every runtime (see parse_json).
+    """
     import json
-    return json.dumps({"format": "micronn", "version": VERSION, "layers": info["layers"],
-                       "activations": info["activations"], "bias": info["bias"], "dtype": info["dtype"],
-                       "weights": weights})
+    head = json.dumps({"format": "micronn", "version": VERSION, "layers": info["layers"],
+                       "activations": info["activations"], "bias": info["bias"], "dtype": info["dtype"]})
+    if info["dtype"] != "f":
+        return head[:-1] + ", \"weights\": " + json.dumps(weights) + "}"
+    return head[:-1] + ", \"weights\": " + _f32_json(weights) + "}"
+
+
+def _f32_json(v):
+    if isinstance(v, list):
+        return "[" + ", ".join(_f32_json(x) for x in v) + "]"
+    if v is None:
+        return "null"
+    return f32_text(v)
+
+
+def f32_text(v):
+    """The shortest decimal that reads back (rounded to nearest) as the float32 v."""
+    b = struct.unpack("<I", struct.pack("<f", v))[0]
+    neg = b >> 31
+    e = (b >> 23) & 0xFF
+    if e == 255:
+        return "NaN" if b & 0x7FFFFF else ("-Infinity" if neg else "Infinity")
+    m = b & 0x7FFFFF
+    if e:
+        m |= 0x800000
+    p = max(e, 1) - 150
+    if m == 0:
+        return "-0.0" if neg else "0.0"
+    M, q = (m << p, 0) if p >= 0 else (m * 5 ** -p, p)     # v = M * 10**q exactly
+    L = len(str(M))
+    best = (M, q)
+    for n in range(min(L, 9), 0, -1):   # fewer digits while they still read back as v
+        d, r = divmod(M, 10 ** (L - n))
+        half = 5 * 10 ** (L - n - 1) if L > n else 1
+        if r > half or (r == half and d & 1):
+            d += 1
+        if f32_bits(neg, d, q + L - n) != b:
+            break
+        best = (d, q + L - n)
+    d, k = best
+    digits = str(d)
+    point = len(digits) + k             # the decimal point's place after the first digit
+    sign = "-" if neg else ""
+    if -5 < point <= 16:
+        if point <= 0:
+            return sign + "0." + "0" * -point + digits.rstrip("0")
+        if point >= len(digits):
+            return sign + digits + "0" * (point - len(digits)) + ".0"
+        return sign + digits[:point] + "." + digits[point:].rstrip("0")
+    frac = digits[1:].rstrip("0") or "0"
+    return "%s%s.%se%d" % (sign, digits[0], frac, point - 1)
+
+
+def _bitlen(n):
+    return len(bin(n)) - 2          # (MicroPython's int has no bit_length)
+
+
+def f32_bits(neg, d, k):
+    """The float32 bits of (-1)**neg * d * 10**k rounded to nearest, ties to even, computed with
+    integers (a float32 board's own float parsing is not exact); subnormals included, too large
+    gives inf."""
+    if d == 0:
+        return neg << 31
+    num, den = (d * 10 ** k, 1) if k >= 0 else (d, 10 ** -k)
+    s = 25 - _bitlen(num) + _bitlen(den)        # q = num * 2**s / den has 25 bits, or 24-26
+    while True:
+        q, r = divmod(num << s, den) if s >= 0 else divmod(num, den << -s)
+        if q >> 25:
+            s -= 1
+        elif not q >> 24:
+            s += 1
+        else:
+            break
+    e = 151 - s                         # q = mantissa * 2 + round bit; value = q * 2**-s
+    if e < 1:                           # subnormal: at the fixed scale 2**-150
+        s = 150
+        q, r = divmod(num << s, den)
+        e = 0
+    mant = q >> 1
+    if q & 1 and (r or mant & 1):     # the round bit, then the rest or an odd mantissa
+        mant += 1
+        if mant >> 24:
+            mant >>= 1
+            e += 1
+    if e >= 255:
+        return (neg << 31) | (0xFF << 23)
+    return (neg << 31) | (e << 23) | (mant & 0x7FFFFF) if e else (neg << 31) | mant
 
 
 def save_json(path, info, weights):
@@ -228,4 +317,61 @@ def parse_json(text, name):
     acts = doc["activations"]
     if not isinstance(acts, list) or not isinstance(doc["layers"], list) or len(acts) != len(doc["layers"]) - 1:
         raise ValueError("%s: 'activations' must list one name per layer" % name)
-    return doc, doc["weights"]
+    weights = doc["weights"]
+    if doc["dtype"] == "f":
+        _exact_f32(text, weights)
+    return doc, weights
+
+
+def _exact_f32(text, weights):
+    """Put the float32 value each number in the text's "weights" stands for (f32_bits) in place
+    of what json.loads made of it, which a float32 board rounds more than once."""
+    if not isinstance(text, str):
+        text = str(text, "utf-8")
+    at = text.find('"weights"')
+    at = text.find("[", at) if at >= 0 else -1
+    if at < 0:
+        return
+    numbers = []
+    depth = 0
+    i = at
+    n = len(text)
+    while i < n:
+        c = text[i]
+        if c == "[":
+            depth += 1
+        elif c == "]":
+            depth -= 1
+            if depth == 0:
+                break
+        elif c == '"':                  # a string: skip it (a bad file's, set_weights says so)
+            i += 1
+            while i < n and text[i] != '"':
+                i += 2 if text[i] == "\\" else 1
+        elif c in "-0123456789":
+            j = i + 1
+            while j < n and text[j] in "0123456789.eE+-":
+                j += 1
+            numbers.append(text[i:j])
+            i = j - 1
+        i += 1
+    leaves = []
+    _numbers(weights, leaves)
+    if len(leaves) != len(numbers):
+        return                          # not the layout we wrote: keep json's values
+    for (lst, k), tok in zip(leaves, numbers):
+        neg = tok[0] == "-"
+        mant, _, exp = tok.lstrip("-").replace("E", "e").partition("e")
+        whole, _, frac = mant.partition(".")
+        b = f32_bits(1 if neg else 0, int(whole + frac), int(exp or "0") - len(frac))
+        lst[k] = struct.unpack("<f", struct.pack("<I", b))[0]
+
+
+def _numbers(v, out):
+    """(list, index) of every number in nested lists, in the order they are written."""
+    for k in range(len(v)):
+        x = v[k]
+        if isinstance(x, list):
+            _numbers(x, out)
+        elif isinstance(x, (int, float)) and not isinstance(x, bool):
+            out.append((v, k))
