@@ -4,13 +4,13 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: venv test demo bench clean
+.PHONY: venv test demo bench clean package.json twins
 
 venv: $(STAMP)
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,onnx]'
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -21,6 +21,14 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
+
+package.json:
+	python3 tools/package_json.py
+
+# lib/micronn/_plain_*.py: the viper modules without their decorators (after editing one of them)
+twins:
+	python3 tools/plain_twins.py
+	python3 tools/package_json.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info lib/*.egg-info .pytest_cache demo-out

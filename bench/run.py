@@ -1,7 +1,7 @@
 """`make bench`: run bench/onboard.py under CPython and the MicroPython unix port at a Pico's
 heap (-X heapsize=192k), one fresh process per (implementation, network), and print one table
 per runtime with the ratios against the naive nested-lists baseline.  The latest tables are
-also written to bench/RESULTS.md.
+also written to bench/RESULTS.md (the README links to it).
 
 With MICRONN_MP32F set to a 32-bit, single-precision MicroPython unix port (a variant with
 MICROPY_FLOAT_IMPL_FLOAT, built with -m32: 4-byte words, float32 and 31-bit small integers like

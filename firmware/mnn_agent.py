@@ -9,9 +9,14 @@ Lines: "@R <json>" result, "@S <json>" what a long call is about to do, "@L <ms>
 float32 losses>" training progress, "@C <epoch>" checkpoint written, "@O <json>" outputs.
 Files come and go through the host's transport (put and get), not through the agent.
 
+Every epoch: train() runs fit() with its callback after every epoch (every=1); the callback
+reports the losses every `every` epochs as the job says (so the loss history has the same
+points), but looks at the clock and polls for the stop byte after each epoch, so a checkpoint
+is at most one epoch later than asked and a stop comes at the end of the current epoch.
+
 Stopping: while train() runs, the host asks it to stop by sending the byte given as `stop`
-(the raw REPL passes bytes other than Ctrl-C to stdin while code runs); fit()'s callback polls
-for it between epochs, so the model saved is the model after a whole number of epochs.  A Ctrl-C
+(the raw REPL passes bytes other than Ctrl-C to stdin while code runs); the callback polls for
+it between epochs, so the model saved is the model after a whole number of epochs.  A Ctrl-C
 (KeyboardInterrupt) can land in the middle of a weight update, so then nothing is saved and
 the last checkpoint stays.
 """
@@ -21,7 +26,7 @@ import os
 import sys
 import time
 
-VERSION = 1
+VERSION = 2
 FLOAT = 32              # bytes a boxed float may take (16 on ESP32/RP2040, 32 on 64-bit unix)
 MARGIN = 3072           # working room for the interpreter during a call
 DATA_MAGIC = b"MND\x01"
@@ -64,16 +69,14 @@ def _need(what, need):
 # -- commands ------------------------------------------------------------------------------------
 
 def info():
-    impl = sys.implementation
-    d = {"agent": VERSION, "version": sys.version, "release": ".".join(str(v) for v in impl.version[:3]),
-         "machine": getattr(impl, "_machine", sys.platform), "platform": sys.platform,
-         "free": _free(), "alloc": gc.mem_alloc()}
+    d = {"agent": VERSION, "platform": sys.platform, "free": _free(), "alloc": gc.mem_alloc()}
     try:
         st = os.statvfs("/")
         d["flash_free"] = st[0] * st[3]
     except (OSError, AttributeError):
         pass
     d["models"] = models()
+    d["leftovers"] = leftovers()
     try:
         import micronn
         d["micronn"] = micronn.__version__
@@ -84,7 +87,9 @@ def info():
 
 
 def models():
-    """[{name, size, layers, ...}] for the .mnn files in /models (headers only)."""
+    """[{name, size, state, layers, ...}] for the .mnn files in /models: each read through
+    (its CRC checked, never loaded), state "ok", "truncated", "CRC mismatch" or "unreadable"
+    (with "error" saying why)."""
     out = []
     try:
         names = sorted(os.listdir("/models"))
@@ -96,15 +101,77 @@ def models():
         path = "/models/" + name
         m = {"name": name[:-4], "size": _size(path)}
         try:
-            from micronn.store import describe
-            with open(path, "rb") as f:
-                m.update(describe(f, path))
+            from micronn.store import check
         except ImportError:
-            pass
-        except ValueError as e:
+            m["state"] = "unchecked"
+            out.append(m)
+            continue
+        try:
+            with open(path, "rb") as f:
+                info, state, error = check(f, path)
+            sc = info.pop("scaling", None)      # its arrays are not JSON: say the kind
+            if sc:
+                info["scaling"] = sc[0]
+            m.update(info)
+            m["state"] = state
+            if error:
+                m["error"] = error
+        except (ValueError, OSError) as e:
+            m["state"] = "unreadable"
             m["error"] = str(e)
         out.append(m)
     return out
+
+
+# where micronn writes, and the names of what a save or an upload cut short leaves there:
+# NAME.tmp (store.atomic), NAME.part (the host's put), NAME.new (a pushed model not installed)
+TEMP_DIRS = ("/", "/lib", "/lib/micronn", "/models", "/data")
+TEMP_ENDS = (".tmp", ".part", ".new")
+
+
+def leftovers():
+    """[{path, size}] of the temporary files cut-short saves and uploads left; "only_copy" marks
+    a model's NAME.mnn.tmp when NAME.mnn is missing (a rename cut short: micronn.load uses it)."""
+    out = []
+    for d in TEMP_DIRS:
+        try:
+            names = sorted(os.listdir(d))
+        except OSError:
+            continue
+        for name in names:
+            if not name.endswith(TEMP_ENDS):
+                continue
+            path = d.rstrip("/") + "/" + name
+            e = {"path": path, "size": _size(path)}
+            if name.endswith(".mnn.tmp") and _size(path[:-4]) < 0:
+                e["only_copy"] = True
+            out.append(e)
+    return out
+
+
+def clean():
+    """Remove the leftovers(); a model's only copy is renamed into place instead when it is
+    whole (its CRC checks)."""
+    removed, recovered = [], []
+    for e in leftovers():
+        path = e["path"]
+        if e.get("only_copy"):
+            try:
+                from micronn.store import check, replace
+                with open(path, "rb") as f:
+                    whole = check(f, path)[1] == "ok"
+                if whole:
+                    replace(path, path[:-4])
+                    recovered.append(path[:-4])
+                    continue
+            except (ImportError, ValueError, OSError):
+                pass
+        try:
+            os.remove(path)
+            removed.append(path)
+        except OSError:
+            pass
+    _result({"removed": removed, "recovered": recovered})
 
 
 def _listing(path):
@@ -197,14 +264,15 @@ class _StopRequest:
 
 
 class _Progress:
-    """fit() callback: streams losses in batches, checkpoints every `save_ms` milliseconds, and
-    stops training (returns False) when the host asks."""
+    """fit() callback, called after every epoch: streams the loss of every `every`-th epoch (and
+    the last) in batches, checkpoints when `save_ms` milliseconds have passed since the last
+    one, and stops training (returns False) when the host asks."""
 
-    def __init__(self, net, path, epochs, save_ms, stop):
+    def __init__(self, net, path, epochs, every, save_ms, stop):
         import array
         self.buf = array.array("f", bytearray(4 * 32))
         self.k = 0
-        self.net, self.path, self.epochs, self.save_ms = net, path, epochs, save_ms
+        self.net, self.path, self.epochs, self.every, self.save_ms = net, path, epochs, every, save_ms
         self.epoch = 0
         self.loss = None
         self.saved_epoch = None
@@ -213,11 +281,13 @@ class _Progress:
         self.t0 = self.shown = self.saved = time.ticks_ms()
 
     def __call__(self, epoch, loss):
-        self.buf[self.k] = loss
-        self.k += 1
         self.epoch, self.loss = epoch, loss
+        last = epoch == self.epochs
+        if last or epoch % self.every == 0:
+            self.buf[self.k] = loss
+            self.k += 1
         now = time.ticks_ms()
-        if self.k == len(self.buf) or time.ticks_diff(now, self.shown) >= 250 or epoch == self.epochs:
+        if self.k == len(self.buf) or last or (self.k and time.ticks_diff(now, self.shown) >= 250):
             self.flush()
         if self.save_ms and time.ticks_diff(now, self.saved) >= self.save_ms:
             self.checkpoint()
@@ -246,6 +316,8 @@ def train(data, model, job, save_s=30, stop=None):
     byte `stop` arrives on stdin."""
     import micronn
     from micronn.sizes import param_count, training_nbytes
+    if not 0 <= save_s < 1e300:         # false for nan too
+        raise ValueError("checkpoint seconds must be a finite number >= 0, got %r" % (save_s,))
     arch, fit = job["net"], job["fit"]
     layers, bias = arch["layers"], arch["bias"]
     n_in, n_out = layers[0], layers[-1]
@@ -264,12 +336,15 @@ def train(data, model, job, save_s=30, stop=None):
     path = "/models/%s.mnn" % model
     _makedirs(path)
     epochs = fit["epochs"]
-    prog = _Progress(net, path, epochs, int(save_s * 1000), stop)
+    save_ms = max(1, int(save_s * 1000)) if save_s else 0
+    prog = _Progress(net, path, epochs, fit["every"], save_ms, stop)
     print("@S", json.dumps({"params": params, "samples": n, "free": _free(),
                             "stoppable": prog.stop.poller is not None}))
     interrupted = False
     try:
-        last = net.fit(X, Y, callback=prog, **fit)
+        each = dict(fit)
+        each["every"] = 1           # prog sees every epoch, and reports every fit["every"]
+        last = net.fit(X, Y, callback=prog, **each)
     except KeyboardInterrupt:   # anywhere, maybe half-way through an update: not saved
         interrupted = True
         last = prog.loss

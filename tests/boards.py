@@ -97,10 +97,11 @@ def one_error_line(p):
 
 class Cable:
     """A serial cable between a program and a board's port: a new pty whose bytes are relayed
-    to the board; it is 'pulled' (both ends closed) after `cut_after` bytes from the board, or
-    `after_s` seconds."""
+    to the board; it is 'pulled' (both ends closed) after `cut_after` bytes from the board,
+    `after_s` seconds, or once the board has sent `mark` `marks` times (a point in a job that
+    does not depend on how loaded the machine is)."""
 
-    def __init__(self, board_port, cut_after=1 << 30, after_s=None):
+    def __init__(self, board_port, cut_after=1 << 30, after_s=None, mark=None, marks=1):
         self.board = os.open(board_port, os.O_RDWR | os.O_NOCTTY)
         tty.setraw(self.board)
         self.master, slave = os.openpty()
@@ -110,6 +111,7 @@ class Cable:
         self.cut_after = cut_after
         self.deadline = time.monotonic() + after_s if after_s else None
         self.sent = 0
+        self.mark, self.marks, self.seen = mark, marks, b""
         self.pulled = threading.Event()
         self.thread = threading.Thread(target=self._relay, daemon=True)
         self.thread.start()
@@ -124,7 +126,46 @@ class Cable:
                     data = os.read(self.board, min(4096, self.cut_after - self.sent))
                     os.write(self.master, data)
                     self.sent += len(data)
+                    if self.mark:
+                        self.seen = self.seen[-len(self.mark):] + data
+                        self.marks -= self.seen.count(self.mark)
+                        self.seen = self.seen[-len(self.mark) + 1:]
+                        if self.marks <= 0:
+                            break
         finally:
             for fd in (self.master, self._slave, self.board):
                 os.close(fd)
             self.pulled.set()
+
+
+ARTICLE_FIT = """
+import json, micronn
+from micronn.model import to_bytes
+X = [[0, 0, 1], [0, 1, 1], [1, 0, 1], [1, 1, 1]]
+Y = [[0], [1], [1], [0]]
+net = micronn.Network([3, 4, 1], activation="sigmoid", bias=False, init="uniform", seed=1)
+target = open(%r, "rb").read()
+start, stop = %d, %d
+if start:
+    net.fit(X, Y, epochs=start, lr=1.0, loss="sse")
+done, found = start, None
+while True:
+    if to_bytes(net) == target:
+        found = done
+        break
+    if done >= stop:
+        break
+    net.fit(X, Y, epochs=1, lr=1.0, loss="sse")
+    done += 1
+print(json.dumps(found))
+"""
+
+
+def article_epochs(path, start, stop=None):
+    """The number of epochs, from start to stop (default: start), after which the ARTICLE
+    network (as `micronn train ... ARTICLE` builds it) is exactly the model file at path, or
+    None.  Computed by lib/micronn under the MicroPython unix port, which gives a virtual
+    board's bits exactly (the same code on the same machine)."""
+    from conftest import micropython_runtime
+    rt = micropython_runtime()
+    return rt.run(ARTICLE_FIT % (str(path), start, start if stop is None else stop))

@@ -17,10 +17,10 @@ HEADER = ["| network | implementation | train µs/sample | infer µs/sample | MA
 LEGEND = ("online training (one sample at a time, SGD, sum-of-squares loss, sigmoid layers), 8 "
           "samples cycled; infer = `predict(x)` on a list. Heap bytes/param: `gc.mem_free()` before "
           "and after building the model and one prediction (CPython: tracemalloc), for a second model "
-          "once the first is deleted; \"+ N shared\": the bytes micronn keeps once per process for all "
-          "models (activation tables, int8 scratch), what stays after the first model is deleted; "
-          "int8: the model alone, loaded from its .mnn file in a fresh heap. max abs Δout: int8 "
-          "against the float model over the data.")
+          "once the first is deleted: what stays after that is shared by all models of the process "
+          "(activation tables, int8 scratch) and listed below the table; int8: the model alone, "
+          "loaded from its .mnn file in a fresh heap. max abs Δout: int8 against the float model "
+          "over the data.")
 
 
 def steps(impl):
@@ -76,11 +76,12 @@ def table(rows, nets=NETS, impls=IMPLS, heap=None):
                 if tr:
                     ratio_t = "%.2fx" % (base["train_us"] / tr)
                 ratio_i = "%.1fx" % (base["infer_us"] / r["infer_us"])
-            cell = "%.2f" % r["bytes_per_param"]
             if r.get("shared_bytes"):
-                cell += " + %s shared" % format(r["shared_bytes"], ",")
-            lines.append("| %s | %s | %s | %s | %s | %s | %s | %s |" % (
-                net, name, fmt(tr), fmt(r["infer_us"]), rate(r["macs_per_s"]), cell, ratio_t, ratio_i))
+                notes.append("%s %s: %s bytes more, shared by all such models of a process"
+                             % (net, NAMES[impl], format(r["shared_bytes"], ",")))
+            lines.append("| %s | %s | %s | %s | %s | %.2f | %s | %s |" % (
+                net, name, fmt(tr), fmt(r["infer_us"]), rate(r["macs_per_s"]), r["bytes_per_param"],
+                ratio_t, ratio_i))
     return lines, notes
 
 

@@ -32,9 +32,17 @@ def out(message):
     print(message, flush=True)
 
 
+class Parser(argparse.ArgumentParser):
+    """Command-line mistakes in one line, like every other error (the usage is in --help)."""
+
+    def error(self, message):
+        command = self.prog.partition(" ")[2]
+        sys.stderr.write("micronn: %s%s (see `%s --help`)\n" % (command + ": " if command else "", message, self.prog))
+        sys.exit(2)
+
+
 def build_parser():
-    p = argparse.ArgumentParser(prog="micronn", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = Parser(prog="micronn", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMANDS:
         m = module(name)

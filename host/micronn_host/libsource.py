@@ -17,7 +17,8 @@ from pathlib import Path
 import micronn
 
 LIB = Path(micronn.__file__).resolve().parent
-SEARCH = ("kernels", "losses", "optim", "store", "data", "rng", "network", "activations")
+SEARCH = ("kernels", "losses", "optim", "store", "data", "rng", "network", "activations", "scale", "meta",
+          "exact", "quant")
 STDLIB = ("array", "gc", "os", "struct")
 MATH = ("exp", "log", "sqrt", "tanh")
 _BUILTINS = set(dir(builtins))

@@ -1,4 +1,11 @@
 """micronn: small neural networks in plain Python for CPython and MicroPython boards."""
+try:
+    from . import kernels       # the viper kernels, compiled to machine code on MicroPython
+except (SyntaxError, ValueError, ImportError):
+    # firmware without a native emitter (or a native .mpy it cannot load): the same kernels as
+    # plain bytecode, under the same names (micronn._plain)
+    from . import _plain
+    _plain.use()
 from .network import Network
 
 __version__ = "0.1.0"

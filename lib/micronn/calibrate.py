@@ -21,7 +21,9 @@ def quantize(net, bits=8, X=None):
                              % (L.n_in, MAX_IN))
     buf = new_buffers(net.sizes)        # first, before calibration churns the heap
     in_max, hidden = _ranges(net, X)
-    return build(net, in_max, hidden, buf)
+    q = build(net, in_max, hidden, buf)
+    q.set_meta(net.meta())              # the same scaling, class names and summary
+    return q
 
 
 def _ranges(net, X):
@@ -47,7 +49,7 @@ def _ranges(net, X):
     in_max = 0.0
     hidden = [0.0] * (len(layers) - 1)
     for row in X:                   # one row at a time: no copy of the data set in the heap
-        x = net._load_input(row)
+        x = net._load_input(row)    # scaled, when the model scales its inputs
         for v in x:
             in_max = max(in_max, abs(v))
         net._forward(x)

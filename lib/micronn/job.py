@@ -27,6 +27,8 @@ FIELDS = (
     ("lr", "fit", 0.1, "float", "learning rate (default 0.1)"),
     ("batch_size", "fit", None, "int", "samples per step (default: all of them, full batch; 1 is online)"),
     ("optimizer", "fit", "sgd", "name", "sgd (default), momentum or adam"),
+    ("scale", "fit", None, "name", "scale the inputs inside the model, fitted on the training rows: standard, "
+     "minmax or none (default: none)"),
 )
 MAX_POINTS = 1000       # a run reports its loss at most about this often (fit's `every`)
 
@@ -65,7 +67,7 @@ def check(job):
     Network(**dict(net, init=False)).check_loss(fit["loss"])
     if net["init"] is not None and net["init"] not in ("uniform", "xavier", "he"):
         Network([1, 1], init=net["init"])       # the library's message for an unknown init
-    check_fit(fit["epochs"], fit["lr"], fit["batch_size"], fit["optimizer"], fit["every"])
+    check_fit(fit["epochs"], fit["lr"], fit["batch_size"], fit["optimizer"], fit["every"], fit["scale"])
 
 
 def parse_sizes(text):

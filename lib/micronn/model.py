@@ -35,17 +35,32 @@ def read(f, name="model"):
         try:
             net = empty(info)
             net.set_weights(weights)
+            return _meta(net, info)
         except (ValueError, TypeError) as e:
             raise ValueError("%s: %s" % (name, e))
-        return net
     info, crc = store.read_header(f, head, name)
-    model = empty(info)
+    try:
+        model = _meta(empty(info), info)
+    except ValueError as e:
+        raise ValueError("%s: %s" % (name, e))
     store.read_body(f, info, model.buffers(), crc, name)
     if info["dtype"] == "b":
         try:
             model.check()
         except ValueError as e:
             raise ValueError("%s: %s" % (name, e))
+    return model
+
+
+def _meta(model, info):
+    """Give the model what the file says besides its weights (meta.Meta)."""
+    if info.get("scaling") is not None:
+        from .scale import Scaler
+        model.scaler = Scaler(*info["scaling"])
+    model.set_meta(dict((k, info[k]) for k in ("classes", "inputs", "targets", "summary") if k in info))
+    n_out = info["layers"][-1]
+    if model.classes is not None and len(model.classes) != (2 if n_out == 1 else n_out):
+        raise ValueError("%d class names for %d outputs" % (len(model.classes), n_out))
     return model
 
 

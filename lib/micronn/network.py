@@ -3,6 +3,7 @@ from math import sqrt
 
 from . import activations, exact, kernels, losses
 from .data import Order, check_rows, copy_row, float_typecode, length, number, whole_number, zeros
+from .meta import Meta
 from .rng import Random
 from .sizes import ITEMSIZE, check_optimizer, param_count, training_nbytes
 
@@ -51,7 +52,7 @@ class Dense:
         return [self.W] if self.b is None else [self.W, self.b]
 
 
-class Network:
+class Network(Meta):
     """Dense layers of the given sizes, e.g. Network([3, 4, 1]) for the article's network.
 
     activation: the hidden layers' activation (a name, or a list with one name per hidden
@@ -108,8 +109,10 @@ class Network:
         return self.n_params * ITEMSIZE[self.dtype]
 
     def describe(self):
-        """What the file format records of the model besides its buffers."""
-        return {"layers": self.sizes, "activations": self.activations, "bias": self.bias, "dtype": self.dtype}
+        """What the file format records of the model besides its buffers (meta.Meta included)."""
+        d = {"layers": self.sizes, "activations": self.activations, "bias": self.bias, "dtype": self.dtype}
+        d.update(self.meta())
+        return d
 
     def buffers(self):
         """The parameter arrays in file order (sizes.layout): per layer W, then b."""
@@ -215,7 +218,8 @@ class Network:
         return eng.outs if eng is not None else [L.outputs() for L in self.layers]
 
     def _load_input(self, x):
-        """One sample, checked, in the buffer _forward() reads it from fastest."""
+        """One sample, checked, in the buffer _forward() reads it from fastest (and scaled there
+        when the model scales its inputs)."""
         n = self.sizes[0]
         m = length(x)
         eng = self._engine()
@@ -223,7 +227,7 @@ class Network:
             try:                    # every float32 finite: the common case, no float object
                 exact.to_f32(x, eng.x, n)
                 if exact.finite(eng.x, 0, n):
-                    return eng.x
+                    return self._scaled(eng.x)
             except TypeError:
                 pass
         if m < 0:
@@ -231,7 +235,13 @@ class Network:
         if m != n:
             raise ValueError("sample has %d values, expected %d (the network has %d inputs)" % (m, n, n))
         copy_row(x, 0, n, self._x, 0, "input")
-        return self._x
+        return self._scaled(self._x)
+
+    def _scaled(self, x):
+        """x (a scratch buffer of the network's), scaled in place when the model scales its inputs."""
+        if self.scaler is not None:
+            self.scaler.apply(x)
+        return x
 
     def predict(self, x):
         """Outputs (a list) for one sample."""
@@ -265,19 +275,20 @@ class Network:
         return losses.mean(loss, total, n, n_out)
 
     def _load(self, eng, src, off, words):
-        """Sample src[off:off+n_in] (already checked) into the input buffer of the path in use.
+        """Sample src[off:off+n_in] (already checked) into the input buffer of the path in use,
+        scaled there when the model scales its inputs.
 
         The float path gets it rounded to the network's dtype first, as the weights are.
         """
         n = self.sizes[0]
         if eng is not None:
             eng.load(src, off, words)
-            return eng.x
+            return self._scaled(eng.x)
         if self._xd is None:
             self._xd = zeros(self.dtype, n)
         kernels.load_row(src, off, self._xd, n)
         kernels.load_row(self._xd, 0, self._x, n)
-        return self._x
+        return self._scaled(self._x)
 
     def _target(self, Y, off, src):
         """Targets src[off:off+n_out] rounded to the network's dtype, as the weights are."""
@@ -361,23 +372,28 @@ class Network:
         return out
 
     def fit(self, X, Y, epochs=1, lr=0.1, loss="mse", batch_size=None, optimizer="sgd", shuffle=True,
-            callback=None, every=1, momentum=0.9, beta1=0.9, beta2=0.999, eps=1e-8):
+            callback=None, every=1, momentum=0.9, beta1=0.9, beta2=0.999, eps=1e-8, scale=None):
         """Train by backpropagation; return the loss of the last epoch.
 
         loss: "sse" (the article's), "mse", "bce" (sigmoid output) or "cce" (softmax output).
         batch_size: None for full batch (the article), 1 for online, n for mini-batches.
         optimizer: "sgd", "momentum" or "adam".  The loss of an epoch is measured during its
         forward passes, before each step.  callback(epoch, loss) runs every `every` epochs and
-        after the last one; returning False stops training.
+        after the last one; returning False stops training.  scale ("standard" or "minmax"): when
+        the network has no input scaler yet, fit one on X first (scale.Scaler); it is kept in the
+        model, so every later fit, predict and save takes and keeps raw inputs.
 
         X and Y are read where they are (lists of rows, or flat arrays such as a board reads
         from a file): nothing the size of the data set is allocated.
         """
         loss = self.check_loss(loss)
-        check_fit(epochs, lr, batch_size, optimizer, every)
+        check_fit(epochs, lr, batch_size, optimizer, every, scale)
         if callback is not None and not callable(callback):
             raise ValueError("callback must be callable")
         n, xflat, yflat, words = self._check_xy(X, Y)
+        if scale not in (None, "none") and self.scaler is None:
+            from .scale import fit
+            self.scaler = fit(X, self.sizes[0], scale)
         bs = n if batch_size is None else min(batch_size, n)
         eng = self._engine()
         self._prepare_training(eng)
@@ -471,8 +487,9 @@ class Network:
 
 
 
-def check_fit(epochs, lr, batch_size=None, optimizer="sgd", every=1):
-    """fit()'s rules for its numeric options and optimizer (ValueError saying which is wrong)."""
+def check_fit(epochs, lr, batch_size=None, optimizer="sgd", every=1, scale=None):
+    """fit()'s rules for its numeric options, optimizer and scaling (ValueError saying which is
+    wrong)."""
     whole_number(epochs, "epochs", 1)
     whole_number(every, "every", 1)
     if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not 0 < lr < _INF:
@@ -480,6 +497,8 @@ def check_fit(epochs, lr, batch_size=None, optimizer="sgd", every=1):
     if batch_size is not None:
         whole_number(batch_size, "batch_size", 1)
     check_optimizer(optimizer)
+    if scale not in (None, "none", "standard", "minmax"):
+        raise ValueError("unknown scaling %r; expected standard, minmax or none" % (scale,))
 
 
 def _check_sizes(layers):

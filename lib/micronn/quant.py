@@ -22,7 +22,8 @@ import array
 import sys
 from math import exp, tanh
 
-from . import activations, kernels
+from . import activations, exact, kernels
+from .meta import Meta
 from .sizes import INT8_ROW as ROW, layout, param_count
 
 try:
@@ -110,7 +111,7 @@ def new_buffers(sizes):
     return bytearray(at + n)
 
 
-class QNetwork:
+class QNetwork(Meta):
     """A quantized network: predict() and predict_many() like a float Network, save() to .mnn.
 
     All its state is one bytearray: the per-layer int table T, the float32 scales (input scale,
@@ -163,8 +164,10 @@ class QNetwork:
         return param_count(self.sizes, self.bias)
 
     def describe(self):
-        """What the file format records of the model besides its buffers."""
-        return {"layers": self.sizes, "activations": self.activations, "bias": self.bias, "dtype": "b"}
+        """What the file format records of the model besides its buffers (meta.Meta included)."""
+        d = {"layers": self.sizes, "activations": self.activations, "bias": self.bias, "dtype": "b"}
+        d.update(self.meta())
+        return d
 
     def _views(self):
         m = memoryview(self._m)
@@ -186,6 +189,10 @@ class QNetwork:
     @property
     def W(self):
         return self._views()[3]
+
+    @property
+    def C(self):
+        return array.array("H", bytes(self._views()[2]))
 
     @property
     def _acc(self):
@@ -249,7 +256,14 @@ class QNetwork:
         m = self._m
         k = self._k
         try:
-            bad = run(m, w.A, 0, m, k & 0xFF, x, w.F, w.A, w.B, w.ACC, out, w.SIG, w.TANH)
+            if self.scaler is not None:     # scaled in float32 first, in the scratch
+                n = self.sizes[0]
+                if len(x) != n:
+                    raise TypeError
+                exact.to_f32(x, w.F, n)
+                self.scaler.apply(w.F)
+                x = w.F
+            bad = run(m, w.A, 0, m, k & 0xFF, m, -1, m, -1, x, w.F, w.A, w.B, w.ACC, out, w.SIG, w.TANH)
         except TypeError:
             bad = -1
         if bad:
@@ -313,11 +327,16 @@ def _swap(views):
 
 
 @micropython.viper
-def run(w: ptr8, x: ptr8, acc: int, M, nl: int, X, F, A, B, ACC, OUT, SIG, TANH) -> int:
+def run(w: ptr8, x: ptr8, acc: int, M, nl: int, C, coff: int, W, woff: int, X, F, A, B, ACC, OUT, SIG,
+        TANH) -> int:
     """The whole network in one call; returns 0, -1 when X is not a sequence of the network's
     number of inputs, or 1 + the index of an input that is inf or nan.
 
-    M is the model's buffer (T, scales, C, W: see QNetwork).  The inputs X become float32 in F,
+    M holds the model's layer table T and its scales, C the row constants from byte coff on, W
+    the weight bytes from woff on (QNetwork passes its one buffer for all three, and -1 for
+    where C and W follow T and the scales in it; a module exported by micronn_host passes
+    them apart, its weights read in place).  The inputs X become float32 in F (X may be F,
+    filled by the caller; the one slot beyond them is scratch),
     then bytes in A scaled by 2**(scales[0]); each layer (a row of T) goes from the bytes in A
     into B (and the next back); the output layer leaves its accumulators + 2**30, or its 16-bit
     table values, in ACC, and OUT[j] = (ACC[j] - offset) * scales[nl].
@@ -328,7 +347,6 @@ def run(w: ptr8, x: ptr8, acc: int, M, nl: int, X, F, A, B, ACC, OUT, SIG, TANH)
     locals, arguments first, in machine registers.
     """
     tb = ptr32(M)
-    c = ptr32(M)
     o = ptr32(ACC)
     f = ptr32(F)
     big = 1 << 15
@@ -336,10 +354,11 @@ def run(w: ptr8, x: ptr8, acc: int, M, nl: int, X, F, A, B, ACC, OUT, SIG, TANH)
     s31 = 1
     s31 <<= 31                      # sign-extends a 32-bit load: (v ^ s31) - s31
     n = int(tb[0])
-    if int(len(X)) != n:
-        return -1
-    for q in range(n):
-        F[q] = X[q]
+    if X is not F:                  # (F itself: the caller filled and scaled it)
+        if int(len(X)) != n:
+            return -1
+        for q in range(n):
+            F[q] = X[q]
     sc = 10 * nl                    # scales[0], the input scale's exponent, a whole float32
     b = tb[sc]
     e = (b >> 23) & 0xFF
@@ -348,9 +367,12 @@ def run(w: ptr8, x: ptr8, acc: int, M, nl: int, X, F, A, B, ACC, OUT, SIG, TANH)
         kin = (((b & 0x7FFFFF) | 0x800000) >> (150 - e))
         if (b >> 31) & 1:
             kin = 0 - kin
-    cbase = sc + nl + 1             # C's first row constant (32 bits, as two 16-bit halves)
-    last = 10 * (nl - 1)
-    mw = int(ptr8(M)) + 4 * (cbase + int(tb[last + 3]) + int(tb[last + 1]))    # W's address
+    if coff < 0:                    # C right after the scales, W right after C
+        coff = 4 * (sc + nl + 1)
+        last = 10 * (nl - 1)
+        woff = coff + 4 * (int(tb[last + 3]) + int(tb[last + 1]))
+    c = ptr32(int(ptr8(C)) + coff)  # the row constants, 32 bits each (two 16-bit halves)
+    mw = int(ptr8(W)) + woff        # W's address
     xa = int(ptr8(A))
     ya = int(ptr8(B))
     xq = ptr8(xa)
@@ -382,7 +404,7 @@ def run(w: ptr8, x: ptr8, acc: int, M, nl: int, X, F, A, B, ACC, OUT, SIG, TANH)
         n_in = int(tb[t])
         n_out = int(tb[t + 1])
         wa = mw + int(tb[t + 2])    # this layer's first weight
-        cj = cbase + int(tb[t + 3])
+        cj = int(tb[t + 3])
         P = int(tb[t + 5])
         Mu = int(tb[t + 6])
         SH = int(tb[t + 7])

@@ -4,16 +4,32 @@
 
     offset  size      field
     0       3         magic b"MNN"
-    3       1         format version (1)
+    3       1         format version: 1, or 2 when the model has sections (below)
     4       1         dtype: ord("f") float32, ord("d") float64, ord("b") int8 (quant.py)
     5       1         number of layers L (1..255)
     6       1         flags: bit 0 set when the layers have biases
-    7       1         reserved, 0
+    7       1         version 1: reserved, 0; version 2: the number of sections S
     8       2(L+1)    layer sizes, uint16
     .       L         activation codes (indexes into activations.NAMES)
+    .       ...       version 2: S sections, each a 4-byte ASCII tag, a uint32 length and
+                      that many bytes
     .       ...       the model's buffers in the order sizes.layout() gives: for a float
                       model, per layer W as n_out rows of n_in values, then b if biased
     end-4   4         CRC-32 of every byte before it
+
+Sections carry what a model holds besides its weights (meta.Meta).  A tag in capitals is one a
+reader must understand to use the model (it refuses a file with one it does not know); a tag in
+lower case may be skipped by a reader that does not know it:
+
+    SCAL    input scaling: 1 byte kind (1 standard, 2 minmax), 3 bytes 0, then n_in float32
+            offsets and n_in float32 factors: the first layer sees (x - offset) * factor
+    clas    class names, UTF-8, one per line (no newline inside a name)
+    inpt    input column names, likewise
+    targ    target column names, likewise
+    summ    the training summary, a JSON object
+
+A model without any of these is written as version 1, so older readers still read it; a newer
+file on an older reader fails with "format version 2; this micronn reads version 1".
 
 An int8 model (dtype "b") has the same header; its buffers are the quantized network's (see
 quant.py): the layer table, the scales, every weight byte, each row's 32-bit constant as two
@@ -35,8 +51,10 @@ from .activations import NAMES
 from .sizes import ITEMBYTES, ITEMSIZE, layout, model_nbytes, param_count
 
 MAGIC = b"MNN"
-VERSION = 1
+VERSION = 2         # the newest version this module reads and writes
 HEAD = 8
+_SCALINGS = ("standard", "minmax")
+_NAMES = (("clas", "classes"), ("inpt", "inputs"), ("targ", "targets"))
 _WHITE = (b"{", b" ", b"\n", b"\r", b"\t")
 
 try:
@@ -69,12 +87,40 @@ def _little(buf):
 # -- writing -------------------------------------------------------------------------------------
 
 def header(info):
-    """The .mnn header for a model described by info (layers, activations, bias, dtype)."""
+    """The .mnn header (and sections) for a model described by info: layers, activations, bias,
+    dtype, and what of meta.META the model has."""
     sizes = info["layers"]
     L = len(sizes) - 1
-    return (MAGIC + bytes((VERSION, ord(info["dtype"]), L, 1 if info["bias"] else 0, 0))
+    sections = _sections(info)
+    return (MAGIC + bytes((2 if sections else 1, ord(info["dtype"]), L, 1 if info["bias"] else 0,
+                           len(sections)))
             + struct.pack("<%dH" % (L + 1), *sizes)
-            + bytes(NAMES.index(a) for a in info["activations"]))
+            + bytes(NAMES.index(a) for a in info["activations"])
+            + b"".join(tag + struct.pack("<I", len(body)) + body for tag, body in sections))
+
+
+def _sections(info):
+    out = []
+    sc = info.get("scaler")
+    if sc is not None:
+        n = len(sc.offset)
+        if n != info["layers"][0]:
+            raise ValueError("the scaler has %d inputs, the model %d" % (n, info["layers"][0]))
+        out.append((b"SCAL", bytes((_SCALINGS.index(sc.kind) + 1, 0, 0, 0))
+                    + bytes(_little(array.array("f", sc.offset))) + bytes(_little(array.array("f", sc.factor)))))
+    for tag, key in _NAMES:
+        names = info.get(key)
+        if names is not None:
+            for name in names:
+                if not isinstance(name, str) or "\n" in name or not name:
+                    raise ValueError("%s: %r is not a name (a non-empty string without newlines)" % (key, name))
+            out.append((tag.encode(), "\n".join(names).encode()))
+    if info.get("summary") is not None:
+        import json
+        out.append((b"summ", json.dumps(info["summary"]).encode()))
+    if len(out) > 255:
+        raise ValueError("too many sections")
+    return out
 
 
 def write(f, head, bufs):
@@ -123,18 +169,39 @@ def save(path, head, bufs):
 
 
 def json_text(info, weights):
-    """The JSON twin of a float model: its description and get_weights().
+    """The JSON twin of a float model: its description, its meta and get_weights().
 
-    float32 weights are written as the shortest decimals that read back as the same float32,
-    found with integer arithmetic from their bits (a float32 board's own float formatting does
-    not round-trip), so that a file reads back bit for bit on every runtime (see parse_json).
+    float32 weights (and the scaler's float32 offsets and factors) are written as the shortest
+    decimals that read back as the same float32, found with integer arithmetic from their bits
+    (a float32 board's own float formatting does not round-trip), so that a file reads back bit
+    for bit on every runtime (see parse_json).
     """
     import json
-    head = json.dumps({"format": "micronn", "version": VERSION, "layers": info["layers"],
-                       "activations": info["activations"], "bias": info["bias"], "dtype": info["dtype"]})
-    if info["dtype"] != "f":
-        return head[:-1] + ", \"weights\": " + json.dumps(weights) + "}"
-    return head[:-1] + ", \"weights\": " + _f32_json(weights) + "}"
+    doc = {"format": "micronn", "version": VERSION if _sections(info) else 1, "layers": info["layers"],
+           "activations": info["activations"], "bias": info["bias"], "dtype": info["dtype"]}
+    f32 = info["dtype"] == "f"
+    exact = []                  # (key, value) written by _f32_json after the rest
+    sc = info.get("scaler")
+    if sc is not None:
+        scaler = {"kind": sc.kind}
+        if f32:
+            exact.append(("scaler", scaler))
+        else:
+            scaler.update({"offset": list(sc.offset), "factor": list(sc.factor)})
+        doc["scaler"] = scaler
+    for _, key in _NAMES + ((None, "summary"),):
+        if info.get(key) is not None:
+            doc[key] = info[key]
+    if not f32:
+        doc["weights"] = weights
+        return json.dumps(doc)
+    text = json.dumps(doc)
+    if sc is not None:          # the scaler's arrays go in after its kind
+        kind = json.dumps({"kind": sc.kind})[:-1]
+        at = text.index(kind) + len(kind)
+        text = "%s, \"offset\": %s, \"factor\": %s%s" % (text[:at], _f32_json(list(sc.offset)),
+                                                           _f32_json(list(sc.factor)), text[at:])
+    return text[:-1] + ", \"weights\": " + _f32_json(weights) + "}"
 
 
 def _f32_json(v):
@@ -236,9 +303,9 @@ def read_header(f, head, name):
     first buffer.  info: layers, activations, bias, dtype, n_params, nbytes."""
     if len(head) < 4 or head[:3] != MAGIC:
         raise ValueError("%s: not a micronn model (it starts with %r)" % (name, bytes(head[:8])))
-    if head[3] != VERSION:
-        raise ValueError("%s: .mnn format version %d; this micronn reads version %d"
-                         % (name, head[3], VERSION))
+    if not 1 <= head[3] <= VERSION:
+        raise ValueError("%s: .mnn format version %d; this micronn reads versions 1 to %d (a newer "
+                         "micronn wrote it)" % (name, head[3], VERSION))
     if len(head) < HEAD:
         raise ValueError("%s: truncated: the header is %d bytes, expected %d" % (name, len(head), HEAD))
     dtype, n, flags = chr(head[4]), head[5], head[6]
@@ -246,7 +313,8 @@ def read_header(f, head, name):
         raise ValueError("%s: unknown dtype code %r (expected 'f', 'd' or 'b')" % (name, dtype))
     if n < 1:
         raise ValueError("%s: the model has no layers" % name)
-    if flags & ~1 or head[7]:
+    n_sections = head[7] if head[3] >= 2 else 0
+    if flags & ~1 or (head[3] == 1 and head[7]):
         raise ValueError("%s: unknown flags %02x %02x (written by a newer micronn?)" % (name, flags, head[7]))
     rest = f.read(2 * (n + 1) + n)
     if len(rest) != 2 * (n + 1) + n:
@@ -262,13 +330,90 @@ def read_header(f, head, name):
     bias = bool(flags & 1)
     info = {"layers": sizes, "activations": acts, "bias": bias, "dtype": dtype,
             "n_params": param_count(sizes, bias), "nbytes": model_nbytes(sizes, bias, dtype)}
-    return info, crc32(rest, crc32(head))
+    crc = crc32(rest, crc32(head))
+    for _ in range(n_sections):
+        crc = _read_section(f, info, crc, name)
+    return info, crc
+
+
+def _read_section(f, info, crc, name):
+    """Read one section into info; return the running CRC."""
+    top = f.read(8)
+    if len(top) != 8:
+        raise ValueError("%s: truncated: the header stops inside its sections" % name)
+    tag, size = top[:4], struct.unpack("<I", top[4:])[0]
+    body = f.read(size)
+    if len(body) != size:
+        raise ValueError("%s: truncated: section %s stops early" % (name, tag.decode("ascii", "replace")))
+    crc = crc32(body, crc32(top, crc))
+    text_tags = dict((t.encode(), k) for t, k in _NAMES)
+    n_in = info["layers"][0]
+    if tag == b"SCAL":
+        if size != 4 + 8 * n_in or not 1 <= body[0] <= len(_SCALINGS):
+            raise ValueError("%s: corrupted: the input scaling does not fit %d inputs" % (name, n_in))
+        offset = array.array("f", body[4:4 + 4 * n_in])
+        factor = array.array("f", body[4 + 4 * n_in:])
+        if sys.byteorder != "little":
+            offset.byteswap()
+            factor.byteswap()
+        info["scaling"] = (_SCALINGS[body[0] - 1], offset, factor)
+    elif tag in text_tags:
+        try:
+            info[text_tags[tag]] = bytes(body).decode().split("\n")
+        except UnicodeError:
+            raise ValueError("%s: corrupted: %s is not UTF-8" % (name, text_tags[tag]))
+    elif tag == b"summ":
+        try:
+            import json
+            info["summary"] = json.loads(bytes(body))
+        except ImportError:     # a port without json: the summary is only for people
+            pass
+        except ValueError:
+            raise ValueError("%s: corrupted: the training summary is not JSON" % name)
+    elif 65 <= tag[0] <= 90:    # a capital: the model cannot be used without understanding it
+        raise ValueError("%s: section %r is from a newer micronn; this one cannot use the model"
+                         % (name, tag.decode("ascii", "replace")))
+    return crc
 
 
 def describe(f, name="model"):
     """The header of a .mnn file as a dict (layers, activations, bias, dtype, n_params, nbytes)
     without reading the weights: enough to check that a model fits before loading it."""
     return read_header(f, f.read(HEAD), name)[0]
+
+
+def check(f, name="model"):
+    """Read a .mnn file through without keeping its weights (a board checks a model it could
+    not hold): (info, state, message).  info is describe()'s, plus "file_size", the size the
+    file should have ({} when the file stops inside its header); state is "ok", "truncated" or
+    "CRC mismatch", with message saying more (None when ok).  A file that is not a whole
+    readable .mnn in any other way (not a model, another version, data after the end) raises
+    ValueError, as read() does."""
+    try:
+        info, crc = read_header(f, f.read(HEAD), name)
+    except ValueError as e:
+        if ": truncated:" in str(e):
+            return {}, "truncated", str(e)
+        raise
+    info["file_size"] = f.tell() + info["nbytes"] + 4
+    left = info["nbytes"]
+    while left:
+        b = f.read(min(256, left))
+        if not b:
+            return info, "truncated", ("%s: truncated: the weights stop early (%d of %d bytes)"
+                                       % (name, info["nbytes"] - left, info["nbytes"]))
+        crc = crc32(b, crc)
+        left -= len(b)
+    tail = f.read(4)
+    if len(tail) != 4:
+        return info, "truncated", "%s: truncated: the CRC at the end is missing" % name
+    stored = struct.unpack("<I", tail)[0]
+    if stored != crc:
+        return info, "CRC mismatch", ("%s: corrupted: CRC mismatch (the file says %08x, its content "
+                                      "gives %08x)" % (name, stored, crc))
+    if f.read(1):
+        raise ValueError("%s: unexpected data after the end of the model" % name)
+    return info, "ok", None
 
 
 def read_body(f, info, bufs, crc, name):
@@ -306,9 +451,9 @@ def parse_json(text, name):
         raise ValueError("%s: not valid JSON (%s)" % (name, e))
     if not isinstance(doc, dict) or doc.get("format") != "micronn":
         raise ValueError("%s: JSON, but not a micronn model (no \"format\": \"micronn\")" % name)
-    if doc.get("version") != VERSION:
-        raise ValueError("%s: JSON model version %r; this micronn reads version %d"
-                         % (name, doc.get("version"), VERSION))
+    if doc.get("version") not in (1, VERSION):
+        raise ValueError("%s: JSON model version %r; this micronn reads versions 1 to %d (a newer "
+                         "micronn wrote it)" % (name, doc.get("version"), VERSION))
     for key in ("layers", "activations", "bias", "dtype", "weights"):
         if key not in doc:
             raise ValueError("%s: the JSON model has no %r" % (name, key))
@@ -317,18 +462,44 @@ def parse_json(text, name):
     acts = doc["activations"]
     if not isinstance(acts, list) or not isinstance(doc["layers"], list) or len(acts) != len(doc["layers"]) - 1:
         raise ValueError("%s: 'activations' must list one name per layer" % name)
-    weights = doc["weights"]
-    if doc["dtype"] == "f":
-        _exact_f32(text, weights)
-    return doc, weights
+    f32 = doc["dtype"] == "f"
+    sc = doc.pop("scaler", None)
+    if sc is not None:
+        try:
+            if f32:
+                _exact_f32(text, "offset", sc["offset"])
+                _exact_f32(text, "factor", sc["factor"])
+            kind, offset, factor = sc["kind"], array.array("f", sc["offset"]), array.array("f", sc["factor"])
+        except (KeyError, TypeError, ValueError):
+            raise ValueError("%s: 'scaler' must have a kind and lists of numbers 'offset' and 'factor'" % name)
+        if kind not in _SCALINGS or len(offset) != doc["layers"][0] or len(factor) != len(offset):
+            raise ValueError("%s: 'scaler' must be standard or minmax with one offset and factor per input" % name)
+        doc["scaling"] = (kind, offset, factor)
+    for _, key in _NAMES:
+        names = doc.get(key)
+        if names is not None and (not isinstance(names, list) or not all(isinstance(v, str) for v in names)):
+            raise ValueError("%s: %r must be a list of names" % (name, key))
+    if f32:
+        _exact_f32(text, "weights", doc["weights"])
+    return doc, doc["weights"]
 
 
-def _exact_f32(text, weights):
-    """Put the float32 value each number in the text's "weights" stands for (f32_bits) in place
-    of what json.loads made of it, which a float32 board rounds more than once."""
+def _exact_f32(text, key, values):
+    """Put the float32 value each number in the text's list `key` stands for (f32_bits) in place
+    of what json.loads made of it in values (a float32 board rounds it more than once)."""
+    if not isinstance(values, list):
+        return
     if not isinstance(text, str):
         text = str(text, "utf-8")
-    at = text.find('"weights"')
+    quoted = '"%s"' % key
+    at = text.find(quoted)
+    while at >= 0:                      # the key (followed by a colon), not a string value
+        i = at + len(quoted)
+        while i < len(text) and text[i] in " \t\r\n":
+            i += 1
+        if i < len(text) and text[i] == ":":
+            break
+        at = text.find(quoted, i)
     at = text.find("[", at) if at >= 0 else -1
     if at < 0:
         return
@@ -356,7 +527,7 @@ def _exact_f32(text, weights):
             i = j - 1
         i += 1
     leaves = []
-    _numbers(weights, leaves)
+    _numbers(values, leaves)
     if len(leaves) != len(numbers):
         return                          # not the layout we wrote: keep json's values
     for (lst, k), tok in zip(leaves, numbers):

@@ -7,6 +7,7 @@ fits what it can hold:
 - tiny.TinyBoard: a board with too little heap for lib/micronn (a BBC micro:bit), which runs a
   program the host generates for each model (micronn_host.tiny).
 """
+from ..errors import PortError
 from ..transport import ports
 from ..transport.rawrepl import RawRepl
 from .base import TINY_HEAP
@@ -14,10 +15,17 @@ from .base import TINY_HEAP
 
 def connect(port=None, soft_reset=False):
     """The board at port (see above); soft_reset gives it a fresh heap first."""
-    repl = RawRepl(ports.resolve(port))
+    device, chosen = ports.find(port)
+    repl = RawRepl(device)
     try:
-        repl.enter(soft_reset=soft_reset)
-        platform, free = repl.identify()
+        try:
+            repl.enter(soft_reset=soft_reset)
+            platform, free = repl.identify()
+        except PortError as e:
+            if chosen:      # micronn picked the port: say so, and how to pick another
+                raise PortError("%s (%s, chosen because no port was named); if the board is on another "
+                                "port, name it with --port or $MICRONN_PORT" % (e, chosen))
+            raise
         if free < TINY_HEAP:
             from .tiny import TinyBoard
             return TinyBoard(repl, platform, free, fresh=soft_reset)

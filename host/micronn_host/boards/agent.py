@@ -24,6 +24,17 @@ except Exception:
     n = 0
 print(m, n)
 """
+# what the board is: MicroPython's version, its build, the machine, sys.platform
+IDENTITY = """import sys, os
+try:
+    u = os.uname()
+    b, m = u.version, u.machine
+except AttributeError:
+    b, m = sys.version.split('MicroPython ')[-1], getattr(sys.implementation, '_machine', '')
+print(repr((tuple(sys.implementation.version), b, m, sys.platform)))
+"""
+#: sys.platform of MicroPython's unix port (and the Windows port): not a board, a virtual one
+HOST_PORTS = ("linux", "darwin", "freebsd", "netbsd", "openbsd", "win32", "windows", "cygwin")
 
 
 def model_path(name):
@@ -85,16 +96,39 @@ class AgentBoard(Board):
     def where(self, model):
         return model_path(model)
 
+    def identity(self):
+        """{version, release, machine, platform, virtual} of the board, in words: MicroPython's
+        version with its build ("1.22.0 (v1.22.0 on 2024-01-01)"; sys.version starts with the
+        Python language version instead), the board or machine name, and whether it is the
+        unix port behind a pty (`micronn sim`), whose disk is this computer's."""
+        import ast
+        version, build, machine, platform = ast.literal_eval(self.exec(IDENTITY).decode().strip())
+        release = ".".join(str(v) for v in version[:3])
+        full = release + ("-%s" % version[3] if len(version) > 3 and version[3] else "")
+        virtual = platform in HOST_PORTS
+        if virtual:     # _machine is the end of the unix port's banner: "linux [GCC 14.2.1] version"
+            compiler = machine[machine.find("[") + 1:machine.find("]")] if "[" in machine else ""
+            machine = "unix port on %s%s" % (platform, " (%s)" % compiler if compiler else "")
+        return {"version": "%s (%s)" % (full, build.strip()), "release": release, "machine": machine,
+                "platform": platform, "virtual": virtual}
+
     def info(self):
         mpy, native = self.probe()
         try:
             d = self.call("info()")
         except NotDeployed:            # the agent is missing: ask the board directly
-            d = {"micronn": None, "agent": None, "models": [],
-                 "version": self.exec("import sys\nprint(sys.version)").decode().strip(),
+            d = {"micronn": None, "agent": None, "models": [], "leftovers": None,
                  "free": int(self.exec("import gc\ngc.collect()\nprint(gc.mem_free())").decode())}
+        d.update(self.identity())
+        if d["virtual"] and "flash_free" in d:      # its files are in a directory here
+            d["host_disk_free"] = d.pop("flash_free")
         d.update(port=self.port, mpy=mpy, native=native)
         return d
+
+    def clean(self):
+        """Remove what cut-short saves and uploads left (mnn_agent.leftovers); a model whose
+        rename was cut short is put in place.  Returns {removed, recovered}."""
+        return self.call("clean()")
 
     def deploy(self, source=False, native=True, out=print):
         from . import deploy
@@ -144,7 +178,7 @@ class AgentBoard(Board):
         models = self.call("info()")["models"]
         for m in models:
             if "/models/%s.mnn" % m["name"] == path:
-                if "layers" not in m:
+                if "layers" not in m or m.get("state", "ok") != "ok":
                     raise MicronnError("%s on the board is damaged: %s" % (path, m.get("error")))
                 return m["layers"][0]
         raise MicronnError("no model %s on the board (models there: %s)"

@@ -16,15 +16,16 @@ class Capabilities:
 
     platform: sys.platform; heap: free heap then (bytes); max_command: the longest command it
     takes in one piece (None: any); runs_lib: whether lib/micronn runs there (else a program is
-    generated per model); optimizers: those a training job may use; int8: whether int8 models
-    run there; renames: whether its filesystem has os.rename (else models are kept as
-    generations of files).
+    generated per model); optimizers: those a training job may use; scales: whether a model
+    there can scale its inputs; int8: whether int8 models run there; renames: whether its
+    filesystem has os.rename (else models are kept as generations of files).
     """
 
     def __init__(self, platform, heap, max_command=None, runs_lib=True, optimizers=OPTIMIZERS,
-                 int8=True, renames=True):
+                 scales=True, int8=True, renames=True):
         self.platform, self.heap, self.max_command = platform, heap, max_command
-        self.runs_lib, self.optimizers, self.int8, self.renames = runs_lib, tuple(optimizers), int8, renames
+        self.runs_lib, self.optimizers, self.scales = runs_lib, tuple(optimizers), scales
+        self.int8, self.renames = int8, renames
 
     def as_dict(self):
         return dict(self.__dict__)
@@ -55,6 +56,9 @@ class Board:
         if opt not in self.caps.optimizers:
             raise MicronnError("--optimizer %s: this board trains with %s only; leave --optimizer out"
                                % (opt, ", ".join(self.caps.optimizers)))
+        if job["fit"]["scale"] not in (None, "none") and not self.caps.scales:
+            raise MicronnError("--scale %s: models on this board do not scale their inputs; scale the "
+                               "data before training, or leave --scale out" % job["fit"]["scale"])
 
     # -- the jobs (each subclass implements them all) ------------------------------------------
 

@@ -5,7 +5,9 @@ the .mpy version, sub-version and native architecture.  Bytecode-only modules go
 whenever the major version matches.  Modules with @micropython.viper code go as .mpy for the
 board's architecture only when the sub-version matches too (native code is refused otherwise),
 else as source, which the board compiles itself.  A board whose firmware has no native emitter
-gets those modules with the decorators removed: the same Python, run as bytecode.
+gets those modules with the decorators removed: the same Python, run as bytecode.  The plain
+twins lib/micronn/_plain_*.py (for installs that copy lib as it is: mip, a frozen firmware) are
+not sent: either way the board runs the modules it gets.
 """
 import hashlib
 import re
@@ -18,7 +20,7 @@ from ..executables import mpy_cross_binary, mpy_cross_version
 
 ARCHS = [None, "x86", "x64", "armv6", "armv6m", "armv7m", "armv7em", "armv7emsp", "armv7emdp",
          "xtensa", "xtensawin", "rv32imc", "rv64imc"]
-NATIVE_DECORATOR = re.compile(r"^\s*@micropython\.(viper|native)\s*$", re.M)
+NATIVE_DECORATOR = re.compile(r"^[ \t]*@micropython\.(viper|native)[ \t]*$", re.M)
 
 HASHES = """import os
 try:
@@ -66,7 +68,8 @@ def firmware_dir():
 def strip_native(src):
     """The module without @micropython.viper/native: plain bytecode, for firmware without a
     native emitter.  micronn's modules import plain stand-ins for viper's pointer casts from
-    micronn._upy, and micronn.kernels.VIPER turns false, so the integer fast paths stay off."""
+    micronn._upy, and micronn.kernels.VIPER turns false, so the integer fast paths stay off.
+    Each decorator line becomes an empty line, so line numbers in tracebacks stay the source's."""
     return NATIVE_DECORATOR.sub("", src)
 
 
@@ -87,6 +90,8 @@ def plan(target, source=False):
     """[(board path, bytes, how)] for every file to deploy."""
     files = []
     for src in sorted(library_dir().glob("*.py")):
+        if src.name.startswith("_plain_"):     # twins for firmware without native code: deploy
+            continue                           # strips the decorators there instead
         files.append(("/lib/micronn/", src))
     for src in sorted(firmware_dir().glob("*.py")):
         files.append(("/", src))
@@ -163,6 +168,11 @@ def run(board, source=False, native=True, out=print):
     res = board.exec("import gc\ngc.collect()\nf = gc.mem_free()\nimport micronn, mnn_agent\ngc.collect()\n"
                      "print(micronn.__version__, f - gc.mem_free(), gc.mem_free())").decode().split()
     out("micronn %s imports on the board (%s bytes of heap; %s bytes free)" % tuple(res))
+    done = board.clean()
+    for path in done["recovered"]:
+        out("put %s in place from the temporary file a cut-short save left" % path)
+    if done["removed"]:
+        out("removed what cut-short saves and uploads left: %s" % ", ".join(done["removed"]))
 
 
 def stale(board, paths):

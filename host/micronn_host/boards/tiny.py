@@ -89,6 +89,9 @@ def as_float32(net):
         return net
     if net.dtype not in ITEMSIZE:
         raise MicronnError("an int8 model does not run on this board; push the float model it was made from")
+    if net.scaler is not None:
+        raise MicronnError("this model scales its inputs, which models on this board cannot do; train it "
+                           "without --scale (on data scaled beforehand) to run it here")
     copy = network.Network(net.sizes, net.activations[:-1], net.activations[-1], net.bias,
                            init=False, dtype="f")
     copy.set_weights(net.get_weights())
@@ -114,7 +117,7 @@ class TinyBoard(Board):
         self.repl = repl
         self.port = repl.port
         self.caps = Capabilities(platform, heap, repl.max_command, runs_lib=False, optimizers=OPTIMIZERS,
-                                 int8=False, renames=False)
+                                 scales=False, int8=False, renames=False)
         self.heap = heap if fresh else None     # after a soft reset, without the program
         self.free = None            # after a soft reset with the program imported
         self._models = {}           # name: (bytes, generation, Network) read in this session

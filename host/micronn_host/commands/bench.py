@@ -63,6 +63,7 @@ def run(args, out=print):
     script = onboard_source()
     with connect(args.port, soft_reset=True) as board:
         info = board.bench()
+        info.update(board.identity())
         files, lib_bytes = board.exec(LIBRARY_SIZE).decode().split()
         board.repl.put(BOARD_PATH, script)
         free = fresh_heap(board)

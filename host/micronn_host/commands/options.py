@@ -4,6 +4,7 @@ The training options are built from micronn.job.FIELDS, so a new field there is 
 `micronn train` and `micronn fit` without a change here.
 """
 from micronn import job as jobs
+from micronn.data import whole_number
 
 from ..errors import MicronnError
 
@@ -40,7 +41,8 @@ def training(p):
 
 
 def job(args):
-    """The checked training job the command line describes (MicronnError when it is wrong)."""
+    """The checked training job the command line describes, and --outputs checked (MicronnError
+    in one line when something is wrong: before any file is read or any port opened)."""
     options = {}
     for name, _, _, kind, _ in jobs.FIELDS:
         value = getattr(args, name)
@@ -48,9 +50,27 @@ def job(args):
             value = layers(value, "--" + name)
         options[name] = value
     try:
+        whole_number(args.outputs, "--outputs", 1)
         return jobs.make(options)
     except (ValueError, TypeError) as e:
-        raise MicronnError(str(e).strip("'"))
+        raise MicronnError(flag_names(str(e).strip("'")))
+
+
+def flag_names(message):
+    """The library's message with a field's name at its start spelled as the flag: "batch_size
+    must be ..." -> "--batch-size must be ..."."""
+    for name in jobs.defaults():
+        if message.startswith(name + " ") or message.startswith(name + ":"):
+            return "--" + name.replace("_", "-") + message[len(name):]
+    return message
+
+
+def seconds(value, flag, meaning_of_zero):
+    """A number of seconds from the command line: finite and >= 0 (MicronnError otherwise)."""
+    if not 0 <= value < float("inf"):       # also false for nan
+        raise MicronnError("%s must be a finite number of seconds >= 0 (0: %s), got %s"
+                           % (flag, meaning_of_zero, value))
+    return value
 
 
 def layers(text, flag="--layers"):

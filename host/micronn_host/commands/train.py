@@ -21,7 +21,9 @@ def arguments(p):
     options.training(p)
     options.model(p)
     p.add_argument("--checkpoint", type=float, default=30.0, metavar="SECONDS",
-                   help="save the model on the board this often while training (default 30)")
+                   help="save the model on the board this often while training (default 30; 0: only "
+                   "at the end); the board looks at its clock after every epoch, so a checkpoint "
+                   "comes at most one epoch later than asked")
 
 
 class Progress:
@@ -87,6 +89,7 @@ def run(args, out=print):
     from .. import dataset
     from ..boards import connect
     job = options.job(args)
+    options.seconds(args.checkpoint, "--checkpoint", "only at the end")
     X, Y = dataset.training_data(args.data, job["net"]["layers"], args.outputs)
     ev = Progress(job, out)
     with connect(args.port, soft_reset=True) as board:       # a fresh heap for training

@@ -88,6 +88,12 @@ HELPERS = {
 LIB = ("crc32", "replace")
 GET_CHUNK = 48              # bytes per line of a download (a micro:bit's output buffer is small)
 PUT_CHUNK = 384             # bytes per chunk of an upload (512 base64 characters)
+SILENCE = 30.0              # seconds a transfer may pause
+
+
+def transfer_limit(size):
+    """Seconds a transfer of `size` bytes gets in all: 6 minutes, or longer at 100 bytes/s."""
+    return max(12 * SILENCE, 60.0 + size / 100.0)
 
 
 class Files:
@@ -153,7 +159,8 @@ class Files:
                 if on_progress:
                     on_progress(sent[0], len(data))
 
-        self._run("_fr(%r, %d, %d)" % (tmp, len(data), k), "_fr", on_output=on_output, timeout=30.0)
+        self._run("_fr(%r, %d, %d)" % (tmp, len(data), k), "_fr", on_output=on_output, timeout=SILENCE,
+                  limit=transfer_limit(len(data)))
         got = ast.literal_eval(lines.decode().strip())
         if got != (zlib.crc32(data), len(data)):
             self.remove(tmp)
@@ -184,7 +191,8 @@ class Files:
                     if on_progress:
                         on_progress(sum(map(len, parts)), size)
 
-        self._run("_fg(%r, %d)" % (path, GET_CHUNK), "_fg", on_output=feed, timeout=30.0)
+        self._run("_fg(%r, %d)" % (path, GET_CHUNK), "_fg", on_output=feed, timeout=SILENCE,
+                  limit=transfer_limit(size))
         feed(b"\n")
         data = b"".join(parts)
         if crc[0] is None or len(data) != size or zlib.crc32(data) != crc[0]:

@@ -7,6 +7,14 @@ interrupts the board and still collects the end of the command, raw-paste mode w
 control (falling back to the plain raw REPL on old firmware), and errors that say what went
 wrong in one line: no device, port busy, not MicroPython, lost connection, board reset.
 
+Deadlines.  A device that talks without end (a GPS module printing a line every second, a
+board whose program prints in a loop) must not hold micronn: every wait has an overall
+deadline, not only one for silence.  Entering the raw REPL gives up within seconds, quoting
+what the port sent; each step of the protocol (the prompt, "OK", raw-paste flow control, the
+end of a command) has its own; a command's output gets `limit` seconds in all (by default
+LIMIT_FACTOR times its silence timeout).  Only a command run with timeout=None and limit=None
+(a training job, which streams its progress) waits as long as the board keeps talking.
+
 Boards with a tiny receive buffer.  identify() asks the board what it is with a command short
 enough for any board, and sets the longest command it takes in one piece (LIMITS).  The BBC
 micro:bit's MicroPython 1.9 queues received bytes in a 64-byte ring buffer (63 usable) and
@@ -31,6 +39,11 @@ LIMITS = {"microbit": 62}
 #: commands this short fit any board's receive buffer: sent as plain raw REPL, in one write
 SHORT = min(LIMITS.values())
 IDENTIFY = "import sys,gc;gc.collect();print(sys.platform,gc.mem_free())"
+#: a command's output gets this many times its silence timeout in all (exec's default `limit`)
+LIMIT_FACTOR = 12
+_BY_TIMEOUT = object()      # exec's limit when none is given: LIMIT_FACTOR * timeout
+#: the longest drain() discards input before entering the raw REPL, however chatty the port
+DRAIN_LIMIT = 2.0
 STAGE = "_s"                # the board variable that collects the pieces of a long command
 
 
@@ -75,32 +88,29 @@ class RawRepl(Files):
 
     def read_until(self, ending, timeout):
         """Read until `ending` (bytes, or a tuple of them: the first that comes); give up after
-        `timeout` seconds of silence and return what came."""
+        `timeout` seconds in all (however much else the port sends) and return what came."""
         endings = ending if isinstance(ending, tuple) else (ending,)
         data = bytearray()
-        last = time.monotonic()
-        while not data.endswith(endings):
+        deadline = time.monotonic() + timeout
+        while not data.endswith(endings) and time.monotonic() < deadline:
             chunk = self._read_some()
             if chunk:
                 data += chunk
-                last = time.monotonic()
                 cuts = [(c + len(e)) for e in endings for c in (data.find(e),) if c >= 0]
                 if cuts and min(cuts) < len(data):
                     self._pending += data[min(cuts):]
                     del data[min(cuts):]
-            elif time.monotonic() - last > timeout:
-                break
         return bytes(data)
 
     def read_exact(self, n, timeout):
+        """The next n bytes, within `timeout` seconds in all."""
         data = bytearray()
-        last = time.monotonic()
+        deadline = time.monotonic() + timeout
         while len(data) < n:
             chunk = self._read_some()
             if chunk:
                 data += chunk
-                last = time.monotonic()
-            elif time.monotonic() - last > timeout:
+            elif time.monotonic() > deadline:
                 raise PortError("%s stopped answering in the middle of the raw REPL protocol" % self.port)
         self._pending += data[n:]
         return bytes(data[:n])
@@ -111,13 +121,20 @@ class RawRepl(Files):
         except Exception as e:
             raise Disconnected("lost the connection to %s (%s)" % (self.port, _reason(e)))
 
-    def drain(self, quiet=0.1):
-        """Discard input until the line has been quiet for `quiet` seconds."""
+    def drain(self, quiet=0.1, limit=DRAIN_LIMIT):
+        """Discard input until the line has been quiet for `quiet` seconds, or for `limit`
+        seconds in all when it never is; return the last bytes discarded (to quote)."""
         self._pending.clear()
-        end = time.monotonic() + quiet
-        while time.monotonic() < end:
-            if self._read_some():
+        now = time.monotonic()
+        end, give_up = now + quiet, now + limit
+        seen = bytearray()
+        while time.monotonic() < min(end, give_up):
+            chunk = self._read_some()
+            if chunk:
+                seen += chunk
+                del seen[:-QUOTE_KEEP]
                 end = time.monotonic() + quiet
+        return bytes(seen)
 
     # -- raw REPL ------------------------------------------------------------------------------
 
@@ -126,19 +143,20 @@ class RawRepl(Files):
         self.write(b"\r\x03")
         time.sleep(0.1)
         self.write(b"\x03")
-        self.drain()
+        heard = self.drain()
         got = b""
         for attempt in (b"\r\x01", b"\x02\r\x03\x01"):
             self.write(attempt)
             got = self.read_until(RAW_PROMPT, timeout)
             if got.endswith(RAW_PROMPT):
                 break
+            heard = (heard + got)[-QUOTE_KEEP:]
         else:
-            if not got.strip():
+            if not heard.strip():
                 raise PortError("no answer from %s within %gs: is a MicroPython board connected "
                                 "there (and not busy)?" % (self.port, timeout))
-            raise PortError("%s answers, but not like a MicroPython REPL (it sent %r)"
-                            % (self.port, _tail(got)))
+            raise PortError("%s answers, but not like a MicroPython REPL (it sent %s)"
+                            % (self.port, quote(heard)))
         if soft_reset:
             self.soft_reset(timeout)
 
@@ -150,11 +168,11 @@ class RawRepl(Files):
         self.session += 1
         got = self.read_until(b"soft reboot\r\n", timeout)
         if not got.endswith(b"soft reboot\r\n"):
-            raise PortError("%s did not soft-reset (it sent %r)" % (self.port, _tail(got)))
+            raise PortError("%s did not soft-reset (it sent %s)" % (self.port, quote(got)))
         got = self.read_until(RAW_PROMPT, 30)
         if not got.endswith(RAW_PROMPT):
-            raise PortError("%s did not come back to the raw REPL after a soft reset (it sent %r)"
-                            % (self.port, _tail(got)))
+            raise PortError("%s did not come back to the raw REPL after a soft reset (it sent %s)"
+                            % (self.port, quote(got)))
 
     def identify(self):
         """(sys.platform, free heap) of the board, asked with a command any board takes; sets
@@ -207,7 +225,7 @@ class RawRepl(Files):
             self.write(code[i:i + piece])
         ok = self.read_until(b"OK", 5.0)
         if not ok.endswith(b"OK"):
-            raise PortError("%s did not accept the command (it sent %r)" % (self.port, _tail(ok)))
+            raise PortError("%s did not accept the command (it sent %s)" % (self.port, quote(ok)))
 
     def stage(self, code):
         """For a board with a command length limit: send code longer than that as pieces of a
@@ -227,8 +245,13 @@ class RawRepl(Files):
         size = self.read_exact(2, 3.0)
         window = size[0] | size[1] << 8
         room, i = window, 0
+        # flow control: the board asks for each window; it gets 10 s, and 1 s per 2 KB on top
+        deadline = time.monotonic() + 10.0 + len(code) / 2000.0
         while i < len(code):
             while room == 0 or self._waiting():
+                if time.monotonic() > deadline:
+                    raise PortError("%s stopped taking the command in the middle of raw-paste (%d of %d "
+                                    "bytes sent)" % (self.port, i, len(code)))
                 b = self._read_some()[:1]
                 if b == b"\x01":
                     room += window
@@ -244,13 +267,16 @@ class RawRepl(Files):
         self.write(b"\x04")
         end = self.read_until(b"\x04", 10.0)
         if not end.endswith(b"\x04"):
-            raise PortError("%s did not confirm the end of the command (it sent %r)" % (self.port, _tail(end)))
+            raise PortError("%s did not confirm the end of the command (it sent %s)" % (self.port, quote(end)))
 
-    def exec(self, code, on_output=None, timeout=10.0, interruptible=False, stop_byte=None, on_stop=None):
+    def exec(self, code, on_output=None, timeout=10.0, interruptible=False, stop_byte=None, on_stop=None,
+             limit=_BY_TIMEOUT):
         """Run code on the board; return its output (bytes).
 
         on_output(bytes) sees the output as it arrives.  timeout: seconds of silence after which
-        the board counts as stuck (None: wait while the port is there).  interruptible: Ctrl-C
+        the board counts as stuck (None: wait while the port is there).  limit: seconds the
+        command gets in all, however much it prints (the default: LIMIT_FACTOR times timeout;
+        None: no limit, for a job that reports its progress as it goes).  interruptible: Ctrl-C
         on the host interrupts the board and keeps reading, so the command can wind down
         (self.interrupted tells); a second Ctrl-C sends Ctrl-C to the board and gives up.
         By default the board gets Ctrl-C (KeyboardInterrupt wherever it is).  With stop_byte it
@@ -264,20 +290,28 @@ class RawRepl(Files):
             code = code.encode()
         if self.max_command and len(code) > self.max_command:
             code = self.stage(code).encode()
+        if limit is _BY_TIMEOUT:
+            limit = None if timeout is None else LIMIT_FACTOR * timeout
         self.interrupted = self.forced = False
         self._send(code)
         with CtrlC(interruptible) as ctrl_c:
-            return self._collect(on_output, timeout, ctrl_c, stop_byte, on_stop)
+            return self._collect(on_output, timeout, ctrl_c, stop_byte, on_stop, limit)
 
-    def _collect(self, on_output, timeout, ctrl_c, stop_byte, on_stop):
+    def _collect(self, on_output, timeout, ctrl_c, stop_byte, on_stop, limit=None):
         out = bytearray()
         err = bytearray()
         target = out
-        last = time.monotonic()
+        last = start = time.monotonic()
+        give_up = None if limit is None else start + limit
         deadline = None
         tail = b""
         while True:
-            if deadline is not None and time.monotonic() > deadline:
+            now = time.monotonic()
+            if give_up is not None and now > give_up:
+                self._force()
+                raise PortError("%s kept sending for %gs without finishing the command (it sent %s)"
+                                % (self.port, now - start, quote(out + err)))
+            if deadline is not None and now > deadline:
                 deadline = None
                 self._force()
             try:
@@ -301,6 +335,8 @@ class RawRepl(Files):
                     self._force()
                 timeout = max(timeout or 0.0, wait + 30.0)     # from here on, silence means stuck
                 last = time.monotonic()
+                stuck = last + wait + 60.0                      # and so does talking for too long
+                give_up = stuck if give_up is None else min(give_up, stuck)
             if not chunk:
                 if timeout is not None and time.monotonic() - last > timeout:
                     raise PortError("%s went silent for %gs in the middle of a command" % (self.port, timeout))
@@ -351,8 +387,23 @@ def board_error(err):
     return BoardError(exc_type, msg or exc_type, text)
 
 
-def _tail(data, n=60):
-    return bytes(data[-n:])
+QUOTE_KEEP = 400        # bytes of a port's output kept to quote in a message
+
+
+def quote(data, n=60):
+    """What a port sent, for a message: its last whole line with something on it (else its
+    last bytes), at most n characters, quoted; and how much there was when that is not all."""
+    data = bytes(data)
+    if not data.strip():
+        return "nothing" if not data else "only %r" % data[-n:]
+    text = data.decode("ascii", "backslashreplace").replace("\r", "\n")
+    whole = [l.strip() for l in text[:text.rfind("\n") + 1].split("\n") if l.strip()]
+    last = whole[-1] if whole else text.strip()[-n:]
+    short = last if len(last) <= n else last[:n - 3] + "..."
+    if short == text.strip():
+        return repr(short)
+    return "%s%d bytes, %s %r" % ("" if len(data) < QUOTE_KEEP else "at least ", len(data),
+                                  "the last line" if whole else "ending", short)
 
 
 def _reason(e):

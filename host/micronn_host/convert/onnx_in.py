@@ -1,0 +1,373 @@
+"""ONNX graphs of dense networks into micronn: `micronn import`, convert.from_onnx.
+
+The graph is read as one chain from its input: optional input scaling (ai.onnx.ml Scaler, or
+Sub/Add then Mul/Div by constants), then dense layers, each a Gemm (PyTorch's nn.Linear:
+transB=1; alpha, beta and transB are applied, transA=1 is refused) or a MatMul followed by an
+Add of a constant bias (Keras/TF converters, skl2onnx), each followed by at most one
+activation: Relu, LeakyRelu (alpha 0.01, micronn's slope), Sigmoid, Tanh, Softmax on the last
+axis (output layer only), or none.  Identity, Dropout (inference: nothing), Cast to float,
+Flatten(axis=1) and a Reshape to [batch, features] pass through.
+
+After the last layer a classifier's head as skl2onnx writes it (ArgMax, ArrayFeatureExtractor,
+ZipMap, the binary [1 - p, p] Concat, Reshape, Cast), or micronn's own label output, is
+recognised: its class labels become the model's class names.  Everything else is refused with
+one line naming the node, its op and what micronn supports; nothing is half-read.
+"""
+import json
+
+from .build import Layer, network
+from .errors import ConvertError, need_onnx
+
+ACTIVATIONS = {"Relu": "relu", "LeakyRelu": "leaky_relu", "Sigmoid": "sigmoid", "Tanh": "tanh",
+               "Softmax": "softmax"}
+PASS = ("Identity", "Dropout", "Cast", "Flatten", "Reshape")
+SCALING = ("Scaler", "Sub", "Add", "Mul", "Div")
+# what may follow the last layer of a classifier (skl2onnx's, micronn's own label output)
+HEAD = ("ArgMax", "ArrayFeatureExtractor", "ZipMap", "Concat", "Sub", "Reshape", "Cast", "Identity",
+        "Gather", "GreaterOrEqual", "Squeeze", "Flatten")
+SUPPORTED = ("micronn reads dense chains: Gemm, or MatMul + Add; Relu, LeakyRelu(alpha=0.01), Sigmoid, "
+             "Tanh, Softmax (last axis, output layer); Identity, Dropout, Cast to float, Flatten(axis=1); "
+             "input scaling by Scaler or Sub/Mul/Div with constants; skl2onnx's classifier outputs")
+FLOAT, DOUBLE = 1, 11
+_LEAK = 0.01
+
+
+def from_onnx(source):
+    onnx = need_onnx()
+    name = "model"
+    if isinstance(source, onnx.ModelProto):
+        model = source
+    else:
+        name = str(source)
+        try:
+            model = onnx.load(name)
+        except OSError as e:
+            raise ConvertError("%s: %s" % (name, e.strerror or e))
+        except Exception as e:          # protobuf's DecodeError and friends: not an ONNX file
+            raise ConvertError("%s: not an ONNX model (%s)" % (name, str(e).splitlines()[0] if str(e) else
+                                                                 type(e).__name__))
+    try:
+        return _Reader(onnx, model).read()
+    except ConvertError as e:
+        raise ConvertError("%s: %s" % (name, e))
+
+
+def _node_name(node, index):
+    return "node %r (%s)" % (node.name, node.op_type) if node.name else "node %d (%s)" % (index, node.op_type)
+
+
+class _Reader:
+    def __init__(self, onnx, model):
+        from onnx import numpy_helper
+        self.onnx, self.model, self.g = onnx, model, model.graph
+        self.np = numpy_helper
+        self.opset = {o.domain or "ai.onnx": o.version for o in model.opset_import}.get("ai.onnx", 1)
+        self.meta = {p.key: p.value for p in model.metadata_props}
+        self.const = {}
+        for t in self.g.initializer:
+            self.const[t.name] = numpy_helper.to_array(t)
+        self.nodes = list(self.g.node)      # one Python object per node: ids stay valid
+        self.index = {}
+        for k, node in enumerate(self.nodes):
+            self.index[id(node)] = k
+            if node.op_type == "Constant" and node.domain in ("", "ai.onnx"):
+                self.const[node.output[0]] = self._constant(node)
+        self.users = {}
+        for node in self.nodes:
+            for t in node.input:
+                if t:
+                    self.users.setdefault(t, []).append(node)
+        self.outputs = [o.name for o in self.g.output]
+
+    # -- helpers ---------------------------------------------------------------------------------
+
+    def where(self, node):
+        return _node_name(node, self.index[id(node)])
+
+    def refuse(self, node, why):
+        raise ConvertError("%s: %s; %s" % (self.where(node), why, SUPPORTED))
+
+    def attr(self, node, name, default=None):
+        from onnx import helper
+        for a in node.attribute:
+            if a.name == name:
+                v = helper.get_attribute_value(a)
+                return v.decode() if isinstance(v, bytes) else v
+        return default
+
+    def _constant(self, node):
+        from onnx import helper
+        for a in node.attribute:
+            if a.name == "value":
+                return self.np.to_array(a.t)
+            if a.name in ("value_float", "value_floats", "value_int", "value_ints"):
+                import numpy as np
+                return np.array(helper.get_attribute_value(a))
+        self.refuse(node, "a Constant that is not a dense tensor")
+
+    def constant(self, node, name, what):
+        if name not in self.const:
+            self.refuse(node, "its %s (%r) is computed in the graph, not a constant" % (what, name))
+        return self.const[name]
+
+    def vector(self, node, value, n, what):
+        """value (a constant) as n floats: a scalar, [n], [1, n] or [1] broadcast to n."""
+        import numpy as np
+        v = np.asarray(value, dtype=np.float64)
+        if v.ndim == 2 and v.shape[0] == 1:
+            v = v[0]
+        if v.ndim == 0 or v.shape == (1,):
+            v = np.full(n, float(v.reshape(-1)[0]))
+        if v.shape != (n,):
+            self.refuse(node, "its %s has shape %s, expected %d values (one per feature)"
+                        % (what, list(np.shape(value)), n))
+        if not np.all(np.isfinite(v)):
+            self.refuse(node, "its %s holds inf or nan" % what)
+        return v
+
+    def only_user(self, name):
+        users = self.users.get(name, [])
+        return users[0] if len(users) == 1 and name not in self.outputs else None
+
+    # -- the chain -------------------------------------------------------------------------------
+
+    def read(self):
+        import numpy as np
+        g = self.g
+        inputs = [i for i in g.input if i.name not in self.const]
+        if len(inputs) != 1:
+            raise ConvertError("the graph has %d inputs (%s); micronn models take one input tensor "
+                               "[batch, features]" % (len(inputs), ", ".join(i.name for i in inputs)))
+        inp = inputs[0]
+        tt = inp.type.tensor_type
+        if not inp.type.HasField("tensor_type") or tt.elem_type not in (FLOAT, DOUBLE):
+            raise ConvertError("input %r is not a float tensor; micronn models take float inputs" % inp.name)
+        dims = [d.dim_value if d.HasField("dim_value") else None for d in tt.shape.dim]
+        if len(dims) < 2 or None in dims[1:] or 0 in dims[1:]:
+            raise ConvertError("input %r has shape %s; micronn needs [batch, features] (any batch "
+                               "dimension, fixed feature sizes)" % (inp.name, _shape(tt)))
+        dtype = "d" if tt.elem_type == DOUBLE else "f"
+        feat = dims[1:]                     # the shape of one sample
+        n_in = int(np.prod(feat))
+        offset, factor = np.zeros(n_in), np.ones(n_in)
+        scaled = False
+        layers = []
+        acts = {}                           # layer index -> the node that set its activation
+        used = set()
+        cur = inp.name
+        while True:
+            node = self.only_user(cur)
+            if node is None:
+                break
+            op = node.op_type
+            if node.domain not in ("", "ai.onnx") and not (node.domain == "ai.onnx.ml" and op == "Scaler"):
+                break
+            if op in PASS:
+                feat = self.passthrough(node, feat)
+            elif op in SCALING and not layers:
+                if len(feat) != 1:
+                    self.refuse(node, "scaling a %d-d input; flatten it first" % len(feat))
+                offset, factor = self.scaling(node, cur, offset, factor, n_in)
+                scaled = True
+            elif op == "Gemm":
+                layers.append(self.gemm(node, cur, feat))
+                feat = [layers[-1].n_out]
+            elif op == "MatMul":
+                layers.append(self.matmul(node, cur, feat))
+                feat = [layers[-1].n_out]
+            elif op == "Add" and layers and layers[-1].act is None:
+                L = layers[-1]
+                other = node.input[1] if node.input[0] == cur else node.input[0]
+                c = self.vector(node, self.constant(node, other, "bias"), L.n_out, "bias")
+                L.b = c if L.b is None else L.b + c
+            elif op in ACTIVATIONS:
+                if not layers:
+                    self.refuse(node, "an activation before the first dense layer")
+                if layers[-1].act is not None:
+                    self.refuse(node, "a second activation after %s" % self.where(acts[len(layers) - 1]))
+                layers[-1].act = self.activation(node, feat)
+                acts[len(layers) - 1] = node
+            else:
+                break
+            used.add(id(node))
+            cur = node.output[0]
+        if not layers:
+            node = self.only_user(cur) or (self.users.get(cur) or [None])[0]
+            if node is not None and id(node) not in used:
+                self.refuse(node, "not part of a dense network")
+            raise ConvertError("the graph has no dense layer (Gemm or MatMul) after its input")
+        classes = self.head(cur, used, layers)
+        if classes is None and self.meta.get("micronn.classes"):
+            classes = json.loads(self.meta["micronn.classes"])
+        scaling = None
+        if scaled:
+            scaling = (self.meta.get("micronn.scaling", "standard"), offset, factor)
+            if scaling[0] not in ("standard", "minmax"):
+                scaling = ("standard",) + scaling[1:]
+        names = {}
+        for key in ("inputs", "targets"):
+            if self.meta.get("micronn." + key):
+                try:
+                    names[key] = json.loads(self.meta["micronn." + key])
+                except ValueError:
+                    pass
+        return network(n_in, layers, scaling, classes, dtype=dtype, **names)
+
+    def passthrough(self, node, feat):
+        """The sample shape after a node that changes no value."""
+        import numpy as np
+        op = node.op_type
+        if op == "Dropout":
+            if len(node.input) > 2 and node.input[2]:
+                mode = self.constant(node, node.input[2], "training_mode")
+                if bool(np.asarray(mode).reshape(-1)[0]):
+                    self.refuse(node, "dropout in training mode")
+            if len(node.output) > 1 and node.output[1] in self.users:
+                self.refuse(node, "its mask output is used")
+        elif op == "Cast":
+            if self.attr(node, "to") not in (FLOAT, DOUBLE):
+                self.refuse(node, "a cast to a type that is not float")
+        elif op == "Flatten":
+            if self.attr(node, "axis", 1) != 1:
+                self.refuse(node, "Flatten with axis=%s (micronn flattens each sample: axis=1)"
+                            % self.attr(node, "axis"))
+            return [int(np.prod(feat))]
+        elif op == "Reshape":
+            shape = [int(v) for v in np.asarray(self.constant(node, node.input[1], "shape")).reshape(-1)]
+            n = int(np.prod(feat))
+            if len(shape) != 2 or shape[0] not in (-1, 0) or shape[1] not in (n, -1) or shape == [-1, -1] \
+                    or (shape[0] == 0 and self.attr(node, "allowzero", 0)):
+                self.refuse(node, "a reshape to %s; micronn keeps [batch, %d]" % (shape, n))
+            return [n]
+        return feat
+
+    def scaling(self, node, cur, offset, factor, n):
+        """(offset, factor) after this node: the inputs are mapped to (x - offset) * factor."""
+        op = node.op_type
+        if op == "Scaler":
+            o = self.vector(node, self.attr(node, "offset", [0.0]), n, "offset")
+            s = self.vector(node, self.attr(node, "scale", [1.0]), n, "scale")
+            return offset + o / factor, factor * s
+        if node.input[0] != cur and op in ("Sub", "Div"):
+            self.refuse(node, "the input is on the right of %s" % op)
+        other = node.input[1] if node.input[0] == cur else node.input[0]
+        c = self.vector(node, self.constant(node, other, "operand"), n, "operand")
+        if op in ("Sub", "Add"):
+            return offset + (c if op == "Sub" else -c) / factor, factor
+        if op == "Div":
+            if (c == 0).any():
+                self.refuse(node, "a division by zero")
+            c = 1.0 / c
+        if (c == 0).any():
+            self.refuse(node, "a factor of zero")
+        return offset, factor * c
+
+    def gemm(self, node, cur, feat):
+        import numpy as np
+        if len(feat) != 1:
+            self.refuse(node, "a %d-d input; add Flatten before it" % len(feat))
+        if node.input[0] != cur:
+            self.refuse(node, "the data is its B input, not A")
+        if self.attr(node, "transA", 0):
+            self.refuse(node, "transA=1 (transposing the batch)")
+        alpha, beta = self.attr(node, "alpha", 1.0), self.attr(node, "beta", 1.0)
+        B = np.asarray(self.constant(node, node.input[1], "weights B"), dtype=np.float64)
+        if B.ndim != 2:
+            self.refuse(node, "weights of shape %s" % list(B.shape))
+        W = (B if self.attr(node, "transB", 0) else B.T) * alpha
+        if W.shape[1] != feat[0]:
+            self.refuse(node, "weights for %d inputs, but %d arrive" % (W.shape[1], feat[0]))
+        b = None
+        if len(node.input) > 2 and node.input[2]:
+            b = self.vector(node, self.constant(node, node.input[2], "bias C"), W.shape[0], "bias C") * beta
+        self.finite(node, W)
+        return Layer(W, b, None, self.where(node))
+
+    def matmul(self, node, cur, feat):
+        import numpy as np
+        if len(feat) != 1:
+            self.refuse(node, "a %d-d input; add Flatten before it" % len(feat))
+        if node.input[0] != cur:
+            self.refuse(node, "the data is its right operand")
+        B = np.asarray(self.constant(node, node.input[1], "weights"), dtype=np.float64)
+        if B.ndim != 2 or B.shape[0] != feat[0]:
+            self.refuse(node, "weights of shape %s for %d inputs" % (list(B.shape), feat[0]))
+        self.finite(node, B)
+        return Layer(B.T, None, None, self.where(node))
+
+    def finite(self, node, W):
+        import numpy as np
+        if not np.all(np.isfinite(W)):
+            self.refuse(node, "its weights hold inf or nan")
+
+    def activation(self, node, feat):
+        import numpy as np
+        op = node.op_type
+        if op == "LeakyRelu":
+            alpha = self.attr(node, "alpha", _LEAK)
+            if np.float32(alpha) != np.float32(_LEAK):
+                self.refuse(node, "LeakyRelu alpha=%g; micronn's leaky_relu has slope 0.01" % alpha)
+        if op == "Softmax":
+            axis = self.attr(node, "axis", -1 if self.opset >= 13 else 1)
+            if axis not in (-1, len(feat)):
+                self.refuse(node, "Softmax over axis %d, not the last one" % axis)
+        return ACTIVATIONS[op]
+
+    # -- after the last layer ----------------------------------------------------------------------
+
+    def head(self, end, used, layers):
+        """Check what follows the chain's end; return the class labels it names, or None."""
+        import numpy as np
+        rest = [n for n in self.nodes if id(n) not in used and n.op_type != "Constant"]
+        if not rest:
+            if end not in self.outputs:
+                raise ConvertError("the graph's outputs do not come from its last layer")
+            return None
+        for node in rest:
+            if node.op_type not in HEAD or node.domain not in ("", "ai.onnx", "ai.onnx.ml"):
+                self.refuse(node, "not part of a dense network")
+        # every head node must work on the network's output or constants only
+        known = {end} | set(self.const)
+        todo = list(rest)
+        while todo:
+            progress = False
+            for node in list(todo):
+                if all(not t or t in known for t in node.input):
+                    known |= set(node.output)
+                    todo.remove(node)
+                    progress = True
+            if not progress:
+                self.refuse(todo[0], "it reads a tensor that does not come from the last layer")
+        n_out = layers[-1].n_out
+        probs = {end}
+        for node in rest:
+            if node.op_type == "Concat" and n_out == 1:
+                a, b = list(node.input)[:2] + [None] * (2 - len(node.input[:2]))
+                sub = next((n for n in rest if a in n.output and n.op_type == "Sub"), None)
+                one = sub is not None and sub.input[1] == end and sub.input[0] in self.const \
+                    and float(np.asarray(self.const[sub.input[0]]).reshape(-1)[0]) == 1.0
+                if len(node.input) != 2 or b != end or not one or self.attr(node, "axis") not in (1, -1):
+                    self.refuse(node, "a Concat that is not skl2onnx's [1 - p, p] for a binary classifier")
+                probs.add(node.output[0])
+            elif node.op_type == "Sub" and not (node.input[1] == end and n_out == 1):
+                self.refuse(node, "a subtraction after the last layer")
+            elif node.op_type == "Concat":
+                self.refuse(node, "a Concat after the last layer")
+        classes = None
+        for node in rest:
+            found = None
+            if node.op_type == "ZipMap":
+                found = self.attr(node, "classlabels_strings") or self.attr(node, "classlabels_int64s")
+            elif node.op_type in ("ArrayFeatureExtractor", "Gather") and node.input[0] in self.const:
+                found = list(np.asarray(self.const[node.input[0]]).reshape(-1))
+            if found is not None:
+                found = [v.decode() if isinstance(v, bytes) else str(v) for v in found]
+                if classes is not None and found != classes:
+                    self.refuse(node, "class labels %s differ from %s" % (found, classes))
+                classes = found
+        return classes
+
+
+def _shape(tt):
+    return "[%s]" % ", ".join(str(d.dim_value) if d.HasField("dim_value") else (d.dim_param or "?")
+                              for d in tt.shape.dim)

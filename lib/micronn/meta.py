@@ -1,0 +1,43 @@
+"""What a model carries besides its weights: input scaling, class names, the names of its
+inputs and targets, and a summary of its training.  Network and QNetwork both inherit it, and
+the file format stores it (store.py, version 2)."""
+
+META = ("scaler", "classes", "inputs", "targets", "summary")
+
+
+class Meta:
+    scaler = None       # scale.Scaler, applied to every sample before the first layer
+    classes = None      # class names, one per output (or two for a single sigmoid output)
+    inputs = None       # input column names
+    targets = None      # target column names
+    summary = None      # a dict: epochs, loss, and what else the training run recorded
+
+    def meta(self):
+        """{name: value} of what is set."""
+        out = {}
+        for name in META:
+            v = getattr(self, name)
+            if v is not None:
+                out[name] = v
+        return out
+
+    def set_meta(self, d):
+        for name in META:
+            if name in d:
+                setattr(self, name, d[name])
+
+    def classify(self, x):
+        """The class name the model gives sample x: the output with the largest value, or for a
+        single output, the second class when it is at least 0.5."""
+        return self.classes[self.class_index(self.predict(x))]
+
+    def class_index(self, outputs):
+        if not self.classes:
+            raise ValueError("the model has no class names (it was not trained as a classifier)")
+        if len(outputs) == 1:
+            return 1 if outputs[0] >= 0.5 else 0
+        best = 0
+        for k in range(1, len(outputs)):
+            if outputs[k] > outputs[best]:
+                best = k
+        return best

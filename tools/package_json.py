@@ -1,0 +1,46 @@
+"""Write package.json, the file `mpremote mip install` (and mip on a board) reads, from
+pyproject.toml's version and the files in lib/micronn.
+
+    python tools/package_json.py          # or: make package.json
+
+Every url is relative to package.json, so the same file serves `mpremote mip install
+github:OWNER/REPO` (mip fetches lib/micronn/x.py from the repository next to it) and
+`mpremote mip install ./package.json` from a checkout.  tests/test_mip.py checks that the
+checked-in file is what this writes.
+"""
+import json
+import re
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def version():
+    text = (ROOT / "pyproject.toml").read_text()
+    m = re.search(r'(?m)^version\s*=\s*"([^"]+)"', text)
+    if not m:
+        sys.exit("pyproject.toml has no version")
+    return m.group(1)
+
+
+def package():
+    files = sorted((ROOT / "lib" / "micronn").glob("*.py"))
+    return {
+        "urls": [["micronn/" + f.name, "lib/micronn/" + f.name] for f in files],
+        "deps": [],
+        "version": version(),
+    }
+
+
+def text():
+    """package() as JSON, one url pair a line."""
+    pkg = package()
+    urls = ",\n".join("    " + json.dumps(u) for u in pkg["urls"])
+    return '{\n  "urls": [\n%s\n  ],\n  "deps": %s,\n  "version": %s\n}\n' % (
+        urls, json.dumps(pkg["deps"]), json.dumps(pkg["version"]))
+
+
+if __name__ == "__main__":
+    (ROOT / "package.json").write_text(text())
+    print("package.json: micronn %s, %d files" % (version(), len(package()["urls"])))
