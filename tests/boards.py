@@ -164,8 +164,9 @@ print(json.dumps(found))
 def article_epochs(path, start, stop=None):
     """The number of epochs, from start to stop (default: start), after which the ARTICLE
     network (as `micronn train ... ARTICLE` builds it) is exactly the model file at path, or
-    None.  Computed by lib/micronn under the MicroPython unix port, which gives a virtual
-    board's bits exactly (the same code on the same machine)."""
-    from conftest import micropython_runtime
-    rt = micropython_runtime()
+    None.  Computed by lib/micronn under the MicroPython unix port the virtual boards run, which
+    gives a virtual board's bits exactly (the same code on the same machine)."""
+    from conftest import LIB, Runtime
+    from micronn_host.executables import find_micropython
+    rt = Runtime("micropython", [find_micropython()], dict(os.environ, MICROPYPATH=".frozen:" + str(LIB)))
     return rt.run(ARTICLE_FIT % (str(path), start, start if stop is None else stop))

@@ -88,6 +88,29 @@ def micropython_runtime():
     return Runtime("micropython", [exe], env)
 
 
+_FLOAT64 = {}
+
+
+def float64(rt):
+    """Whether a runtime (a Runtime, or a micropython executable) computes in float64, as CPython
+    and the 64-bit unix port do, rather than in float32 like a 32-bit float32 build (an ESP32's
+    or RP2040's MicroPython)."""
+    argv = [rt] if isinstance(rt, str) else rt.argv
+    key = tuple(argv)
+    if key not in _FLOAT64:
+        p = subprocess.run(argv + ["-c", "print(1.0 + 2.0 ** -30 != 1.0)"], capture_output=True, text=True)
+        _FLOAT64[key] = p.stdout.strip() == "True"
+    return _FLOAT64[key]
+
+
+def float64_only(*rts):
+    """Skip a check that holds in float64 arithmetic only (1e-9 parity with NumPy, equality of
+    results across runtimes, exact printed values) when a runtime computes in float32."""
+    for rt in rts:
+        if not float64(rt):
+            pytest.skip("float64 only: %s computes in float32" % (rt if isinstance(rt, str) else rt.name))
+
+
 @pytest.fixture(scope="session")
 def cpython():
     return cpython_runtime()

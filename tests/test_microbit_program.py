@@ -16,6 +16,8 @@ from micronn_host import dataset, libsource
 from micronn_host.tiny import minify
 from micronn_host.tiny import program as tinyprog
 
+from conftest import float64_only
+
 X = [[0, 0, 1], [0, 1, 1], [1, 0, 1], [1, 1, 1], [0.5, 0.2, 1]]
 Y1 = [[0], [1], [1], [0], [0.5]]
 Y2 = [[1, 0], [0, 1], [0, 1], [1, 0], [0.5, 0.5]]
@@ -89,6 +91,7 @@ class Job:
 
 @pytest.mark.parametrize("name", sorted(CONFIGS))
 def test_the_program_trains_to_lib_micronns_weights_bit_for_bit(rt, tmp_path, name):
+    float64_only(rt)            # (the reference: lib/micronn here, in float64)
     job = Job(tmp_path, name)
     # as the board runs it: the epochs in chunks of fit() calls
     out = _run(rt, tmp_path, """
@@ -119,6 +122,7 @@ class Uart:
 
 @pytest.mark.parametrize("name", ["article-f", "softmax-minibatch"])
 def test_the_training_job_checkpoints_when_asked_and_keeps_only_the_last_generation(rt, tmp_path, name):
+    float64_only(rt)
     job = Job(tmp_path, name)
     (tmp_path / "job.4.mnn").write_bytes(b"the model training starts over")
     # a progress line every 8 epochs; a checkpoint request (any byte but the stop byte) after
@@ -137,6 +141,7 @@ def test_the_training_job_checkpoints_when_asked_and_keeps_only_the_last_generat
 
 
 def test_the_training_job_stops_with_a_checkpoint_when_the_stop_byte_comes(rt, tmp_path):
+    float64_only(rt)
     job = Job(tmp_path, "article-f")
     lines = _run(rt, tmp_path, UART + textwrap.dedent("""
         mnnj.train('m.mnn', 0, 'd.dat', %d, %d, %d, 30, %s, 8, 'job', 0, Uart([b'', b'Z']), b'Z')
@@ -150,6 +155,7 @@ def test_the_training_job_stops_with_a_checkpoint_when_the_stop_byte_comes(rt, t
 
 @pytest.mark.parametrize("name", ["article-f", "softmax-minibatch"])
 def test_the_program_predicts_what_lib_micronn_predicts(rt, tmp_path, name):
+    float64_only(rt)
     net = _net(CONFIGS[name], seed=9)
     _files(tmp_path, net, tinyprog.Spec.of(net), X, None)
     lines = _run(rt, tmp_path, """

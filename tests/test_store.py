@@ -6,6 +6,8 @@ import zlib
 import numpy as np
 import pytest
 
+from conftest import float64
+
 MAKE = """
     import json, micronn
     net = micronn.Network([3, 5, 4, 2], activation=["tanh", "relu"], output="softmax", bias=%r,
@@ -46,7 +48,11 @@ def test_a_file_from_one_runtime_loads_on_the_other(request, tmp_path, fmt, writ
     path = str(tmp_path / ("m." + fmt))
     saved = w.run(MAKE % (True, "f", path, fmt))
     loaded = r.run(LOAD % path)
-    assert loaded["w"] == saved["w"]
+    if float64(w) and float64(r):
+        assert loaded["w"] == saved["w"]
+    else:   # a float32 runtime prints its floats short of their last bits (the bits: test_json_exact)
+        flat = lambda ws: [v for W, b in ws for row in W + [b] for v in row]
+        np.testing.assert_allclose(flat(loaded["w"]), flat(saved["w"]), rtol=1e-6, atol=1e-7)
     # float32 models predict through MicroPython's integer kernels, rounded to float32
     np.testing.assert_allclose(loaded["p"], saved["p"], rtol=0, atol=1e-6)
 

@@ -5,6 +5,7 @@ import json
 import numpy as np
 import pytest
 
+from conftest import float64_only
 from reference import MLP
 
 # (layers, hidden activation, output, loss, optimizer, batch_size, bias, lr)
@@ -35,6 +36,7 @@ def problem(layers, output, bias, seed=0, n=7):
 
 @pytest.mark.parametrize("cfg", CONFIGS, ids=lambda c: "-".join(map(str, c[0])) + "-" + c[3] + "-" + c[4])
 def test_training_matches_the_numpy_reference(rt, cfg):
+    float64_only(rt)
     layers, hidden, output, loss, opt, bs, bias, lr = cfg
     X, Y, w0 = problem(layers, output, bias)
     got = rt.run("""
@@ -72,6 +74,7 @@ PAIRS = [(out, loss) for out in ACTS + ["softmax"] for loss in ("sse", "mse")] +
 
 def test_gradient_matches_finite_differences_for_every_allowed_pair(rt):
     """Every hidden activation with every allowed (output activation, loss) pair."""
+    float64_only(rt)            # (steps of 1e-6)
     cases = []
     for k, hidden in enumerate(ACTS):
         for j, (output, loss) in enumerate(PAIRS):
@@ -113,6 +116,7 @@ def test_gradient_matches_finite_differences_for_every_allowed_pair(rt):
 
 
 def test_gradient_agrees_with_the_reference(rt):
+    float64_only(rt)
     X, Y, w0 = problem([4, 5, 3], "softmax", True, seed=3)
     got = rt.run("""
         import json, micronn
@@ -144,6 +148,7 @@ SEEDED = """
 ])
 def test_cpython_and_micropython_give_the_same_weights_for_a_seed(cpython, micropython, act, seed, lr, bs, opt):
     """Same seed: same initial weights, same shuffles, same training, to 1e-9."""
+    float64_only(micropython)
     a = cpython.run(SEEDED % (act, seed, lr, bs, opt))
     b = micropython.run(SEEDED % (act, seed, lr, bs, opt))
     assert a["loss"] == pytest.approx(b["loss"], rel=1e-9)
