@@ -78,7 +78,7 @@ def run(args, out=print):
     lines, notes = benchtable.table(rows, nets, impls)
     out("Measured by `micronn bench` on the board at %s: MicroPython %s, %s, %s bytes of heap free "
         "after a soft reset." % (board.port, info["release"], info["machine"], format(free, ",")))
-    out("Medians of 5 runs, each case after a soft reset; %s" % benchtable.LEGEND)
+    out("The fastest of 5 runs (each at least 20 ms), each case after a soft reset; %s" % benchtable.LEGEND)
     out("")
     out("### MicroPython %s on %s (%s)" % (info["release"], info["machine"], board.port))
     out("")
