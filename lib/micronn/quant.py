@@ -64,28 +64,33 @@ def _lut(kind):
     return out
 
 
-class _Work:
+class _Scratch:
     """The scratch every int8 model computes in, one per process (a model alone holds nothing
     but its own data): the inputs as float32 (and one more slot, see run()), two byte buffers
     the layers pass activations through, the output accumulators, and the activation tables
     (a stand-in buffer until a model needs one).  Grown when a model needs more, never per
-    call."""
-    width = n_in = n_out = 0
-    F = A = B = ACC = None
-    SIG = TANH = bytearray(2)
+    call.  (One instance, _work: reading an instance's attributes is much quicker than a
+    class's on MicroPython.)"""
 
-    @classmethod
-    def fit(cls, sizes):
-        if sizes[0] > cls.n_in:
-            cls.n_in = sizes[0]
-            cls.F = array.array("f", bytearray(4 * (sizes[0] + 1)))
-        if max(sizes) > cls.width:
-            cls.width = max(sizes)
-            cls.A = bytearray(cls.width)
-            cls.B = bytearray(cls.width)
-        if sizes[-1] > cls.n_out:
-            cls.n_out = sizes[-1]
-            cls.ACC = array.array("i", bytearray(4 * sizes[-1]))
+    def __init__(self):
+        self.width = self.n_in = self.n_out = 0
+        self.F = self.A = self.B = self.ACC = None
+        self.SIG = self.TANH = bytearray(2)
+
+    def fit(self, sizes):
+        if sizes[0] > self.n_in:
+            self.n_in = sizes[0]
+            self.F = array.array("f", bytearray(4 * (sizes[0] + 1)))
+        if max(sizes) > self.width:
+            self.width = max(sizes)
+            self.A = bytearray(self.width)
+            self.B = bytearray(self.width)
+        if sizes[-1] > self.n_out:
+            self.n_out = sizes[-1]
+            self.ACC = array.array("i", bytearray(4 * sizes[-1]))
+
+
+_work = _Scratch()
 
 
 def _regions(sizes):
@@ -117,7 +122,7 @@ class QNetwork(Meta):
     All its state is one bytearray: the per-layer int table T, the float32 scales (input scale,
     then each layer's accumulator scale), C (two 16-bit halves of each row's constant), W (all
     weight bytes) and its description.  The activation tables and the scratch it computes in
-    are shared by all int8 models of the process (_lut, _Work).
+    are shared by all int8 models of the process (_lut, _work).
     """
     dtype = "b"
     _act = None
@@ -197,7 +202,7 @@ class QNetwork(Meta):
     @property
     def _acc(self):
         """The raw output accumulators of the last prediction (tests compare runtimes on them)."""
-        return _Work.ACC[:self.sizes[-1]]
+        return _work.ACC[:self.sizes[-1]]
 
     @property
     def nbytes(self):
@@ -215,10 +220,10 @@ class QNetwork(Meta):
         sizes, T = self.sizes, self.T
         kinds = [T[l * ROW + KIND] for l in range(self._nl)]
         if KIND_SIGMOID in kinds:
-            _Work.SIG = _lut(KIND_SIGMOID)
+            _work.SIG = _lut(KIND_SIGMOID)
         if KIND_TANH in kinds:
-            _Work.TANH = _lut(KIND_TANH)
-        _Work.fit(sizes)
+            _work.TANH = _lut(KIND_TANH)
+        _work.fit(sizes)
         self._k = self._nl | sizes[-1] << 8     # (one attribute: a model is little besides _m)
         act = self.activations[-1]
         if act not in _BOUNDED:
@@ -252,7 +257,7 @@ class QNetwork(Meta):
 
     def _run(self, x, out):
         """The outputs for one sample x (a sequence of numbers) into the list out."""
-        w = _Work
+        w = _work
         m = self._m
         k = self._k
         try:
@@ -263,7 +268,7 @@ class QNetwork(Meta):
                 exact.to_f32(x, w.F, n)
                 self.scaler.apply(w.F)
                 x = w.F
-            bad = run(m, w.A, 0, m, k & 0xFF, m, -1, m, -1, x, w.F, w.A, w.B, w.ACC, out, w.SIG, w.TANH)
+            bad = run(0, 0, 0, m, k & 0xFF, m, -1, m, -1, x, w.F, w.A, w.B, w.ACC, out, w.SIG, w.TANH)
         except TypeError:
             bad = -1
         if bad:
@@ -288,7 +293,21 @@ class QNetwork(Meta):
 
     def predict(self, x):
         """Outputs (a list) for one sample."""
-        return self._run(x, [0.0] * (self._k >> 8))
+        k = self._k
+        out = [0.0] * (k >> 8)
+        if self.scaler is not None:
+            return self._run(x, out)
+        w = _work
+        m = self._m
+        try:
+            bad = run(0, 0, 0, m, k & 0xFF, m, -1, m, -1, x, w.F, w.A, w.B, w.ACC, out, w.SIG, w.TANH)
+        except TypeError:
+            bad = -1
+        if bad:
+            self._bad_input(x, bad)
+        if self._act is not None:
+            self._act(out, k >> 8)
+        return out
 
     def predict_many(self, X):
         """Outputs for each sample of X (a list of lists, or a flat array of whole rows)."""
@@ -343,8 +362,8 @@ def run(w: ptr8, x: ptr8, acc: int, M, nl: int, C, coff: int, W, woff: int, X, F
 
     The multiply-add loop moves two pointers along a row of weights and the inputs and reads
     them at constant offsets, 16 at a time, which viper compiles to the fewest instructions.
-    w, x and acc are arguments (pass M, A and 0) only because viper keeps a function's first
-    locals, arguments first, in machine registers.
+    w, x and acc are arguments (pass 0) only because viper keeps a function's first locals,
+    arguments first, in machine registers.
     """
     tb = ptr32(M)
     o = ptr32(ACC)
@@ -445,12 +464,8 @@ def run(w: ptr8, x: ptr8, acc: int, M, nl: int, C, coff: int, W, woff: int, X, F
                 x = ptr8(int(x) + 1)
             acc += ((c[cj] ^ s31) - s31) - sx
             cj += 1
-            if kind == 0:
-                o[j] = acc + big    # |acc| < 2**30: stored non-negative
-                continue
-            v = ((acc >> P) * Mu + half) >> SH
             if kind >= 3:           # sigmoid, tanh: interpolate the 16-bit table
-                v += 32768
+                v = (((acc >> P) * Mu + half) >> SH) + 32768
                 if v < 0:
                     v = 0
                 elif v > 65535:
@@ -458,13 +473,16 @@ def run(w: ptr8, x: ptr8, acc: int, M, nl: int, C, coff: int, W, woff: int, X, F
                 q = v >> 8
                 a = lut[q]
                 v = a + (((lut[q + 1] - a) * (v & 255) + 128) >> 8)
-                if top:
-                    o[j] = v
-                elif kind == 3:
+                if kind == 3 and not top:
                     y[j] = (v * 255 + 32768) >> 16
+                elif top:
+                    o[j] = v
                 else:
                     y[j] = 128 + (((v - 32768) * 127 + 16384) >> 15)
+            elif kind == 0:
+                o[j] = acc + big    # |acc| < 2**30: stored non-negative
             else:
+                v = ((acc >> P) * Mu + half) >> SH
                 if kind == 2 and v < 0:     # leaky_relu: 0.01 ~ 41 / 4096
                     v = (v * 41) >> 12
                 v += zy

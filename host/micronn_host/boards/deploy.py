@@ -92,6 +92,8 @@ def plan(target, source=False):
     for src in sorted(library_dir().glob("*.py")):
         if src.name.startswith("_plain_"):     # twins for firmware without native code: deploy
             continue                           # strips the decorators there instead
+        if src.name == "rows.py":              # CPython's dense kernels: never imported on a board
+            continue
         files.append(("/lib/micronn/", src))
     for src in sorted(firmware_dir().glob("*.py")):
         files.append(("/", src))
