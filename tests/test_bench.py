@@ -13,6 +13,8 @@ from conftest import LIB, ROOT
 def test_onboard_reports_one_json_line(rt, impl, tmp_path):
     """Each step in its own process, as make bench runs them; the row merges their results."""
     from micronn_host.benchtable import steps
+    if rt.board:
+        pytest.skip("runs bench/onboard.py as a process; on a board `micronn bench` runs it (test_board_bench)")
     r = {}
     for step in steps(impl):
         if rt.name == "cpython":
@@ -62,3 +64,17 @@ def test_the_table_marks_larger_heaps_failures_and_cases_that_do_not_fit():
     assert notes == ["3-4-1 naive baseline does not run in 192k; measured in 384k, the smallest heap "
                      "(doubling from 192k) it ran in",
                      "64-64-10 naive lists does not fit: MemoryError with 1,234,567 bytes of heap free"]
+
+
+def test_the_table_of_an_emulated_board_has_the_heap_and_the_ratios_only():
+    from micronn_host.benchtable import RATIO_HEADER, nofit, table
+    row = {"train_us": 10.0, "infer_us": 4.0, "macs_per_s": 4e6, "bytes_per_param": 5.0}
+    rows = {("3-4-1", "naive"): dict(row, train_us=30.0, infer_us=8.0, bytes_per_param=20.0),
+            ("3-4-1", "micronn"): row, ("3-4-1", "float"): None, ("3-4-1", "int8"): nofit(1000)}
+    lines, notes = table(rows, ["3-4-1"], ["naive", "micronn", "float", "int8"], ratios=True)
+    assert lines[:2] == RATIO_HEADER
+    assert lines[2:] == ["| 3-4-1 | naive lists | 20.00 |  |  |",
+                         "| 3-4-1 | micronn (float32) | 5.00 | 3.00x | 2.0x |",
+                         "| 3-4-1 | micronn, float kernels only | failed | | |",
+                         "| 3-4-1 | micronn int8 | does not fit | | |"]
+    assert notes == ["3-4-1 micronn int8 does not fit: MemoryError with 1,000 bytes of heap free"]

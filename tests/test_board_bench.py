@@ -7,6 +7,8 @@ import pytest
 from boards import Sim, cli, deployed, one_error_line
 from conftest import ROOT, find_micropython, need
 
+pytestmark = pytest.mark.board
+
 
 @pytest.fixture(scope="module")
 def esp32(tmp_path_factory):
@@ -30,6 +32,7 @@ def number(cell):
     return float(cell[:-1]) * scale if scale else float(cell)
 
 
+@pytest.mark.slow
 def test_bench_measures_what_fits_and_says_what_does_not(esp32):
     p = cli("bench", "--nets", "3-4-1,16-32-32-4", port=esp32.port, timeout=600, check=True)
     assert p.stdout.startswith("Measured by `micronn bench` on the board at %s: MicroPython " % esp32.port)
@@ -69,6 +72,50 @@ def test_bench_measures_what_fits_and_says_what_does_not(esp32):
     leftovers = [esp32.file("/lib/mnn_bench.py"), esp32.file("/_bench_int8.mnn")]
     assert not any(f.exists() for f in leftovers)
     cli("info", port=esp32.port, check=True)
+
+
+@pytest.fixture(scope="module")
+def m4f(tmp_path_factory):
+    yield from deployed(tmp_path_factory.mktemp("m4f"), "m4f")
+
+
+def ratio_rows(text):
+    """{(network, implementation): [heap B/param, train vs naive, infer vs naive]} from the
+    table `micronn bench` prints for an emulated board."""
+    rows = {}
+    for line in text.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if line.startswith("| ") and len(cells) == 5 and cells[0] != "network":
+            name = cells[1].split(",")[0] if cells[1].startswith("micronn int8") else cells[1]
+            rows[(cells[0], name)] = cells[2:]
+    return rows
+
+
+@pytest.mark.emulator
+def test_bench_on_the_emulated_m4f_board_gives_the_heap_and_ratios_only(m4f):
+    """QEMU is not cycle-accurate: the table keeps the heap (the board's own: 32-bit, 16-byte
+    floats) and the speed ratios measured in the same run, and leaves the times out."""
+    p = cli("bench", "--nets", "3-4-1,16-32-32-4", port=m4f.port, timeout=900, check=True)
+    assert "mps2-an386 with Cortex-M4F" in p.stdout and "QEMU is not cycle-accurate" in p.stdout
+    assert "µs" not in p.stdout and "MAC/s" not in p.stdout
+    rows = ratio_rows(p.stdout)
+    names = ["naive lists", "micronn (float32)", "micronn, float kernels only", "micronn int8"]
+    assert sorted(rows) == sorted((net, n) for net in ("3-4-1", "16-32-32-4") for n in names)
+    for (net, name), (per_param, ratio_t, ratio_i) in rows.items():
+        assert float(per_param) > 0
+        if name == "naive lists":
+            assert ratio_t == ratio_i == ""
+        else:
+            assert float(ratio_i.rstrip("x")) > 0
+            assert (ratio_t == "") == (name == "micronn int8")
+    # on a 32-bit board the naive lists of 16-32-32-4 fit in the heap (they do not on the
+    # 64-bit unix port at an ESP32's heap, where a float takes 32 bytes), and micronn's flat
+    # float32 arrays take a fraction of their heap
+    naive, flat = (float(rows[("16-32-32-4", n)][0]) for n in ("naive lists", "micronn (float32)"))
+    assert flat < naive / 2
+    assert not any(n in m4f.names("/lib") for n in ("mnn_bench.py",))
+    assert "_bench_int8.mnn" not in m4f.names("/")
+    cli("info", port=m4f.port, check=True)
 
 
 def test_bench_needs_micronn_on_the_board(tmp_path):

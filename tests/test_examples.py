@@ -32,12 +32,12 @@ print('%%d readings taken' %% %(loops)d)
 """
 
 
-@pytest.fixture
-def model(tmp_path):
-    """The article's network, trained here, in /models/model.mnn's place."""
+@pytest.fixture(scope="module")
+def model(tmp_path_factory):
+    """The article's network, trained here once, in /models/model.mnn's place (read only)."""
     net = micronn.Network([3, 4, 1], activation="sigmoid", bias=False, init="uniform", seed=1)
     net.fit(READINGS[:4], [[0], [1], [1], [0]], epochs=1500, lr=1.0, loss="sse")
-    path = tmp_path / "model.mnn"
+    path = tmp_path_factory.mktemp("model") / "model.mnn"
     net.save(str(path))
     return path
 
@@ -84,6 +84,15 @@ def micronn_int8_model(model, tmp_path):
 def test_an_int8_model_file_is_used_as_it_is(micronn_int8_model, micropython):
     lines = run_example(micropython, "int8_classifier", micronn_int8_model, READINGS[:2])
     assert lines == ["off", "on"]
+
+
+def test_int8_classifier_names_the_class_with_the_models_own_names(micropython, model, tmp_path):
+    net = micronn.load(str(model))
+    net.classes = ["cold", "hot"]
+    named = tmp_path / "named.mnn"
+    net.save(str(named))
+    lines = run_example(micropython, "int8_classifier", named, READINGS[:2])
+    assert lines == ["cold", "hot"]
 
 
 @pytest.mark.parametrize("example", ["predict_loop", "int8_classifier"])

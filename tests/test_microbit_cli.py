@@ -17,6 +17,8 @@ from boards import ARTICLE, BIN, MICRONN, Sim, cli, one_error_line, start_cli
 from microbit_support import need_emulator
 from micronn_host.sim import qemu as qemu_microbit
 
+pytestmark = [pytest.mark.board, pytest.mark.emulator]
+
 X = [[0, 0, 1], [0, 1, 1], [1, 0, 1], [1, 1, 1]]
 Y = [[0], [1], [1], [0]]
 # Measured with bench/microbit_article.py (the same commands, seeds 1-8): the board's
@@ -125,6 +127,7 @@ def test_info_and_deploy_say_what_the_board_is_and_what_runs_there(mb):
 
 # -- train, fetch, predict ------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_the_article_trains_on_the_board_like_float64_on_the_host(mb, xor, tmp_path):
     hist = tmp_path / "h.csv"
     p = cli("train", xor, *ARTICLE, "--epochs", 1500, "--model", "article", "--history", hist,
@@ -160,6 +163,7 @@ def test_the_article_trains_on_the_board_like_float64_on_the_host(mb, xor, tmp_p
     assert one == [pred[2]]
 
 
+@pytest.mark.slow
 def test_the_program_is_sent_only_when_the_job_needs_another(mb, xor):
     args = ["--layers", "3,4,1", "--loss", "mse", "--epochs", 5]
     cli("train", xor, *args, "--model", "p1", port=mb.port, check=True)
@@ -173,6 +177,7 @@ def test_the_program_is_sent_only_when_the_job_needs_another(mb, xor):
     assert not {"mnn.dat", "mnn.ini"} & set(names)          # the job's files are gone
 
 
+@pytest.mark.slow
 def test_tanh_biases_and_shuffled_mini_batches_train_like_the_host(mb, tmp_path):
     # math.tanh is missing on the board (the program brings its own) and shuffling runs
     # lib/micronn's xorshift generator on the board's big integers
@@ -187,6 +192,7 @@ def test_tanh_biases_and_shuffled_mini_batches_train_like_the_host(mb, tmp_path)
     np.testing.assert_allclose(flat(board), flat(host), rtol=0, atol=WEIGHT_TOL)
 
 
+@pytest.mark.slow
 def test_push_converts_to_float32_and_replaces_the_model_once_it_loads(mb, tmp_path):
     first = micronn.Network([2, 3, 1], activation="tanh", output="sigmoid", seed=7, dtype="d")
     first.save(str(tmp_path / "first.mnn"))
@@ -211,6 +217,7 @@ def test_push_converts_to_float32_and_replaces_the_model_once_it_loads(mb, tmp_p
     assert "an int8 model does not run on this board" in msg
 
 
+@pytest.mark.slow
 def test_a_damaged_newest_generation_is_skipped(mb, tmp_path):
     from micronn_host.boards import connect
     from micronn_host.boards.tiny import mnn_bytes
@@ -299,6 +306,7 @@ def fetched_after(mb, tmp_path, model, file, epochs):
     assert_article_after(tmp_path / "fetched.mnn", epochs, EVERY)
 
 
+@pytest.mark.slow
 def test_a_reset_mid_training_leaves_the_last_checkpoint(mb, xor, tmp_path):
     proc = long_training(mb, xor, "reset")
     mb.reset()

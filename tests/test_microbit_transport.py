@@ -7,6 +7,8 @@ from micronn_host.sim import qemu as qemu_microbit
 from micronn_host.errors import BoardError
 from micronn_host.transport.rawrepl import LIMITS, RawRepl
 
+pytestmark = pytest.mark.emulator
+
 
 @pytest.fixture(scope="module")
 def emulator():

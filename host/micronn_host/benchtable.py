@@ -14,6 +14,13 @@ NAMES = {"naive": "naive lists", "micronn": "micronn (float32)",
 HEADER = ["| network | implementation | train µs/sample | infer µs/sample | MAC/s (infer) | heap B/param "
           "| train vs naive | infer vs naive |",
           "|---|---|---|---|---|---|---|---|"]
+#: the table of a board whose clock cannot be trusted (an emulator: QEMU is not cycle-accurate):
+#: the heap, and speeds only as ratios of times measured in the same run
+RATIO_HEADER = ["| network | implementation | heap B/param | train vs naive | infer vs naive |",
+                "|---|---|---|---|---|"]
+RATIO_NOTE = ("Times are left out: QEMU is not cycle-accurate, so only ratios of times measured in "
+              "the same run mean something (heap bytes are the board's own).")
+EMULATED = ("qemu",)        # sys.platform of boards that are emulators (MicroPython's QEMU port)
 LEGEND = ("online training (one sample at a time, SGD, sum-of-squares loss, sigmoid layers), 8 "
           "samples cycled; infer = `predict(x)` on a list. Heap bytes/param: `gc.mem_free()` before "
           "and after building the model and one prediction (CPython: tracemalloc), for a second model "
@@ -46,10 +53,12 @@ def rate(v):
     return "%.1fM" % (v / 1e6) if v >= 1e6 else "%.0fk" % (v / 1e3)
 
 
-def table(rows, nets=NETS, impls=IMPLS, heap=None):
+def table(rows, nets=NETS, impls=IMPLS, heap=None, ratios=False):
     """(markdown lines, notes) for rows[(net, impl)].  heap: the heap the table was measured
-    in, named in the note on a baseline that had to be measured in a larger one."""
-    lines = list(HEADER)
+    in, named in the note on a baseline that had to be measured in a larger one.  ratios: the
+    heap and the ratios only (RATIO_HEADER), for an emulated board."""
+    lines = list(RATIO_HEADER if ratios else HEADER)
+    blank = "| | |" if ratios else "| | | | | |"
     notes = []
     for net in nets:
         base = _measured(rows.get((net, "naive")))
@@ -57,10 +66,10 @@ def table(rows, nets=NETS, impls=IMPLS, heap=None):
             r = rows.get((net, impl))
             name = NAMES[impl]
             if r is None:
-                lines.append("| %s | %s | failed | | | | | |" % (net, name))
+                lines.append("| %s | %s | failed %s" % (net, name, blank))
                 continue
             if "nofit" in r:
-                lines.append("| %s | %s | does not fit | | | | | |" % (net, name))
+                lines.append("| %s | %s | does not fit %s" % (net, name, blank))
                 notes.append("%s %s does not fit: MemoryError with %s bytes of heap free"
                              % (net, name, format(r["nofit"], ",")))
                 continue
@@ -79,6 +88,9 @@ def table(rows, nets=NETS, impls=IMPLS, heap=None):
             if r.get("shared_bytes"):
                 notes.append("%s %s: %s bytes more, shared by all such models of a process"
                              % (net, NAMES[impl], format(r["shared_bytes"], ",")))
+            if ratios:
+                lines.append("| %s | %s | %.2f | %s | %s |" % (net, name, r["bytes_per_param"], ratio_t, ratio_i))
+                continue
             lines.append("| %s | %s | %s | %s | %s | %.2f | %s | %s |" % (
                 net, name, fmt(tr), fmt(r["infer_us"]), rate(r["macs_per_s"]), r["bytes_per_param"],
                 ratio_t, ratio_i))

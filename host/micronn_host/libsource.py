@@ -3,10 +3,12 @@
     src = extract(["dense_forward", "sigmoid", "output_delta"], known={"loss": "sse"})
 
 The copies are lib/micronn's code with only this changed: decorators (@micropython.viper),
-annotations and docstrings removed; `kernels.f` written `f`; and, for arguments given in
-`known`, the value substituted and the `if` branches that cannot run dropped (so
+annotations and docstrings removed; `kernels.f` written `f`, and `from .kernels import f`
+inside a function dropped (f is copied too); and, for arguments and module constants given in
+`known` (a loss name, store.BIG_ENDIAN), the value substituted and the `if` branches that cannot run dropped (so
 output_delta keeps only the sum-of-squares branch for loss="sse").  No arithmetic is
-rewritten.  A class can be copied with only some of its methods (see `methods`).
+rewritten.  A class can be copied with only some of its methods (see `methods`).  What
+lib/micronn keeps to so that this works is written in lib/micronn/kernels.py's docstring.
 """
 import ast
 import builtins
@@ -18,7 +20,7 @@ import micronn
 
 LIB = Path(micronn.__file__).resolve().parent
 SEARCH = ("kernels", "losses", "optim", "store", "data", "rng", "network", "activations", "scale", "meta",
-          "exact", "quant")
+          "exact", "quant", "sizes")
 STDLIB = ("array", "gc", "os", "struct")
 MATH = ("exp", "log", "sqrt", "tanh")
 _BUILTINS = set(dir(builtins))
@@ -35,13 +37,12 @@ class SourceError(Exception):
     pass
 
 
-def extract(names, known=None, methods=None):
+def extract(names, known=None, methods=None, have=()):
     """Module source defining the named lib/micronn functions (searched in SEARCH order) and
     all they use.  known: {argument: value} to reduce functions by; methods: {class: (names)}
-    to copy of a class."""
-    g = _Graph(known or {}, methods or {})
-    for name in names:
-        g.add_any(name)
+    to copy of a class; have: names the module gets from elsewhere (it imports them), which
+    are not copied."""
+    g = _graph(names, known, methods, have)
     defined = set().union(*[_binds(n) for n in g.nodes]) if g.nodes else set()
     reads = set().union(*[_free_names(n) for n in g.nodes]) - defined if g.nodes else set()
     lines = []
@@ -53,6 +54,19 @@ def extract(names, known=None, methods=None):
     if "tanh" in g.math:
         lines.append(_TANH)
     return "\n".join(lines + [ast.unparse(n) for n in g.nodes]) + "\n"
+
+
+def closure(names, known=None, methods=None):
+    """The names extract(names, ...) defines: the named functions and all they use."""
+    return [b for n in _graph(names, known, methods).nodes for b in sorted(_binds(n))]
+
+
+def _graph(names, known, methods, have=()):
+    g = _Graph(known or {}, methods or {})
+    g.done.update(dict.fromkeys(have))
+    for name in names:
+        g.add_any(name)
+    return g
 
 
 _trees = {}
@@ -87,6 +101,8 @@ def _clean(node, aliases, refs):
         if isinstance(n, (ast.FunctionDef, ast.ClassDef)):
             n.decorator_list = []
             n.body = [b for b in n.body if not _is_docstring(b)] or [ast.Pass()]
+        elif isinstance(getattr(n, "body", None), list) and not n.body:
+            n.body = [ast.Pass()]           # it held only an import that went
         if isinstance(n, ast.FunctionDef):
             n.returns = None
             for a in n.args.args + n.args.kwonlyargs:
@@ -97,6 +113,16 @@ def _clean(node, aliases, refs):
 class _Flatten(ast.NodeTransformer):
     def __init__(self, aliases, refs):
         self.aliases, self.refs = aliases, refs
+
+    def visit_ImportFrom(self, node):
+        """`from .kernels import fill` inside a function: the copy uses fill, copied too."""
+        if node.level != 1 or not node.module:
+            return node
+        for a in node.names:
+            if a.asname not in (None, a.name):
+                raise SourceError("from .%s import %s as %s: copies cannot rename" % (node.module, a.name, a.asname))
+            self.refs[a.name] = node.module
+        return None
 
     def visit_Attribute(self, node):
         self.generic_visit(node)
@@ -143,7 +169,7 @@ class _Reduce(ast.NodeTransformer):
     def visit_If(self, node):
         self.generic_visit(node)
         if isinstance(node.test, ast.Constant):
-            return (node.body if node.test.value else node.orelse) or ast.Pass()
+            return node.body if node.test.value else node.orelse
         return node
 
     def visit_IfExp(self, node):
@@ -154,12 +180,17 @@ class _Reduce(ast.NodeTransformer):
 
 
 def _reduce(node, known):
-    """Reduce a function for the values in known of those of its arguments named there."""
+    """Reduce a function for the values in known of its arguments and of the module-level names
+    it reads (such as store.BIG_ENDIAN) named there."""
     if not isinstance(node, ast.FunctionDef):
         return node
-    mine = {k: v for k, v in known.items() if k in {a.arg for a in node.args.args}}
+    names = {a.arg for a in node.args.args} | _free_names(node)
+    mine = {k: v for k, v in known.items() if k in names}
     if mine:
         node.body = _Reduce(mine).visit(ast.Module(node.body, [])).body
+        for n in ast.walk(node):
+            if isinstance(getattr(n, "body", None), list) and not n.body:
+                n.body = [ast.Pass()]       # every branch in it went
     return ast.fix_missing_locations(node)
 
 
@@ -181,7 +212,7 @@ class _Graph:
 
     def add(self, mod, name):
         if name in self.done:
-            if self.done[name] != mod:
+            if self.done[name] not in (mod, None):
                 raise SourceError("%s.%s and %s.%s share a name" % (mod, name, self.done[name], name))
             return
         node = next((n for n in _tree(mod).body if name in _binds(n)), None)

@@ -1,4 +1,5 @@
-"""A one-line progress bar (epoch, loss, elapsed, ETA); plain lines when not on a terminal."""
+"""A one-line progress bar (epoch, loss, validation, elapsed, ETA; or rows recorded); plain lines
+when not on a terminal."""
 import sys
 import time
 
@@ -9,8 +10,9 @@ def _clock(s):
 
 
 class Bar:
-    def __init__(self, total, stream=None, width=24):
+    def __init__(self, total, stream=None, width=24, unit="epoch"):
         self.total = total
+        self.unit = unit
         self.stream = stream or sys.stdout
         self.width = width
         self.tty = self.stream.isatty()
@@ -19,15 +21,17 @@ class Bar:
         self.last_len = 0
         self.next_step = 0
 
-    def update(self, epoch, loss, elapsed=None):
+    def update(self, epoch, loss, elapsed=None, extra=""):
+        """Show epoch (or rows) of total; loss None shows no loss; extra: more to show after it
+        (validation loss and accuracy, the rate of recording)."""
         if elapsed is None:
             elapsed = time.monotonic() - self.t0
         done = epoch / self.total if self.total else 1.0
         eta = elapsed * (1 - done) / done if done > 0 else 0.0
         fill = int(self.width * done)
-        line = "epoch %*d/%d [%s%s] loss %.6g  %s elapsed, ETA %s" % (
-            len(str(self.total)), epoch, self.total, "#" * fill, "." * (self.width - fill), loss,
-            _clock(elapsed), _clock(eta))
+        line = "%s %*d/%d [%s%s]%s%s  %s elapsed, ETA %s" % (
+            self.unit, len(str(self.total)), epoch, self.total, "#" * fill, "." * (self.width - fill),
+            "" if loss is None else " loss %.6g" % loss, extra and " " + extra, _clock(elapsed), _clock(eta))
         if self.tty:
             now = time.monotonic()
             if now - self.shown_at >= 0.1 or epoch >= self.total:

@@ -21,3 +21,10 @@ def quantize(net, bits=8, X=None):
     """An int8 copy of a float Network for fast inference (see micronn.calibrate, micronn.quant)."""
     from .calibrate import quantize
     return quantize(net, bits, X)
+
+
+def train(net, X, Y, val=None, patience=None, callback=None, every=1, seed=0, **fit):
+    """net.fit() with a hold-out set, early stopping and the best weights kept; returns the
+    training summary (see micronn.holdout.train)."""
+    from .holdout import train
+    return train(net, X, Y, val, patience, callback, every, seed, **fit)

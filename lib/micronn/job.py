@@ -2,17 +2,19 @@
 a board and what the program for a tiny board is built for.
 
     job = micronn.job.make({"layers": [3, 4, 1], "lr": 1.0, "loss": "sse", "epochs": 1500})
-    # {"net": {"layers": [3, 4, 1], "activation": "sigmoid", ...}, "fit": {"epochs": 1500, ...}}
+    # {"net": {"layers": [3, 4, 1], ...}, "fit": {"epochs": 1500, ...}, "run": {"val": None, ...}}
     net = micronn.Network(**job["net"])
-    net.fit(X, Y, callback=cb, **job["fit"])
+    net.fit(X, Y, callback=cb, **job["fit"])                   # or, with validation and patience:
+    micronn.runner.Trainer(net, X, Y, Xv, Yv, job["fit"], **job["run"]).run()
 
 FIELDS is the one list of training options: the command line is built from it (each field a
 flag, its help text the flag's help), make() checks a job with the library's own rules, and
-a board receives the dict and passes its two parts on unchanged.  So a new training option is
-a row here and its use in Network or fit(); nothing between them changes.
+a board receives the dict and passes its parts on unchanged.  So a new training option is a
+row here and its use in Network, fit() or the Trainer (runner.py); nothing between them changes.
 """
 
-# (name, part, default, kind, help).  part: "net" goes to Network(), "fit" to fit().  kind: how
+# (name, part, default, kind, help).  part: "net" goes to Network(), "fit" to fit(), "run" to
+# what runs around fit() (runner.Trainer: validation, early stopping).  kind: how
 # the command line reads it: "sizes" (3,4,1), "int", "float", "name", "flag" (a True default
 # is turned off by --no-NAME).  A default of None on "sizes" means the option is required.
 FIELDS = (
@@ -28,7 +30,11 @@ FIELDS = (
     ("batch_size", "fit", None, "int", "samples per step (default: all of them, full batch; 1 is online)"),
     ("optimizer", "fit", "sgd", "name", "sgd (default), momentum or adam"),
     ("scale", "fit", None, "name", "scale the inputs inside the model, fitted on the training rows: standard, "
-     "minmax or none (default: none)"),
+     "minmax or none (default: standard for a classifier trained from a CSV with a header, else none)"),
+    ("val", "run", None, "float", "hold out this fraction of the rows to measure the model on after every epoch "
+     "(stratified by class for a classifier, the split seeded by --seed, 0 without one)"),
+    ("patience", "run", None, "int", "stop after this many epochs without a lower validation loss; the model "
+     "kept is the one of the best epoch (needs --val or --val-data)"),
 )
 MAX_POINTS = 1000       # a run reports its loss at most about this often (fit's `every`)
 
@@ -49,7 +55,7 @@ def make(options):
         values[name] = options[name]
     if values["layers"] is None:
         raise ValueError("layers: the layer sizes are required, e.g. [3, 4, 1]")
-    job = {"net": {}, "fit": {}}
+    job = {"net": {}, "fit": {}, "run": {}}
     for name, part, _, _, _ in FIELDS:
         job[part][name] = values[name]
     fit = job["fit"]
@@ -63,7 +69,10 @@ def check(job):
     """Check a job with the rules of Network() and fit() (on the computer: it builds the
     network's zeroed arrays to do so)."""
     from .network import Network, check_fit
+    from .runner import check_run
     net, fit = job["net"], job["fit"]
+    run = job.get("run", {})
+    check_run(run.get("val"), run.get("patience"), True)
     Network(**dict(net, init=False)).check_loss(fit["loss"])
     if net["init"] is not None and net["init"] not in ("uniform", "xavier", "he"):
         Network([1, 1], init=net["init"])       # the library's message for an unknown init

@@ -8,6 +8,30 @@ the float results themselves.  On CPython the decorators do nothing and this fil
 reference implementation.
 
 Arguments named has_* are 0/1 ints (viper needs an int, not None checks, in the loops).
+
+What the host copies out of lib/micronn
+---------------------------------------
+A micro:bit cannot hold lib/micronn, so the host copies functions out of its source with
+`ast` (micronn_host.libsource) into the program it makes for each model: the functions of
+this module, the activations' kernels, losses.output_delta, optim's step functions,
+data.zeros, rng.Random, and store's crc32, replace, write and read_weights.  The copies are
+this source with decorators, annotations and docstrings dropped and every name shortened, so
+those functions, and what they use, keep to these rules:
+
+- calls pass arguments by position, never by keyword (the names are shortened);
+- a top-level name means one thing across kernels, losses, optim, store, data, rng,
+  activations and sizes: the copies share one module;
+- other lib modules are used as `from . import kernels` and `kernels.f`, or as
+  `from .kernels import f` (at the top, or inside a function);
+- module-level state is constants and `try: from m import f` / `except ImportError`;
+- a branch the copy may drop tests an argument or a module constant the host names (a loss
+  name, store.BIG_ENDIAN) against constants with ==, !=, in or not in, or the name itself:
+  any other test is copied as it is;
+- the code is plain Python under the decorators (no viper casts), since the copies run
+  without them.
+
+tests/test_microbit_program.py extracts every one of them and runs the copy against the
+original.
 """
 from math import exp, tanh
 

@@ -34,10 +34,18 @@ class Meta:
     def class_index(self, outputs):
         if not self.classes:
             raise ValueError("the model has no class names (it was not trained as a classifier)")
-        if len(outputs) == 1:
-            return 1 if outputs[0] >= 0.5 else 0
-        best = 0
-        for k in range(1, len(outputs)):
-            if outputs[k] > outputs[best]:
-                best = k
-        return best
+        return top(outputs)
+
+
+def top(y, off=0, n=None):
+    """The class index of one row of outputs or one-hot targets: the largest of n values from
+    y[off], or for a single value (a sigmoid output, a 0/1 target) 1 when it is >= 0.5."""
+    if n is None:
+        n = len(y) - off
+    if n == 1:
+        return 1 if y[off] >= 0.5 else 0
+    best = 0
+    for k in range(1, n):
+        if y[off + k] > y[off + best]:
+            best = k
+    return best

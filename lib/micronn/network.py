@@ -4,7 +4,7 @@ from math import sqrt
 
 from . import activations, exact, kernels, losses
 from .data import Order, check_rows, copy_row, float_typecode, length, number, whole_number, zeros
-from .meta import Meta
+from .meta import Meta, top
 from .rng import Random
 from .sizes import ITEMSIZE, check_optimizer, param_count, training_nbytes
 
@@ -17,6 +17,12 @@ else:
 
 INITS = ("uniform", "xavier", "he")
 _INF = float("inf")
+
+
+def _f32(x):
+    """x rounded to float32 (a float32 runtime's floats are already)."""
+    import array
+    return array.array("f", (x,))[0]
 
 
 class Dense:
@@ -138,15 +144,17 @@ class Network(Meta):
             raise ValueError("unknown init %r; expected one of %s" % (method, ", ".join(INITS)))
         rng = self.rng
         for L in self.layers:
-            if method == "uniform":
-                lo, hi = 0.0, 1.0
-            else:
-                hi = sqrt(6.0 / (L.n_in + (L.n_out if method == "xavier" else 0)))
-                lo = -hi
             W, n_in, n_out = L.W, L.n_in, L.n_out
+            if method != "uniform":
+                # the same float32 bits where floats are float64 and on a float32 board: the
+                # bound is rounded to float32 as a float32 board computes it (quotient and
+                # square root each rounded once, which float64 then float32 also gives), and
+                # each weight is one product of it with 2r - 1, exact in both
+                hi = _f32(sqrt(_f32(6.0 / (n_in + (n_out if method == "xavier" else 0)))))
             for i in range(n_in):           # draw in get_weights() order: W[i][j]
                 for j in range(n_out):
-                    W[j * n_in + i] = rng.uniform(lo, hi)
+                    r = rng.random()        # 24 random bits: exact in float32
+                    W[j * n_in + i] = r if method == "uniform" else hi * (2.0 * r - 1.0)
             if L.b is not None:
                 kernels.fill(L.b, n_out, 0.0)
         self._opt = None
@@ -267,20 +275,25 @@ class Network(Meta):
             out.append(list(self._forward(self._load(eng, src, off, words))))
         return out
 
-    def evaluate(self, X, Y, loss=None):
-        """The loss over a whole data set, defined as in fit()."""
+    def evaluate(self, X, Y, loss=None, accuracy=False):
+        """The loss over a whole data set, defined as in fit().  accuracy=True: (loss, the
+        fraction of rows whose class, the largest output, is the target's: meta.top)."""
         loss = self.check_loss(loss)
         n, xflat, yflat, words = self._check_xy(X, Y)
         n_in, n_out = self.sizes[0], self.sizes[-1]
         eng = self._engine()
         scratch = [0.0] * n_out
         total = 0.0
+        right = 0
         for i in range(n):
             src, off = (X, i * n_in) if xflat else (X[i], 0)
             y = self._forward(self._load(eng, src, off, words))
             T = self._target(Y, i * n_out if yflat else 0, Y if yflat else Y[i])
             total += losses.output_delta(loss, y, T, 0, n_out, scratch, 0.0)
-        return losses.mean(loss, total, n, n_out)
+            if accuracy and top(y, 0, n_out) == top(T, 0, n_out):
+                right += 1
+        value = losses.mean(loss, total, n, n_out)
+        return (value, right / n) if accuracy else value
 
     def _load(self, eng, src, off, words):
         """Sample src[off:off+n_in] (already checked) into the input buffer of the path in use,

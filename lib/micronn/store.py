@@ -53,6 +53,7 @@ from .sizes import ITEMBYTES, ITEMSIZE, layout, model_nbytes, param_count
 MAGIC = b"MNN"
 VERSION = 2         # the newest version this module reads and writes
 HEAD = 8
+BIG_ENDIAN = sys.byteorder != "little"      # the file is little-endian: such a host swaps bytes
 _SCALINGS = ("standard", "minmax")
 _NAMES = (("clas", "classes"), ("inpt", "inputs"), ("targ", "targets"))
 _WHITE = (b"{", b" ", b"\n", b"\r", b"\t")
@@ -64,20 +65,24 @@ except ImportError:         # some small ports have no binascii
 
 
 def crc32(data, crc=0):
-    """CRC-32 (the zlib polynomial) of a bytes-like object, continuing from crc."""
+    """CRC-32 (the zlib polynomial) of a bytes-like object, continuing from crc.
+
+    Without binascii the bytes are taken 16 items at a time: a copy of a whole array would
+    need its size again in one piece, which a board with a few KB of heap may not have."""
     if _crc32 is not None:
         return _crc32(data, crc) & 0xFFFFFFFF
     crc ^= 0xFFFFFFFF
-    for byte in bytes(data):
-        crc ^= byte
-        for _ in range(8):
-            crc = (crc >> 1) ^ (0xEDB88320 & -(crc & 1))
+    for i in range(0, len(data), 16):
+        for byte in bytes(data[i:i + 16]):
+            crc ^= byte
+            for _ in range(8):
+                crc = (crc >> 1) ^ (0xEDB88320 & -(crc & 1))
     return crc ^ 0xFFFFFFFF
 
 
 def _little(buf):
     """The array as little-endian bytes (a copy only on a big-endian host)."""
-    if sys.byteorder == "little" or not isinstance(buf, array.array):
+    if not BIG_ENDIAN or not isinstance(buf, array.array):
         return buf
     swapped = array.array(buf.typecode, buf)
     swapped.byteswap()
@@ -128,7 +133,8 @@ def write(f, head, bufs):
     f.write(head)
     crc = crc32(head)
     for p in bufs:
-        p = _little(p)
+        if BIG_ENDIAN:
+            p = _little(p)
         f.write(p)
         crc = crc32(p, crc)
     f.write(struct.pack("<I", crc))
@@ -382,6 +388,18 @@ def describe(f, name="model"):
     return read_header(f, f.read(HEAD), name)[0]
 
 
+def read_weights(f, bufs, crc):
+    """Fill bufs from f in turn with the file's bytes as they are (little-endian), then read the
+    CRC after them: (bytes read into bufs, their CRC continued from crc, the CRC the file
+    gives or -1 when it ends first)."""
+    got = 0
+    for p in bufs:
+        got += f.readinto(p)
+        crc = crc32(p, crc)
+    tail = f.read(4)
+    return got, crc, struct.unpack("<I", tail)[0] if len(tail) == 4 else -1
+
+
 def check(f, name="model"):
     """Read a .mnn file through without keeping its weights (a board checks a model it could
     not hold): (info, state, message).  info is describe()'s, plus "file_size", the size the
@@ -419,19 +437,16 @@ def check(f, name="model"):
 def read_body(f, info, bufs, crc, name):
     """Fill the model's buffers (in file order, as sizes.layout(info) lists them) from f, then
     check the CRC and the end of the file."""
-    for p, (tc, n) in zip(bufs, layout(info["layers"], info["bias"], info["dtype"])):
-        size = ITEMBYTES[tc]
-        got = f.readinto(p)
-        if got != n * size:
-            raise ValueError("%s: truncated: the weights stop early (%d bytes of a %d-byte block)"
-                             % (name, got or 0, n * size))
-        crc = crc32(p, crc)
-        if sys.byteorder != "little" and size > 1 and isinstance(p, array.array):
-            p.byteswap()        # (a model reading into raw bytes orders them itself)
-    tail = f.read(4)
-    if len(tail) != 4:
+    got, crc, stored = read_weights(f, bufs, crc)
+    if got != info["nbytes"]:
+        raise ValueError("%s: truncated: the weights stop early (%d of their %d bytes)"
+                         % (name, got, info["nbytes"]))
+    if BIG_ENDIAN:
+        for p, (tc, n) in zip(bufs, layout(info["layers"], info["bias"], info["dtype"])):
+            if ITEMBYTES[tc] > 1 and isinstance(p, array.array):
+                p.byteswap()    # (a model reading into raw bytes orders them itself)
+    if stored < 0:
         raise ValueError("%s: truncated: the CRC at the end is missing" % name)
-    stored = struct.unpack("<I", tail)[0]
     if stored != crc:
         raise ValueError("%s: corrupted: CRC mismatch (the file says %08x, its content gives %08x)"
                          % (name, stored, crc))

@@ -13,7 +13,9 @@ from .base import Board, Capabilities
 from .lines import STOP_BYTE, Lines
 
 DATA_PATH = "/data/train.mnd"
+VAL_PATH = "/data/val.mnd"
 PREDICT_PATH = "/data/predict.mnd"
+EVAL_PATH = "/data/eval.mnd"
 # the probe of what the board runs: its .mpy version and whether it compiles viper code
 PROBE = """import sys
 m = getattr(sys.implementation, '_mpy', 0)
@@ -59,15 +61,15 @@ class AgentBoard(Board):
         mpy, native = self.exec(PROBE).decode().split()
         return int(mpy), bool(int(native))
 
-    def call(self, call, on_line=None, timeout=30.0, interruptible=False, **stop):
-        """Run mnn_agent.<call> on the board; return the JSON of its result line.
+    def call(self, call, on_line=None, timeout=30.0, interruptible=False, module="mnn_agent", **stop):
+        """Run mnn_agent.<call> (or module.<call>) on the board; return the JSON of its result line.
 
         on_line(tag, text) sees every other "@" line as it arrives.  stop: stop_byte and on_stop
         for RawRepl.exec.
         """
         lines = Lines(on_line)
         try:
-            self.repl.exec("import mnn_agent\nmnn_agent.%s" % call, on_output=lines.feed,
+            self.repl.exec("import %s\n%s.%s" % (module, module, call), on_output=lines.feed,
                            timeout=timeout, interruptible=interruptible, **stop)
         except BoardError as e:
             raise self.explain(e)
@@ -80,7 +82,7 @@ class AgentBoard(Board):
         """A board exception as the error to show."""
         msg = str(e)
         if e.exc_type == "ImportError":
-            if "mnn_agent" in msg:
+            if "mnn_agent" in msg or "mnn_rows" in msg or "mnn_admin" in msg:
                 return NotDeployed("the micronn agent is not on the board at %s: run `micronn deploy`" % self.port)
             if "micronn" in msg:
                 return NotDeployed("micronn is not on the board at %s: run `micronn deploy`" % self.port)
@@ -115,7 +117,7 @@ class AgentBoard(Board):
     def info(self):
         mpy, native = self.probe()
         try:
-            d = self.call("info()")
+            d = self.call("info()", module="mnn_admin")
         except NotDeployed:            # the agent is missing: ask the board directly
             d = {"micronn": None, "agent": None, "models": [], "leftovers": None,
                  "free": int(self.exec("import gc\ngc.collect()\nprint(gc.mem_free())").decode())}
@@ -128,38 +130,85 @@ class AgentBoard(Board):
     def clean(self):
         """Remove what cut-short saves and uploads left (mnn_agent.leftovers); a model whose
         rename was cut short is put in place.  Returns {removed, recovered}."""
-        return self.call("clean()")
+        return self.call("clean()", module="mnn_admin")
 
     def deploy(self, source=False, native=True, out=print):
         from . import deploy
         deploy.run(self, source=source, native=native, out=out)
 
-    def train(self, job, X, Y, model, checkpoint_s, ev, out=print):
+    def train(self, job, X, Y, model, checkpoint_s, ev, out=print, Xv=None, Yv=None, meta=None, resume=False,
+              replace=False):
         from .. import dataset
-        self.check_job(job)
+        self.check_job(job, validation=Xv is not None, resume=resume, meta=meta)
         path = self.where(model)
         blob = dataset.pack(X, Y)
         self.repl.put(DATA_PATH, blob)
-        out("sent %d samples (%d bytes) to %s:%s" % (len(X), len(blob), self.port, DATA_PATH))
+        sent = "sent %d samples (%d bytes) to %s:%s" % (len(X), len(blob), self.port, DATA_PATH)
+        val = None
+        if Xv is not None:
+            vblob = dataset.pack(Xv, Yv)
+            self.repl.put(VAL_PATH, vblob)
+            val = VAL_PATH
+            sent += " and %d validation rows (%d bytes) to %s" % (len(Xv), len(vblob), VAL_PATH)
+        out(sent)
+        self.repl.enter(soft_reset=True)    # the uploads' code leaves the heap in pieces: train in a whole one
+        scores = []
 
         def on_line(tag, text):
             if tag == "@S":
                 info = json.loads(text)
-                ev.started(info["params"], info["free"], info.get("stoppable", False))
+                ev.started(info["params"], info["free"], info.get("stoppable", False), info.get("before", 0))
+            elif tag == "@V":
+                ms, b64 = text.split(" ", 1)
+                v = array.array("f", base64.b64decode(b64))
+                scores[:] = [dict(zip(("val_loss", "accuracy", "val_accuracy"), v[i:i + 3]))
+                             for i in range(0, len(v), 3)]
             elif tag == "@L":
                 ms, b64 = text.split(" ", 1)
-                ev.losses(array.array("f", base64.b64decode(b64)), int(ms))
+                ev.losses(array.array("f", base64.b64decode(b64)), int(ms), scores or None)
+                scores[:] = []
             elif tag == "@C":
                 ev.checkpoint(int(text), path)
+            elif tag == "@W":
+                ev.warn(text)
 
-        call = "train(%r, %r, %r, %r, %r)" % (DATA_PATH, model, job, checkpoint_s, STOP_BYTE)
+        call = "train(%r, %r, %r, %r, %r, %r, %r, %r, %r)" % (DATA_PATH, model, job, checkpoint_s, STOP_BYTE, val,
+                                                          meta, resume, replace)
         return self.call(call, on_line=on_line, timeout=None, interruptible=True,
                          stop_byte=STOP_BYTE, on_stop=ev.stop_wait)
+
+    def describe(self, model):
+        """The header of model NAME on the board as a dict (layers, activations, classes, inputs,
+        targets, summary, scaling kind), or None when it has no such model."""
+        self.where(model)
+        info = self.call("describe(%r)" % model, module="mnn_admin")
+        return None if info.get("missing") else info
+
+    def evaluate(self, model, X, Y, classes=None, targets=None):
+        """Model NAME's metrics on rows X, Y (micronn.metrics' report, with the names the model on
+        the board has), computed on the board, which reads the rows from its flash in chunks."""
+        from .. import dataset
+        self.where(model)
+        self.repl.put(EVAL_PATH, dataset.pack(X, Y))
+        self.repl.enter(soft_reset=True)    # a whole heap, not the one the upload left in pieces
+        return self.call("evaluate(%r, %r)" % (model, EVAL_PATH), timeout=None, interruptible=True,
+                         module="mnn_rows")
+
+    def record(self, source, label, rate, rows, seconds, window, on_row):
+        """Run mnn_agent.record on the board; on_row(ms, values) sees each row as it arrives.
+        Returns {rows, readings, span_ms, stopped}."""
+        def on_line(tag, text):
+            if tag == "@D":
+                ms, _, rest = text.partition(" ")
+                on_row(int(ms), [float(v) for v in rest.split()])
+        call = "record(%r, %r, %r, %r, %r, %r, %r)" % (source, label, rate, rows, seconds, window, STOP_BYTE)
+        return self.call(call, on_line=on_line, timeout=None, interruptible=True, stop_byte=STOP_BYTE,
+                         on_stop=lambda: 5.0 + 2.0 / rate, module="mnn_rows")
 
     def fetch(self, model):
         path = self.where(model)
         if self.repl.size(path) < 0:
-            self.call("info()")                     # NotDeployed, if that is the problem
+            self.call("info()", module="mnn_admin")                     # NotDeployed, if that is the problem
             raise MicronnError("no model %s on the board%s" % (path, self._listing()))
         return self.repl.get(path), path
 
@@ -170,12 +219,12 @@ class AgentBoard(Board):
     def push(self, model, data, net):
         path = self.where(model)
         self.repl.put(path + ".new", data)
-        self.call("install(%r, %r)" % (path + ".new", path))
+        self.call("install(%r, %r)" % (path + ".new", path), module="mnn_admin")
         return path
 
     def inputs(self, model):
         path = self.where(model)
-        models = self.call("info()")["models"]
+        models = self.call("info()", module="mnn_admin")["models"]
         for m in models:
             if "/models/%s.mnn" % m["name"] == path:
                 if "layers" not in m or m.get("state", "ok") != "ok":
@@ -188,13 +237,14 @@ class AgentBoard(Board):
         from .. import dataset
         self.where(model)
         self.repl.put(PREDICT_PATH, dataset.pack(X))
+        self.repl.enter(soft_reset=True)    # a whole heap, not the one the upload left in pieces
         rows = []
-        self.call("predict(%r, %r)" % (model, PREDICT_PATH),
+        self.call("predict(%r, %r)" % (model, PREDICT_PATH), module="mnn_rows",
                   on_line=lambda tag, text: rows.append(json.loads(text)) if tag == "@O" else None)
         return rows
 
     def bench(self):
-        info = self.call("info()")
+        info = self.call("info()", module="mnn_admin")
         if not info.get("micronn"):
             raise NotDeployed("micronn is not on the board at %s (%s): run `micronn deploy`"
                               % (self.port, info.get("micronn_error", "it does not import")))

@@ -50,8 +50,16 @@ class Board:
     def interrupted(self):
         return self.repl.interrupted
 
-    def check_job(self, job):
+    def check_job(self, job, validation=False, resume=False, meta=None):
         """Refuse, before anything is sent, a training job this board cannot run."""
+        if not self.caps.runs_lib:
+            what = ("--val or --val-data" if validation or job.get("run", {}).get("val") is not None else
+                    "--patience" if job.get("run", {}).get("patience") else "--resume" if resume else
+                    "class names" if meta and meta.get("classes") else None)
+            if what:
+                raise MicronnError("%s: this board runs a program made for each model, without lib/micronn's "
+                                   "training runs; train with `micronn fit` here and `micronn push` the model%s"
+                                   % (what, ", or train on numeric targets" if what == "class names" else ""))
         opt = job["fit"]["optimizer"]
         if opt not in self.caps.optimizers:
             raise MicronnError("--optimizer %s: this board trains with %s only; leave --optimizer out"
@@ -73,11 +81,39 @@ class Board:
     def deploy(self, source=False, native=True, out=print):
         raise NotImplementedError
 
-    def train(self, job, X, Y, model, checkpoint_s, ev, out=print):
+    def train(self, job, X, Y, model, checkpoint_s, ev, out=print, **run):
         """Train `job` (micronn.job) on X, Y as model NAME; ev (commands.train.Progress) hears
-        of the start, the losses and the checkpoints and says how long a stop may take.  Returns
-        {epochs, loss, ms, model, stopped, interrupted, saved}."""
+        of the start, the losses and the checkpoints and says how long a stop may take.  run:
+        Xv, Yv (hold-out rows), meta (class and column names for a new model), resume (continue
+        model NAME), replace (an existing model NAME may be replaced); a board without
+        lib/micronn refuses them in check_job, so they reach only the boards that take them.
+        Returns {epochs, loss, ms, model, stopped, interrupted, saved, summary}."""
         raise NotImplementedError
+
+    def describe(self, model):
+        """Model NAME's header as a dict (layers, activations, classes, inputs, targets, summary,
+        scaling kind), or None when the board has no such model."""
+        raise NotImplementedError
+
+    def has_model(self, model):
+        """Whether the board holds model NAME."""
+        return self.describe(model) is not None
+
+    def evaluate(self, model, X, Y, classes=None, targets=None):
+        """Model NAME's metrics on rows X, Y (micronn.metrics' report) for a model with these
+        class names (None: a regression) and target names.  Here: from the outputs the board
+        computes (predict); a board with lib/micronn computes the metrics itself."""
+        from micronn import metrics
+        outs = self.predict(model, X)
+        t = metrics.Confusion(len(classes)) if classes else metrics.Regression(len(Y[0]))
+        for y, row in zip(outs, Y):
+            metrics.add_row(t, y, row, 0, len(row))
+        return t.report(classes or targets)
+
+    def record(self, source, label, rate, rows, seconds, window, on_row):
+        """Read the board's sensors into rows (mnn_agent.record)."""
+        raise MicronnError("micronn record runs the agent on the board, which does not fit this one (%s)"
+                           % self.caps.platform)
 
     def fetch(self, model):
         """(the .mnn bytes of model NAME, where it was)."""

@@ -5,11 +5,11 @@ than lib/micronn needs); the commands then drive it as they drive a Board: info,
 train, fetch, push, inputs, predict.  It speaks through the same raw-REPL transport, which
 keeps the micro:bit's commands short enough for its receive buffer (transport/rawrepl.py).
 
-The board runs the program micronn_host.tinyprog generates for the model (lib/micronn's
-kernels plus the model's layer calls), installed when the one on the board does not serve
-the job.  The heap decides the order of things.  About 9.8 KB are free after a soft reset;
-the program takes about 5 KB; compiling any command, however short, needs about 1.5 KB in one
-piece.  So: files are sent and checked (CRC-32 computed on the board) on a fresh heap without
+The board runs the program tiny/program.py builds for the model (the modules of tiny/board/
+written out for it, with lib/micronn's kernels and store functions copied in), installed when
+the one on the board does not serve the job.  The heap decides the order of things.  About
+9.8 KB are free after a soft reset; the program takes about 5 KB; compiling any command,
+however short, needs about 1.5 KB in one piece.  So: files are sent and checked (CRC-32 computed on the board) on a fresh heap without
 the program; then the board is reset again, imports the program, and runs each job (train,
 predict) as ONE command, parsed before the job allocates anything; a soft reset after it
 frees everything.  A job that would not fit is refused with the numbers before its data is
@@ -350,6 +350,17 @@ class TinyBoard(Board):
     def inputs(self, model):
         return self._read(model)[2].sizes[0]
 
+    def has_model(self, model):
+        _check_name(model)
+        return bool(self.generations(model))
+
+    def describe(self, model):
+        if not self.has_model(model):
+            return None
+        d = self._read(model)[2].describe()
+        d.pop("scaler", None)
+        return d
+
     def recover(self, name):
         """The newest generation of NAME whose CRC checks; the others (older ones, and newer
         damaged ones: a checkpoint cut short by a reset or a Ctrl-C) are removed.  None if
@@ -391,7 +402,7 @@ class TinyBoard(Board):
         self.put(path, raw)
         try:
             self.start()
-            self._x("m.room(%d);m.load(%r,0)" % (nb, path))
+            self._x("m.predict(%r,%d,None,0)" % (path, nb))   # on no rows: the model loads whole
         except MicronnError:
             self.fresh()
             self.remove(path)

@@ -5,8 +5,8 @@ named like a Python keyword lives in a module with a trailing underscore (import
 """
 import keyword
 
-COMMANDS = ("sim", "deploy", "train", "fit", "fetch", "push", "predict", "info", "bench", "plot",
-            "import", "export")
+COMMANDS = ("sim", "deploy", "record", "train", "fit", "evaluate", "fetch", "push", "predict", "quantize", "info",
+            "bench", "plot", "import", "export")
 
 
 def module(name):

@@ -2,7 +2,8 @@
 
 The script goes to the board's /lib once; each (implementation, network) case then runs after
 a soft reset, in a fresh heap, as `make bench` runs each in a fresh process.  A case that
-raises MemoryError does not fit: the table says so, with the heap the board had free.
+raises MemoryError does not fit: the table says so, with the heap the board had free.  On an
+emulated board (MicroPython's QEMU port) the table has the heap and the ratios only.
 """
 import json
 import sys
@@ -62,6 +63,7 @@ def run(args, out=print):
     impls = choose(args.impls, benchtable.IMPLS, "--impls")
     script = onboard_source()
     with connect(args.port, soft_reset=True) as board:
+        emulated = board.caps.platform in benchtable.EMULATED
         info = board.bench()
         info.update(board.identity())
         files, lib_bytes = board.exec(LIBRARY_SIZE).decode().split()
@@ -75,10 +77,12 @@ def run(args, out=print):
                     rows[(net, impl)] = case(board, impl, net)
         finally:
             _clean(board)
-    lines, notes = benchtable.table(rows, nets, impls)
+    lines, notes = benchtable.table(rows, nets, impls, ratios=emulated)
     out("Measured by `micronn bench` on the board at %s: MicroPython %s, %s, %s bytes of heap free "
         "after a soft reset." % (board.port, info["release"], info["machine"], format(free, ",")))
     out("The fastest of 5 runs (each at least 20 ms), each case after a soft reset; %s" % benchtable.LEGEND)
+    if emulated:
+        out(benchtable.RATIO_NOTE)
     out("")
     out("### MicroPython %s on %s (%s)" % (info["release"], info["machine"], board.port))
     out("")

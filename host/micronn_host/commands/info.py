@@ -17,7 +17,7 @@ def arguments(p):
 def run(args, out=print):
     from ..boards import connect
     from ..boards.deploy import Target
-    with connect(args.port) as board:
+    with connect(args.port, soft_reset=True) as board:     # the free heap a job would have
         d = board.info()
     t = Target(d["mpy"], d["native"])
     d["mpy_version"] = "%d.%d" % (t.major, t.sub) if d["mpy"] else None

@@ -22,38 +22,96 @@ def model(p):
                    "(default: model)")
 
 
+LAYERS_HELP = ("layer sizes, e.g. 16 (one hidden layer of 16; the inputs and outputs come from the data) or "
+               "13,16,3 (all of them, checked against the data)")
+
+
+def columns(p, data_help="CSV with a header line: a column per input and target (numbers; a "
+            "classifier's target may be text, its class names)"):
+    """The data file and how its columns are chosen."""
+    p.add_argument("data", help=data_help)
+    p.add_argument("--target", "-t", action="append", metavar="COLUMN",
+                   help="target column, by name or number from 0 (repeat, or separate by commas, for several "
+                   "numeric targets; default: the model's, else the last column)")
+    p.add_argument("--inputs", action="append", metavar="COLUMNS",
+                   help="input columns, comma-separated (default: every column that is not a target or ignored)")
+    p.add_argument("--ignore", action="append", metavar="COLUMNS", help="columns to leave out, comma-separated")
+
+
 def training(p):
-    """The data file, the job's fields, --outputs and --history."""
-    p.add_argument("data", help="numeric CSV: inputs then targets per line (optional header)")
-    p.add_argument("--outputs", type=int, default=1, help="how many of the last columns are targets (default 1)")
+    """The data file, its columns, the job's fields, --outputs, --classes, --val-data, --resume,
+    --overwrite and --history."""
+    columns(p)
+    p.add_argument("--outputs", type=int, default=1, help="without --target: how many of the last columns are "
+                   "numeric targets (default 1)")
+    p.add_argument("--classes", action="store_true", help="the target's values are class labels even when they "
+                   "are numbers (a target with text always is): a classifier, softmax output and cce loss by "
+                   "default, one output per class")
     for name, _, default, kind, text in jobs.FIELDS:
         flag = "--" + name.replace("_", "-")
         if kind == "flag":
-            p.add_argument("--no-" + name.replace("_", "-"), dest=name, action="store_false", default=default,
+            p.add_argument("--no-" + name.replace("_", "-"), dest=name, action="store_false", default=None,
                            help=text)
         elif kind == "sizes":
-            p.add_argument(flag, *SHORT.get(name, "").split(), dest=name, required=default is None,
-                           metavar="SIZES", help=text)
+            p.add_argument(flag, *SHORT.get(name, "").split(), dest=name, metavar="SIZES",
+                           help=LAYERS_HELP if name == "layers" else text)
         else:
             p.add_argument(flag, *SHORT.get(name, "").split(), dest=name, type=ARGPARSE_TYPES[kind],
-                           default=default, help=text)
-    p.add_argument("--history", help="write the loss curve to this CSV (epoch,loss) for `micronn plot`")
+                           default=None, help=text)
+    p.add_argument("--val-data", metavar="CSV", help="validation rows from another file with the same columns "
+                   "(instead of --val)")
+    p.add_argument("--resume", action="store_true", help="continue training the existing model (its weights, "
+                   "input scaling and classes; the optimizer starts afresh) on this data, whose columns must be "
+                   "the model's")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing model of the same name with a "
+                   "new one (without it, training into an existing name is refused, so a good model is never "
+                   "replaced by accident)")
+    p.add_argument("--history", help="write the loss curve to this CSV (epoch, loss and, when measured, "
+                   "val_loss, accuracy, val_accuracy) for `micronn plot`")
 
 
-def job(args):
-    """The checked training job the command line describes, and --outputs checked (MicronnError
-    in one line when something is wrong: before any file is read or any port opened)."""
-    options = {}
+def given(args):
+    """{field: value} of the training options given on the command line (None: not given)."""
+    out = {}
     for name, _, _, kind, _ in jobs.FIELDS:
-        value = getattr(args, name)
-        if kind == "sizes" and isinstance(value, str):
-            value = layers(value, "--" + name)
-        options[name] = value
+        value = getattr(args, name, None)
+        if value is not None:
+            if kind == "sizes" and isinstance(value, str):
+                value = sizes(value, "--" + name)
+            out[name] = value
+    return out
+
+
+def job(args, options=None):
+    """The checked training job: the options given (or `options`, the command line's filled in
+    from the data), --outputs checked (MicronnError in one line when something is wrong)."""
+    options = given(args) if options is None else options
     try:
         whole_number(args.outputs, "--outputs", 1)
         return jobs.make(options)
     except (ValueError, TypeError) as e:
         raise MicronnError(flag_names(str(e).strip("'")))
+
+
+def check_early(args):
+    """What can be checked before the data is read (MicronnError in one line)."""
+    from micronn.network import check_fit
+    from micronn.runner import check_run
+    d = jobs.defaults()
+    d.update(given(args))
+    try:
+        whole_number(args.outputs, "--outputs", 1)
+        check_fit(d["epochs"], d["lr"], d["batch_size"], d["optimizer"], 1, d["scale"])
+        check_run(d["val"], d["patience"], d["val"] is not None or bool(args.val_data))
+    except (ValueError, TypeError) as e:
+        raise MicronnError(flag_names(str(e).strip("'")))
+    if d["layers"] is None and not args.resume:
+        raise MicronnError("%s: the following arguments are required: --layers/-l (see `micronn %s --help`)"
+                           % (args.command, args.command))
+    if args.val_data and d["val"] is not None:
+        raise MicronnError("--val and --val-data: give one of them")
+    if args.resume and args.overwrite:
+        raise MicronnError("--resume continues the model and --overwrite replaces it: give one of them")
 
 
 def flag_names(message):
@@ -73,11 +131,11 @@ def seconds(value, flag, meaning_of_zero):
     return value
 
 
-def layers(text, flag="--layers"):
+def sizes(text, flag="--layers"):
     try:
         sizes = jobs.parse_sizes(text)
     except ValueError as e:
         raise MicronnError("%s %s" % (flag, e))
-    if len(sizes) < 2 or min(sizes) < 1:
-        raise MicronnError("%s %r: need at least an input and an output size, each >= 1" % (flag, text))
+    if min(sizes) < 1:
+        raise MicronnError("%s %r: sizes must be >= 1" % (flag, text))
     return sizes

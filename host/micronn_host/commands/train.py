@@ -10,9 +10,10 @@ from .history import Curve
 
 HELP = "train a network on the board"
 DESCRIPTION = ("Send the data to the board and train there, with a progress bar; the board checkpoints to "
-               "/models/NAME.mnn every --checkpoint seconds and at the end. Ctrl-C stops training between "
-               "two epochs and keeps the model.")
-EXAMPLE = "micronn train data.csv --layers 3,4,1 --epochs 1500 --lr 1 --loss sse --history loss.csv"
+               "/models/NAME.mnn every --checkpoint seconds (the best weights so far, with --val) and at the "
+               "end. Ctrl-C stops training between two epochs and keeps the model. Training into the name of "
+               "a model the board has is refused unless --overwrite (replace it) or --resume (continue it).")
+EXAMPLE = "micronn train wine.csv --target class --layers 16 --val 0.2 --patience 30 --history loss.csv"
 STOP_WAIT = 3.0             # seconds the board gets to stop by itself, at least
 
 
@@ -39,21 +40,31 @@ class Progress:
         self.started_at = None
         self.ms = 0
 
-    def started(self, params, free, stoppable):
+    def started(self, params, free, stoppable, before=0):
         self.bar.close()
-        self.out("training %s (%d parameters) on the board, %d bytes of heap free"
-                 % ("-".join(map(str, self.job["net"]["layers"])), params, free))
+        self.out("training %s (%d parameters) on the board, %d bytes of heap free%s"
+                 % ("-".join(map(str, self.job["net"]["layers"])), params, free,
+                    ", from epoch %d" % before if before else ""))
         self.bar.t0 = self.started_at = time.monotonic()
         self.stoppable = stoppable
+        if before:
+            self.curve.before = before
+            self.bar.total += before
 
-    def losses(self, values, ms):
-        for v in values:
-            self.curve.add(v)
+    def losses(self, values, ms, scores=None):
+        from .fit import scores_text
+        for j, v in enumerate(values):
+            self.curve.add(v, None, scores[j] if scores and j < len(scores) else None)
         self.ms = ms
-        self.bar.update(self.curve.epochs[-1], self.curve.losses[-1], ms / 1000.0)
+        last = {k: self.curve.last(k) for k in ("val_loss", "accuracy", "val_accuracy")}
+        self.bar.update(self.curve.epochs[-1], self.curve.losses[-1], ms / 1000.0, scores_text(last))
 
     def checkpoint(self, epoch, where):
         self.checkpoint_at = (epoch, where)
+
+    def warn(self, text):
+        self.bar.close()
+        print("micronn: warning: %s" % text, file=sys.stderr, flush=True)
 
     def stop_wait(self):
         """First Ctrl-C: the board stops after its current epoch; how long to give it (0: its
@@ -86,16 +97,43 @@ def stop_wait(started, ms, callbacks):
 
 
 def run(args, out=print):
-    from .. import dataset
     from ..boards import connect
-    job = options.job(args)
+    from ..errors import MicronnError
+    from ..prepare import Described, prepare
+    from .fit import summary_text
+    options.check_early(args)
     options.seconds(args.checkpoint, "--checkpoint", "only at the end")
-    X, Y = dataset.training_data(args.data, job["net"]["layers"], args.outputs)
-    ev = Progress(job, out)
+    prep = None if args.resume else prepare(args)
     with connect(args.port, soft_reset=True) as board:       # a fresh heap for training
         where = board.where(args.model)
+        extra = {}
+        if args.resume:
+            info = board.describe(args.model)
+            if info is None:
+                raise MicronnError("--resume: there is no model %s on the board to continue" % where)
+            prep = prepare(args, Described(info))
+            extra["resume"] = True
+        elif board.has_model(args.model):
+            if not args.overwrite:
+                raise MicronnError("%s exists on the board: --overwrite to replace it, --resume to continue "
+                                   "training it, or another --model" % where)
+            extra["replace"] = True
+        job = prep.job
+        for line in prep.lines:
+            out(line)
+        if prep.Xv is not None:
+            extra.update(Xv=prep.Xv, Yv=prep.Yv)
+        if prep.meta:
+            extra["meta"] = prep.meta
+        if job["fit"]["scale"] not in (None, "none") and not board.caps.scales and "scale" not in options.given(args):
+            job["fit"]["scale"] = None          # the classifier's default, on a board whose models cannot scale
+            out("(inputs not scaled: models on this board do not scale their inputs)")
+        if not board.caps.runs_lib:
+            board.check_job(job, validation=prep.Xv is not None, resume=args.resume, meta=prep.meta)
+            extra = {}
+        ev = Progress(job, out)
         try:
-            res = board.train(job, X, Y, args.model, args.checkpoint, ev, out=out)
+            res = board.train(job, prep.X, prep.Y, args.model, args.checkpoint, ev, out=out, **extra)
         except (BoardReset, Disconnected) as e:
             ev.close()
             ev.curve.save(args.history)
@@ -105,14 +143,18 @@ def run(args, out=print):
             raise Interrupted("stopped waiting for the board; %s" % ev.note(where))
         finally:
             ev.close()
+    if ev.curve.epochs and ev.curve.epochs[-1] > res["epochs"] > 0:
+        ev.curve.epochs[-1] = res["epochs"]        # a run that stopped early reports its last epoch too
     ev.curve.save(args.history)
     if res.get("interrupted"):
         raise Interrupted("training interrupted by Ctrl-C after epoch %d, in the middle of an epoch, so the "
                           "board did not save it; %s" % (res["epochs"], ev.note(where)))
+    s = res.get("summary") or {}
     if res["stopped"]:
-        raise Interrupted("training stopped by Ctrl-C after epoch %d (loss %.6g); the board saved the "
-                          "model to %s" % (res["epochs"], res["loss"] or float("nan"), res["model"]))
-    out("trained %d epochs in %.1fs on the board: loss %.6g; model saved to %s"
-        % (res["epochs"], res["ms"] / 1000.0, res["loss"], res["model"]))
+        raise Interrupted("training stopped by Ctrl-C after epoch %d (loss %.6g)%s; the board saved the "
+                          "model to %s" % (res["epochs"], res["loss"] or float("nan"), summary_text(s),
+                                           res["model"]))
+    out("trained %d epochs in %.1fs on the board: loss %.6g%s; model saved to %s"
+        % (res["epochs"], res["ms"] / 1000.0, res["loss"], summary_text(s), res["model"]))
     if args.history:
         out("loss curve written to %s" % args.history)

@@ -1,11 +1,18 @@
-"""An emulated BBC micro:bit: QEMU's `microbit` machine running the MicroPython 1.9.2 firmware
-Debian packages, with its UART on a pty (what `micronn sim --board microbit` starts).
+"""Boards emulated by QEMU, with their UART on a pty (what `micronn sim --board microbit|m4f`
+starts).  One runner for every such board; what differs between them is a `Machine`:
 
-    with Emulator() as board:
+- `microbit`: a BBC micro:bit (QEMU's `microbit` machine) running the MicroPython 1.9.2 firmware
+  Debian packages;
+- `m4f`: a Cortex-M4F board (QEMU's `mps2-an386`) running a MicroPython firmware built for it
+  (not part of micronn: --firmware FILE.elf or $MICRONN_M4F_FIRMWARE; docs/boards.md says how
+  to build one).
+
+    with Emulator("m4f", firmware="micropython-m4f.elf") as board:
         print(board.port)          # /dev/pts/N: a serial port for any raw-REPL tool
-        board.reset()              # the reset button (a hard reset; files survive it)
+        board.reset()              # the reset button (a hard reset)
 
-The filesystem lives in the emulated flash: it survives resets but not the emulator.
+Both keep their files inside the emulated machine (the micro:bit in its flash, the M4F board
+on a RAM disk): they survive soft and hard resets, not a new QEMU process.
 """
 import json
 import os
@@ -19,37 +26,112 @@ import time
 import tty
 
 QEMU = "qemu-system-arm"
-FIRMWARE = "/usr/share/firmware-microbit-micropython/firmware.hex"
+FIRMWARE = "/usr/share/firmware-microbit-micropython/firmware.hex"    # the micro:bit's, from Debian
 PACKAGES = "qemu-system-arm firmware-microbit-micropython"
+M4F_FIRMWARE = "MICRONN_M4F_FIRMWARE"       # the environment variable naming the M4F firmware
 
 
 class EmulatorError(Exception):
     pass
 
 
-def missing(firmware=None):
-    """None when the emulator can run here, else what is missing and how to install it."""
-    firmware = firmware or FIRMWARE
-    lost = []
-    if not shutil.which(QEMU):
-        lost.append("%s (the QEMU ARM emulator)" % QEMU)
-    if not os.path.exists(firmware):
-        lost.append("%s (the micro:bit MicroPython firmware)" % firmware)
-    if not lost:
+class Machine:
+    """What one kind of emulated board needs: its name for --board, QEMU's arguments for a
+    firmware file, where its firmware is by default, and how to say what is missing."""
+
+    name = title = files = ""
+
+    def default_firmware(self):
         return None
-    return ("%s not found: install the Debian packages %s (sudo apt-get install %s)"
-            % (" and ".join(lost), PACKAGES, PACKAGES))
+
+    def firmware(self, given=None):
+        return given or self.default_firmware()
+
+    def qemu_args(self, firmware):
+        raise NotImplementedError
+
+    def missing(self, firmware=None):
+        """None when this board can run here, else one line saying what is missing."""
+        raise NotImplementedError
+
+
+class Microbit(Machine):
+    name = "microbit"
+    title = "emulated BBC micro:bit, QEMU running its MicroPython 1.9 firmware (about 9.8 KB of heap)"
+    files = "in its emulated flash, kept across resets, gone when it stops"
+
+    def default_firmware(self):
+        return FIRMWARE         # looked up when used, so that it can be pointed elsewhere
+
+    def qemu_args(self, firmware):
+        return ["-M", "microbit", "-device", "loader,file=%s" % firmware]
+
+    def missing(self, firmware=None):
+        firmware = self.firmware(firmware)
+        lost = []
+        if not shutil.which(QEMU):
+            lost.append("%s (the QEMU ARM emulator)" % QEMU)
+        if not os.path.exists(firmware):
+            lost.append("%s (the micro:bit MicroPython firmware)" % firmware)
+        if not lost:
+            return None
+        return ("%s not found: install the Debian packages %s (sudo apt-get install %s)"
+                % (" and ".join(lost), PACKAGES, PACKAGES))
+
+
+class M4F(Machine):
+    name = "m4f"
+    title = ("emulated Cortex-M4F board (QEMU mps2-an386): 32-bit, float32, Thumb native code "
+             "(.mpy armv7emsp)")
+    files = "on its RAM disk, kept across soft and hard resets, gone when it stops"
+    BUILD = "docs/boards.md says how to build one"
+
+    def default_firmware(self):
+        return os.environ.get(M4F_FIRMWARE) or None
+
+    def qemu_args(self, firmware):
+        return ["-M", "mps2-an386", "-semihosting", "-kernel", firmware]
+
+    def missing(self, firmware=None):
+        path = self.firmware(firmware)
+        if not path:
+            return ("--board m4f needs a MicroPython firmware for QEMU's mps2-an386 (Cortex-M4F): "
+                    "--firmware FILE.elf or $%s; %s" % (M4F_FIRMWARE, self.BUILD))
+        if not os.path.isfile(path):
+            return ("no M4F firmware at %s (%s); %s" % (path, "--firmware" if firmware else "$" + M4F_FIRMWARE,
+                                                         self.BUILD))
+        if not shutil.which(QEMU):
+            return ("%s (the QEMU ARM emulator) not found: install the Debian package qemu-system-arm "
+                    "(sudo apt-get install qemu-system-arm)" % QEMU)
+        return None
+
+
+MACHINES = {m.name: m for m in (Microbit(), M4F())}
+
+
+def machine(board):
+    try:
+        return MACHINES[board]
+    except KeyError:
+        raise EmulatorError("unknown emulated board %r; expected one of %s" % (board, ", ".join(MACHINES)))
+
+
+def missing(firmware=None, board="microbit"):
+    """None when the emulated board can run here, else what is missing and how to get it."""
+    return machine(board).missing(firmware)
 
 
 class Emulator:
-    """One emulated micro:bit.  start() waits until its MicroPython answers on the pty."""
+    """One emulated board.  start() waits until its MicroPython answers on the pty."""
 
-    def __init__(self, link=None, firmware=None):
+    def __init__(self, board="microbit", link=None, firmware=None):
+        self.machine = machine(board)
         self.link = link
         self.firmware = firmware
         self.proc = None
         self.port = None
         self.dir = None
+        self.banner = ""            # the firmware's boot line ("MicroPython v1.29.0 on ...")
         self._held = None
 
     def __enter__(self):
@@ -60,15 +142,16 @@ class Emulator:
         self.stop()
 
     def start(self, timeout=20.0):
-        why = missing(self.firmware)
+        why = self.machine.missing(self.firmware)
         if why:
             raise EmulatorError(why)
-        self.dir = tempfile.mkdtemp(prefix="micronn-microbit-")
+        firmware = os.path.abspath(self.machine.firmware(self.firmware))
+        self.dir = tempfile.mkdtemp(prefix="micronn-%s-" % self.machine.name)
         self.qmp = os.path.join(self.dir, "qmp.sock")
         log = open(os.path.join(self.dir, "qemu.log"), "wb")
         self.proc = subprocess.Popen(
-            [QEMU, "-M", "microbit", "-device", "loader,file=%s" % (self.firmware or FIRMWARE), "-nographic",
-             "-serial", "pty", "-monitor", "none", "-qmp", "unix:%s,server=on,wait=off" % self.qmp],
+            [QEMU] + self.machine.qemu_args(firmware) +
+            ["-nographic", "-serial", "pty", "-monitor", "none", "-qmp", "unix:%s,server=on,wait=off" % self.qmp],
             stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
             start_new_session=True)     # a Ctrl-C in the terminal is for serve(), which stops it
         log.close()
@@ -87,23 +170,24 @@ class Emulator:
             raise
         return self.port
 
-    def _log(self):
+    def log(self):
+        """What QEMU printed (its own messages; the board's output goes to the pty)."""
         with open(os.path.join(self.dir, "qemu.log"), "rb") as f:
             return f.read().decode(errors="replace")
 
     def _wait_for_pty(self, timeout):
         end = time.monotonic() + timeout
         while time.monotonic() < end:
-            m = re.search(r"char device redirected to (\S+)", self._log())
+            m = re.search(r"char device redirected to (\S+)", self.log())
             if m:
                 return m.group(1)
             if self.proc.poll() is not None:
-                raise EmulatorError("%s exited with status %d: %s" % (QEMU, self.proc.returncode, self._log().strip()))
+                raise EmulatorError("%s exited with status %d: %s" % (QEMU, self.proc.returncode, self.log().strip()))
             time.sleep(0.02)
         raise EmulatorError("%s did not open a pty within %.0f s" % (QEMU, timeout))
 
     def _wait_for_prompt(self, timeout):
-        """Press Enter until MicroPython prints its prompt (it boots in about 0.1 s)."""
+        """Press Enter until MicroPython prints its prompt (the boards boot in about 0.1 s)."""
         fd = os.open(self.port, os.O_RDWR | os.O_NOCTTY)
         try:
             tty.setraw(fd)
@@ -116,8 +200,14 @@ class Emulator:
                     if select.select([fd], [], [], 0.02)[0]:
                         seen += os.read(fd, 1024)
                         if b">>> " in seen:
+                            m = re.search(rb"MicroPython [^\r\n]*", seen)
+                            self.banner = m.group(0).decode(errors="replace") if m else ""
                             return
-            raise EmulatorError("the emulated micro:bit did not answer on %s within %.0f s" % (self.port, timeout))
+                if self.proc.poll() is not None:
+                    raise EmulatorError("%s exited with status %d: %s"
+                                        % (QEMU, self.proc.returncode, self.log().strip()))
+            raise EmulatorError("the %s board did not answer on %s within %.0f s"
+                                % (self.machine.name, self.port, timeout))
         finally:
             os.close(fd)
 
@@ -167,19 +257,20 @@ class Emulator:
         return self.proc is not None and self.proc.poll() is None
 
 
-def serve(link=None, say=print):
-    """What `micronn sim --board microbit [--link PATH]` does: start the emulator, say where its
-    port is, and run until Ctrl-C (or SIGTERM, SIGHUP); SIGUSR1 presses its reset button."""
+def serve(link=None, say=print, board="microbit", firmware=None):
+    """What `micronn sim --board microbit|m4f [--link PATH]` does: start the emulator, say where
+    its port is, and run until Ctrl-C (or SIGTERM, SIGHUP); SIGUSR1 presses its reset button."""
     import signal
     events = []
     for sig, what in ((signal.SIGINT, "stop"), (signal.SIGTERM, "stop"), (signal.SIGHUP, "stop"),
                       (signal.SIGUSR1, "reset")):
         signal.signal(sig, lambda *a, what=what: events.append(what))
-    with Emulator(link=link) as emu:
-        say("micronn sim: emulated BBC micro:bit, QEMU running its MicroPython 1.9 firmware "
-            "(about 9.8 KB of heap)")
+    with Emulator(board, link=link, firmware=firmware) as emu:
+        say("micronn sim: %s" % emu.machine.title)
+        if board != "microbit":
+            say("  firmware: %s (%s)" % (emu.machine.firmware(firmware), emu.banner or "no banner"))
         say("  port:  %s%s" % (emu.port, "  (linked from %s)" % link if link else ""))
-        say("  files: in its emulated flash, kept across resets, gone when it stops")
+        say("  files: %s" % emu.machine.files)
         say("  Ctrl-C stops it; `kill -USR1 %d` presses its reset button." % os.getpid())
         while emu.running and "stop" not in events:
             if "reset" in events:
@@ -187,4 +278,4 @@ def serve(link=None, say=print):
                 emu.reset()
             time.sleep(0.05)
         if "stop" not in events:
-            raise EmulatorError("%s stopped: %s" % (QEMU, emu._log().strip()))
+            raise EmulatorError("%s stopped: %s" % (QEMU, emu.log().strip()))

@@ -1,15 +1,19 @@
 """Short names for the identifiers of a program bound for a board with a few KB of heap.
 
 MicroPython interns every identifier it compiles as a qstr, kept for as long as the board
-runs: in the micro:bit program, names were a quarter of its heap.  rename() gives every
+runs: in the micro:bit program, names were a quarter of its heap, and they fill pools that
+double in size (one name too many opened a pool of 330 bytes).  rename() gives every
 module-level name (except those the host calls) and every local variable and argument a
-one- or two-letter name, the same few letters in every function so that they are shared.
-Only names change (attribute names stay, keyword arguments are refused), so the renamed
-program computes exactly what the original does; the tests run the renamed program.
+one- or two-letter name from one sequence, a, b, ..., z, aa, ...: module-level names in turn,
+and each function's locals the first letters it does not read as a global, so that the same
+few letters serve every function and the module-level names.  Only names change (attribute
+names stay, keyword arguments are refused), so the renamed program computes exactly what the
+original does; the tests run the renamed program.
 """
 import ast
 import builtins
 import itertools
+import keyword
 import string
 
 
@@ -17,12 +21,12 @@ class MinifyError(Exception):
     pass
 
 
-def _names(first):
-    """a, b, ..., z, aa, ab, ... (or A, B, ... when first is uppercase)."""
-    letters = string.ascii_lowercase if first.islower() else string.ascii_uppercase
+def _names():
+    """a, b, ..., z, aa, ab, ... (not as, if, in, is, or: keywords)."""
     for n in itertools.count(1):
-        for t in itertools.product(letters, repeat=n):
-            yield "".join(t)
+        for t in itertools.product(string.ascii_lowercase, repeat=n):
+            if not keyword.iskeyword("".join(t)):
+                yield "".join(t)
 
 
 def _bound_at_top(tree):
@@ -56,25 +60,25 @@ def rename(sources, keep=(), external=()):
                                   % ", ".join(k.arg or "**" for k in node.keywords))
             if isinstance(node, ast.ImportFrom):          # from binascii import crc32 as _crc32
                 fixed |= {a.asname for a in node.names if a.asname}
-    gen = _names("A")
+    gen = _names()
     glob = {}
     for name in sorted(tops):
         new = next(gen)
         while new in fixed:
             new = next(gen)
         glob[name] = new
-    taken = fixed | set(glob.values())
     out = []
     for t in trees:
-        _Renamer(glob, taken).visit(t)
+        _Renamer(glob, fixed).visit(t)
         out.append(ast.unparse(ast.fix_missing_locations(t)) + "\n")
     return out
 
 
 class _Renamer(ast.NodeTransformer):
-    def __init__(self, glob, taken):
-        self.glob, self.taken = glob, taken
+    def __init__(self, glob, fixed):
+        self.glob, self.fixed = glob, fixed
         self.scopes = []            # one {old: new} per function being visited
+        self.in_class = False
 
     def _lookup(self, name):
         for scope in reversed(self.scopes):
@@ -83,7 +87,7 @@ class _Renamer(ast.NodeTransformer):
         return self.glob.get(name, name)
 
     def visit_FunctionDef(self, node):
-        if not self.scopes or node.name in self.glob:
+        if not self.scopes and not self.in_class:
             node.name = self.glob.get(node.name, node.name)
         declared = {n for s in ast.walk(node) if isinstance(s, ast.Global) for n in s.names}
         local = [a.arg for a in node.args.args]
@@ -94,24 +98,30 @@ class _Renamer(ast.NodeTransformer):
                 local.append(n.id)
             elif isinstance(n, ast.FunctionDef):
                 local.append(n.name)
-        gen = _names("a")
+        # the names this function reads from outside: its locals must not hide them
+        outside = {self._lookup(n.id) for n in ast.walk(node) if isinstance(n, ast.Name) and n.id not in local}
+        gen = _names()
         scope = {}
         for name in dict.fromkeys(local):
             new = next(gen)
-            while new in self.taken:
+            while new in self.fixed or new in outside:
                 new = next(gen)
             scope[name] = new
         for a in node.args.args:
             a.arg = scope[a.arg]
         self.scopes.append(scope)
+        saved, self.in_class = self.in_class, False
         node.body = [self.visit(b) for b in node.body]
         node.args.defaults = [self.visit(d) for d in node.args.defaults]
+        self.in_class = saved
         self.scopes.pop()
         return node
 
     def visit_ClassDef(self, node):
         node.name = self.glob.get(node.name, node.name)
-        self.generic_visit(node)
+        saved, self.in_class = self.in_class, True
+        self.generic_visit(node)          # method names are attributes: they stay
+        self.in_class = saved
         return node
 
     def visit_Name(self, node):
