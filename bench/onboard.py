@@ -194,8 +194,6 @@ def run(impl, net_name, repeats=5, epochs=4):
         import micronn
     if impl == "int8":
         import micronn.model, micronn.quant, micronn.store  # noqa: F401,E401 (what loading an int8 model imports)
-    if impl == "int8-make":
-        import micronn.store  # noqa: F401 (saving)
     X, Y = dataset(sizes[0], sizes[-1], SAMPLES)
     if impl == "int8-make":
         # the float model is trained first, as a user would, then quantized and saved

@@ -394,6 +394,8 @@ def table():
     runtime gets the same table, each entry within half a unit of 2**-30 of the true value.
     """
     if not _table:
+        # the array first: the long integers below leave the heap in small pieces for a while
+        T = array.array("i", bytearray(8 * (NODES + 1)))
         one = 1 << 72
         c = 0                       # exp(-1 / STEPS) * 2**72, by its series
         term = one
@@ -402,7 +404,6 @@ def table():
             c += term if k % 2 == 0 else -term
             k += 1
             term = term // (STEPS * k)
-        T = array.array("i", bytearray(8 * (NODES + 1)))
         E = one                     # exp(-n / STEPS) * 2**72
         for n in range(NODES + 1):
             D = one + E

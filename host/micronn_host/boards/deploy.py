@@ -130,6 +130,25 @@ def plan(target, source=False):
     return out
 
 
+def bytecode(board, name, text):
+    """(extension, bytes) of a module of plain Python to put on the board: .mpy bytecode when an
+    mpy-cross for the board's .mpy version is here (the board then does not compile the source,
+    which can take more heap than running it), else the source itself."""
+    mpy, _ = board.probe()
+    target = Target(mpy, False)
+    exe = target.major and (mpy_cross_binary("%d.%d" % (target.major, target.sub)) or _default_if(target, exact=True)
+                            or _any_for_major(target.major))
+    if not exe:
+        return ".py", text.encode()
+    with tempfile.TemporaryDirectory() as tmp:
+        src, dst = Path(tmp) / (name + ".py"), Path(tmp) / (name + ".mpy")
+        src.write_text(text)
+        r = subprocess.run([exe, "-O1", "-s", src.name, "-o", str(dst), str(src)], capture_output=True, text=True)
+        if r.returncode:
+            return ".py", text.encode()
+        return ".mpy", dst.read_bytes()
+
+
 def _default_if(target, exact):
     exe = mpy_cross_binary()
     return exe if exe and mpy_cross_version(exe) == (target.major, target.sub) else None
