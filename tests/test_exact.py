@@ -181,20 +181,28 @@ def test_network_predictions_match_the_float_path(rt, results, act, out):
 
 CASES["training"] = NET + """
 res = []
+first = None
 for fast in (True, False):
     net = make(fast)
     loss = net.fit(X, Y, epochs=3, lr=0.2, loss="mse", batch_size=1, shuffle=False)
     loss2 = net.fit(X, Y, epochs=2, lr=0.2, loss="mse", batch_size=3, shuffle=False)
-    res.append([loss, loss2, net.get_weights()])
+    res.append([loss, loss2])
+    # the weights compared where they are (a float32 board's heap does not hold both sets as JSON)
+    arrays = [a for L in net.layers for a in (L.W, L.b) if a is not None]
+    if first is None:
+        first = arrays
+    else:
+        res.append(max(abs(a[i] - b[i]) for a, b in zip(first, arrays) for i in range(len(a))))
+        res.append(sum(len(a) for a in arrays))
 print(json.dumps(res))
 """
 
 
 def test_training_with_the_fast_forward_stays_with_the_float_path(rt, results):
-    (l1, k1, w1), (l0, k0, w0) = results(rt)["training"].value
+    (l1, k1), (l0, k0), worst, count = results(rt)["training"].value
     assert abs(l1 - l0) <= 1e-6 and abs(k1 - k0) <= 1e-6
-    flat = lambda ws: [v for W, b in ws for row in W for v in row] + [v for W, b in ws for v in (b or [])]
-    assert max(abs(a - b) for a, b in zip(flat(w1), flat(w0))) <= 1e-6
+    assert count == 16 * 32 + 32 + 32 * 32 + 32 + 32 * 4 + 4       # every weight and bias compared
+    assert worst <= 1e-6
 
 
 CASES["fast"] = """
