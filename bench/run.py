@@ -207,6 +207,11 @@ def main():
         lines, notes = table(rows, heap=HEAP)
         out += ["### %s" % title, ""] + lines + [""] + ["- " + n for n in notes] + ([""] if notes else [])
     out += m4f_section()
+    if os.environ.get("MICRONN_MP32F"):
+        # the 64-bit port's heap against a 32-bit board's: the virtual boards' WORD_SCALE
+        p = subprocess.run([sys.executable, str(ROOT / "bench" / "wordscale.py")], capture_output=True, text=True)
+        out += ["### Heap on the 64-bit unix port against a 32-bit build (virtual boards)", "",
+                p.stdout.strip() if p.returncode == 0 else "failed: " + p.stderr.strip()[-200:], ""]
     sizes = mpy_sizes()
     out.append("Library as .mpy: %s bytes." % ", ".join("%s %d" % kv for kv in sizes.items()))
     text = "\n".join(out) + "\n"
