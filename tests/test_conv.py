@@ -14,6 +14,15 @@ import numpy as np
 import pytest
 
 from reference_conv import CNN, conv_backward, conv_forward, pool_backward, pool_forward
+from conftest import runtime
+
+
+@pytest.fixture(params=["cpython", "micropython"])
+def rt(request):
+    """CPython and the 64-bit unix port only: the checks below compare with the float64 NumPy
+    reference within 1e-9, and a float32 runtime (the emulated M4F board, MICRONN_MP32F) has no
+    tolerances of its own here yet (the board's 192 KB heap also refuses the larger cases)."""
+    return runtime(request.param)
 
 # (specs, hidden activation, output, loss): every layer type, strides 1 to 3, valid and same
 # padding (odd and even kernels, a kernel wider than the window), pooling that drops a remainder

@@ -18,12 +18,12 @@ def load(path):
 
 
 def quantize(net, bits=8, X=None):
-    """An int8 copy of a float Network for fast inference (see micronn.quant; micronn.qconv for
-    a network with convolutions)."""
+    """An int8 copy of a float Network for fast inference (see micronn.calibrate, micronn.quant;
+    micronn.qconv for a network with convolutions)."""
     if getattr(net, "spec", None) is not None:
         from .qconv import quantize
     else:
-        from .quant import quantize
+        from .calibrate import quantize
     return quantize(net, bits, X)
 
 

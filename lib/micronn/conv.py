@@ -339,7 +339,7 @@ class Pool1D(_Layer):
 
 def _dense(S, ex, n_in, W, B, has_b, n_out, OUT, rs, cs):
     """exact.dense, called from one place (its signature is exact.py's to change)."""
-    return exact.dense(S, ex, n_in, W, B, has_b, n_out, OUT, rs, cs)
+    return exact.dense(W, S, S, ex, n_in, W, B, has_b, n_out, OUT, rs, cs)
 
 
 # -- float kernels -------------------------------------------------------------------------------------
