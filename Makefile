@@ -19,9 +19,9 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
-# lib/ under CPython and the unix port, and the host code that needs no board: no boards, emulators or slow tests
+# the tests of lib/ (marker lib) under CPython and the unix port: no boards, emulators or slow tests
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest -q -m "not board and not emulator and not slow"
+	$(BIN)/python -m pytest -q -m "lib and not board and not emulator and not slow"
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py

@@ -98,3 +98,19 @@ def xor(tmp_path):
     p = tmp_path / "xor.csv"
     p.write_text(XOR)
     return p
+
+
+#: the modules that test lib/micronn itself (under CPython and the MicroPython runtimes), the
+#: tier `make test-fast` runs; every other module tests the host: the micronn command, ports,
+#: virtual boards, converters, examples
+LIB_TESTS = {"test_article", "test_conv", "test_errors", "test_exact", "test_fragmented_heap",
+             "test_holdout", "test_imports", "test_integer_training", "test_json_exact",
+             "test_linear_layers", "test_metrics", "test_model_check", "test_model_meta", "test_quant",
+             "test_rows", "test_runtimes", "test_store", "test_training"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if item.module.__name__.rpartition(".")[2] in LIB_TESTS:
+            item.add_marker(pytest.mark.lib)
+

@@ -248,7 +248,8 @@ CURVES = {
 }
 
 
-@pytest.mark.parametrize("name", sorted(CURVES))
+@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.slow) if n.startswith("bench-") else n
+                                  for n in sorted(CURVES)])
 def test_the_loss_curve_over_300_epochs_follows_the_float_kernels(micropython, name):
     sizes, act, out, loss, opt, bs, lr, shuffle = CURVES[name]
     fast, ref = micropython.run(CURVE % dict(n_in=sizes[0], n_out=sizes[-1], sizes=sizes, act=act, out=out,
