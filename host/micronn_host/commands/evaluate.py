@@ -45,7 +45,7 @@ def run(args, out=print):
         where = args.file
     else:
         from ..boards import connect
-        from ..prepare import Described
+        from .prepare import Described
         name = args.model or "model"
         with connect(args.port, soft_reset=True) as board:     # a heap in one piece
             info = board.describe(name)

@@ -52,7 +52,7 @@ def run(args, out=print):
     import micronn
     from micronn.runner import Trainer
     from ..ctrlc import CtrlC
-    from ..prepare import prepare
+    from .prepare import prepare
     options.check_early(args)
     base = None
     exists = os.path.exists(args.output_file)

@@ -25,7 +25,7 @@ def arguments(p):
 def run(args, out=print):
     from .. import dataset
     from ..boards import connect
-    from ..prepare import Described
+    from .prepare import Described
     from .fetch import read_model
     targets = None
     with connect(args.port, soft_reset=True) as board:     # a heap in one piece

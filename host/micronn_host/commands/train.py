@@ -99,7 +99,7 @@ def stop_wait(started, ms, callbacks):
 def run(args, out=print):
     from ..boards import connect
     from ..errors import MicronnError
-    from ..prepare import Described, prepare
+    from .prepare import Described, prepare
     from .fit import summary_text
     options.check_early(args)
     options.seconds(args.checkpoint, "--checkpoint", "only at the end")

@@ -4,9 +4,9 @@ names).  Everything here runs on this computer before a port is opened or a mode
 touched, so a mistake costs nothing."""
 from micronn.classes import split
 
-from . import dataset
-from .commands import options
-from .errors import DataError, MicronnError
+from .. import dataset
+from . import options
+from ..errors import DataError, MicronnError
 
 
 class Described:
