@@ -22,9 +22,8 @@ Integers stay below 2**30 for windows of up to MAX_IN inputs, so a 32-bit board,
 unix port and CPython (plain Python through the _upy shim) give the same bits.
 """
 import array
-from math import exp, tanh
 
-from . import activations, exact, kernels
+from . import activations, exact, kernels, tables
 from .shapes import CONV, DENSE, GAP, INT8_CONV_ROW as ROW, MAXPOOL, Spec
 from .meta import Meta
 from .sizes import layout
@@ -42,8 +41,10 @@ MAX_IN = 8192
 # input zero point, the multiplier (P, M, SH), the activation kind and the output zero point
 KIND, LP, CH, FO, K, S, LO, PL, PR, WOFF, COFF, ZX, P, M, SH, ACT, ZY = range(ROW)
 T_WEIGHTS, T_MAX, T_AVG = range(3)
-ACT_OUT, ACT_LINEAR, ACT_LEAKY, ACT_SIGMOID, ACT_TANH = range(5)
-_LUT_STEPS = {ACT_SIGMOID: 16, ACT_TANH: 32}
+ACT_OUT, ACT_LINEAR, ACT_LEAKY = range(3)
+ACT_SIGMOID, ACT_TANH = tables.SIGMOID, tables.TANH
+_LUT_STEPS = tables.STEPS
+_lut = tables.lut           # shared with the dense int8 models of the process
 _BOUNDED = ("sigmoid", "tanh")
 
 
@@ -86,67 +87,8 @@ def _ranges(net, X):
                 bound = worst if L.activation not in _BOUNDED else 1.0
             hidden.append(bound)
         return in_max, hidden
-    from .data import length
-    if length(X) < 1:
-        raise ValueError("X must be a non-empty list of input rows")
-    in_max = 0.0
-    hidden = [0.0] * (len(layers) - 1)
-    for row in X:
-        x = net._load_input(row)
-        for v in x:
-            in_max = max(in_max, abs(v))
-        net._forward(x)
-        outs = net._layer_outputs()
-        for l in range(len(layers) - 1):
-            for v in outs[l]:
-                hidden[l] = max(hidden[l], abs(v))
-    return in_max, hidden
-
-
-def _pow2_scale(vmax, top):
-    """k such that vmax * 2**k <= top and k is as large as possible."""
-    k = 0
-    vmax = max(vmax, 1e-30)
-    while vmax * 2.0 ** (k + 1) <= top and k < 120:
-        k += 1
-    while vmax * 2.0 ** k > top and k > -120:
-        k -= 1
-    return k
-
-
-def _multiplier(m, acc_max):
-    """P, M, SH with ((acc >> P) * M) >> SH ~ acc * m for |acc| <= acc_max, all below 2**30."""
-    P = 0
-    while acc_max >> P >= 1 << 15:
-        P += 1
-    target = m * 2.0 ** P
-    SH = 0
-    while target * 2.0 ** (SH + 1) < 1 << 15 and SH < 30:
-        SH += 1
-    Mu = int(target * 2.0 ** SH + 0.5)
-    return P, min(Mu, (1 << 15) - 1), SH
-
-
-_luts = {}
-
-
-def _lut(kind):
-    """257 16-bit values at z = (i - 128) / steps: sigmoid as 65535 y, tanh as 32768 + 32767 y
-    (quant.py's tables)."""
-    if kind in _luts:
-        return _luts[kind]
-    steps = _LUT_STEPS[kind]
-    out = array.array("H", bytearray(2 * 257))
-    for i in range(257):
-        z = (i - 128) / steps
-        if kind == ACT_SIGMOID:
-            y = 1.0 / (1.0 + exp(-z)) if z >= 0 else exp(z) / (1.0 + exp(z))
-            out[i] = int(65535 * y + 0.5)
-        else:
-            y = tanh(z)
-            out[i] = 32768 + int(32767 * y + (0.5 if y >= 0 else -0.5))
-    _luts[kind] = out
-    return out
+    from .calibrate import _ranges as measured     # the rows' own ranges, as for dense models
+    return measured(net, X)
 
 
 def new_buffers(spec):
@@ -234,6 +176,7 @@ class QConv(Meta):
 
     def build(self, net, in_max, hidden):
         """Quantize the float network's weights into the buffers, with these ranges."""
+        from .calibrate import _multiplier, _pow2_scale
         geo = self._table()
         T, scales, W, C = self.T, self.scales, self.W, self.C
         k_in = _pow2_scale(in_max, 127.0)

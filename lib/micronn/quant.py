@@ -20,9 +20,8 @@ and (as plain Python through the _upy shim) on CPython.
 """
 import array
 import sys
-from math import exp, tanh
 
-from . import activations, exact, kernels
+from . import activations, exact, kernels, tables
 from .meta import Meta
 from .sizes import INT8_ROW as ROW, layout, param_count
 
@@ -37,31 +36,11 @@ from ._upy import ptr8, ptr16, ptr32
 MAX_IN = 8192               # inputs of a layer, for every sum to stay below 2**30
 # the per-layer table T: one row of these ints per layer
 N_IN, N_OUT, WOFF, COFF, ZX, P, M, SH, KIND, ZY = range(ROW)
-KIND_OUT, KIND_LINEAR, KIND_LEAKY, KIND_SIGMOID, KIND_TANH = range(5)
-_LUT_STEPS = {KIND_SIGMOID: 16, KIND_TANH: 32}      # table steps per unit of z
+KIND_OUT, KIND_LINEAR, KIND_LEAKY = range(3)
+KIND_SIGMOID, KIND_TANH = tables.SIGMOID, tables.TANH
+_LUT_STEPS = tables.STEPS                           # table steps per unit of z
+_lut = tables.lut                                   # the tables, one of each kind per process
 _BOUNDED = ("sigmoid", "tanh")
-
-
-_luts = {}                  # the activation tables, one of each kind per process
-
-
-def _lut(kind):
-    """257 16-bit values at z = (i - 128) / steps: sigmoid as 65535 y, tanh as 32768 + 32767 y.
-    Made once, then shared by every int8 model."""
-    if kind in _luts:
-        return _luts[kind]
-    steps = _LUT_STEPS[kind]
-    out = array.array("H", bytearray(2 * 257))
-    for i in range(257):
-        z = (i - 128) / steps
-        if kind == KIND_SIGMOID:
-            y = 1.0 / (1.0 + exp(-z)) if z >= 0 else exp(z) / (1.0 + exp(z))
-            out[i] = int(65535 * y + 0.5)
-        else:
-            y = tanh(z)
-            out[i] = 32768 + int(32767 * y + (0.5 if y >= 0 else -0.5))
-    _luts[kind] = out
-    return out
 
 
 class _Scratch:
