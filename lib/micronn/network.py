@@ -367,6 +367,14 @@ class Network(Meta):
                 if L.Gb is not None:
                     kernels.fill(L.Gb, L.n_out, 0.0)
 
+    def release(self):
+        """Let go of what training keeps between fit() calls (the gradient sums and the optimizer's
+        moments): the heap they take, on a board, is then free for saving the model.  A later
+        fit() makes them again (an optimizer with moments starts afresh)."""
+        for L in self.layers:
+            L.GW = L.Gb = None
+        self._opt = None
+
     def gradient(self, X, Y, loss=None):
         """The gradient of evaluate(X, Y, loss) with respect to every weight, shaped like get_weights()."""
         loss = self.check_loss(loss)
