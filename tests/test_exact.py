@@ -67,7 +67,7 @@ for X, W, B, has_b, n_in, n_out in cases:
     S = array.array("i", bytearray(8 * (n_in + 1)))
     O = array.array("f", bytearray(4 * n_out))
     ex = exact.align(X, n_in, has_b, S)
-    ok = exact.dense(S, ex, n_in, W, W if B is None else B, has_b, n_out, O, n_in, 1)
+    ok = exact.dense(W, S, S, ex, n_in, W, W if B is None else B, has_b, n_out, O, n_in, 1)
     ref = [0.0] * n_out
     kernels.dense_forward(list(X), W, B, has_b, n_in, n_out, ref)
     bits = list(array.array("I", bytes(O)))
@@ -103,7 +103,7 @@ def one(x, w, b=None):
     ex = exact.align(X, n, has_b, S)
     if ex < 0:
         return "nonfinite"
-    if not exact.dense(S, ex, n, W, W if b is None else array.array("f", [b]), has_b, 1, O, n, 1):
+    if not exact.dense(W, S, S, ex, n, W, W if b is None else array.array("f", [b]), has_b, 1, O, n, 1):
         return "nonfinite"
     return array.array("I", bytes(O))[0]        # the bits: a float32's str() need not read back
 u = 2.0 ** -12
@@ -181,20 +181,28 @@ def test_network_predictions_match_the_float_path(rt, results, act, out):
 
 CASES["training"] = NET + """
 res = []
+first = None
 for fast in (True, False):
     net = make(fast)
     loss = net.fit(X, Y, epochs=3, lr=0.2, loss="mse", batch_size=1, shuffle=False)
     loss2 = net.fit(X, Y, epochs=2, lr=0.2, loss="mse", batch_size=3, shuffle=False)
-    res.append([loss, loss2, net.get_weights()])
+    res.append([loss, loss2])
+    # the weights compared where they are (a float32 board's heap does not hold both sets as JSON)
+    arrays = [a for L in net.layers for a in (L.W, L.b) if a is not None]
+    if first is None:
+        first = arrays
+    else:
+        res.append(max(abs(a[i] - b[i]) for a, b in zip(first, arrays) for i in range(len(a))))
+        res.append(sum(len(a) for a in arrays))
 print(json.dumps(res))
 """
 
 
 def test_training_with_the_fast_forward_stays_with_the_float_path(rt, results):
-    (l1, k1, w1), (l0, k0, w0) = results(rt)["training"].value
+    (l1, k1), (l0, k0), worst, count = results(rt)["training"].value
     assert abs(l1 - l0) <= 1e-6 and abs(k1 - k0) <= 1e-6
-    flat = lambda ws: [v for W, b in ws for row in W for v in row] + [v for W, b in ws for v in (b or [])]
-    assert max(abs(a - b) for a, b in zip(flat(w1), flat(w0))) <= 1e-6
+    assert count == 16 * 32 + 32 + 32 * 32 + 32 + 32 * 4 + 4       # every weight and bias compared
+    assert worst <= 1e-6
 
 
 CASES["fast"] = """

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import reference
+from conftest import float64_only
 
 X = [[0, 0, 1], [0, 1, 1], [1, 0, 1], [1, 1, 1]]
 Y = [[0.5], [1.0], [1.5], [0.0]]

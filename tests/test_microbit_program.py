@@ -19,6 +19,8 @@ from micronn_host import dataset, libsource
 from micronn_host.tiny import minify, specialise
 from micronn_host.tiny import program as tinyprog
 
+from conftest import float64_only
+
 X = [[0, 0, 1], [0, 1, 1], [1, 0, 1], [1, 1, 1], [0.5, 0.2, 1]]
 Y1 = [[0], [1], [1], [0], [0.5]]
 Y2 = [[1, 0], [0, 1], [0, 1], [1, 0], [0.5, 0.5]]
@@ -153,6 +155,7 @@ def test_the_training_job_checkpoints_when_asked_and_keeps_only_the_last_generat
 
 
 def test_the_training_job_stops_with_a_checkpoint_when_the_stop_byte_comes(rt, tmp_path):
+    float64_only(rt)
     job = Job(tmp_path, "article-f")
     lines = _run(rt, tmp_path, UART + textwrap.dedent("""
         m.train('m.mnn', 0, 'd.dat', %d, %d, %d, 30, %s, 8, 'job', 0, Uart([b'', b'Z']), b'Z')

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import LIB, ROOT, find_micropython, need
+from conftest import LIB, ROOT, find_micropython, float64, need
 
 sys.path.insert(0, str(ROOT / "tools"))
 import plain_twins  # noqa: E402
@@ -64,11 +64,14 @@ def reference(tmp_path_factory):
     return run(sys.executable, LIB, tmp_path_factory.mktemp("cpython"))
 
 
-def same(got, ref):
-    assert abs(got["article"] - ref["article"]) < 1e-9
-    assert abs(got["adam"] - ref["adam"]) < 1e-9
+def same(got, ref, exe=None):
+    """got (from exe) is ref; a float32 build (exe) computes the floats in float32: looser there."""
+    f64 = exe is None or float64(exe)
+    assert abs(got["article"] - ref["article"]) < (1e-9 if f64 else 1e-3 * ref["article"])
+    assert abs(got["adam"] - ref["adam"]) < (1e-9 if f64 else 1e-3 * ref["adam"])
     assert got["article"] < 0.05
-    for key, tol in (("predict", 1e-9), ("int8", 1e-12), ("int8_loaded", 1e-12)):
+    for key, tol in (("predict", 1e-9 if f64 else 1e-4), ("int8", 1e-12 if f64 else 1e-6),
+                     ("int8_loaded", 1e-12 if f64 else 1e-6)):
         for a, b in zip(got[key], ref[key]):
             assert max(abs(u - v) for u, v in zip(a, b)) <= tol, (key, a, b)
     assert got["int8"] == got["int8_loaded"]
@@ -92,7 +95,7 @@ def test_real_firmware_without_native_emitter_trains_and_predicts_int8(tmp_path,
     assert "SyntaxError" in p.stdout + p.stderr, "this firmware compiles viper code"
     got = run(NONATIVE, LIB, tmp_path)
     assert not got["viper"] and got["kernels"] == "micronn._plain_kernels"
-    same(got, reference)
+    same(got, reference, NONATIVE)
 
 
 def _viper_refused_copy(tmp_path):
@@ -111,7 +114,7 @@ def test_a_syntax_error_compiling_viper_falls_back_to_the_plain_kernels(tmp_path
     lib = _viper_refused_copy(tmp_path)
     got = run(mp, lib, tmp_path)
     assert not got["viper"] and got["kernels"] == "micronn._plain_kernels"
-    same(got, reference)
+    same(got, reference, mp)
 
 
 def test_native_mpy_for_another_architecture_falls_back_too(tmp_path, reference):
@@ -127,7 +130,7 @@ def test_native_mpy_for_another_architecture_falls_back_too(tmp_path, reference)
         subprocess.run([str(cross), "-O1"] + arch + ["-o", str(pkg / (src.stem + ".mpy")), str(src)], check=True)
     got = run(mp, tmp_path / "lib", tmp_path)
     assert not got["viper"] and got["kernels"] == "micronn._plain_kernels"
-    same(got, reference)
+    same(got, reference, mp)
 
 
 def _deployed(tmp_path, mpy, source):
@@ -152,7 +155,7 @@ def test_deploy_no_native_predicts_int8_on_the_regular_port(tmp_path, reference)
     assert any(how == "source, viper removed" for _, _, how in files)
     got = run(mp, lib, tmp_path)
     assert not got["viper"] and got["kernels"] == "micronn.kernels"
-    same(got, reference)
+    same(got, reference, mp)
 
 
 def test_deploy_no_native_on_real_firmware_without_native_emitter(tmp_path, reference):
@@ -164,7 +167,7 @@ def test_deploy_no_native_on_real_firmware_without_native_emitter(tmp_path, refe
     assert any(p.endswith("kernels.mpy") and "viper removed" in how for p, _, how in files)
     got = run(NONATIVE, lib, tmp_path)
     assert not got["viper"]
-    same(got, reference)
+    same(got, reference, NONATIVE)
 
 
 def test_frozen_without_the_viper_modules_uses_the_twins(tmp_path, reference):
@@ -176,4 +179,4 @@ def test_frozen_without_the_viper_modules_uses_the_twins(tmp_path, reference):
         (dst / (name + ".py")).unlink()
     got = run(mp, dst.parent, tmp_path)
     assert not got["viper"] and got["kernels"] == "micronn._plain_kernels"
-    same(got, reference)
+    same(got, reference, mp)

@@ -23,9 +23,11 @@ RATIO_NOTE = ("Times are left out: QEMU is not cycle-accurate, so only ratios of
 EMULATED = ("qemu",)        # sys.platform of boards that are emulators (MicroPython's QEMU port)
 LEGEND = ("online training (one sample at a time, SGD, sum-of-squares loss, sigmoid layers), 8 "
           "samples cycled; infer = `predict(x)` on a list. Heap bytes/param: `gc.mem_free()` before "
-          "and after building the model and one prediction (CPython: tracemalloc); int8: the model "
-          "alone, loaded from its .mnn file in a fresh heap. max abs Δout: int8 "
-          "against the float model over the data.")
+          "and after building the model and one prediction (CPython: tracemalloc), for a second model "
+          "once the first is deleted: what stays after that is shared by all models of the process "
+          "(activation tables, int8 scratch) and listed below the table; int8: the model alone, "
+          "loaded from its .mnn file in a fresh heap. max abs Δout: int8 against the float model "
+          "over the data.")
 
 
 def steps(impl):
@@ -83,6 +85,9 @@ def table(rows, nets=NETS, impls=IMPLS, heap=None, ratios=False):
                 if tr:
                     ratio_t = "%.2fx" % (base["train_us"] / tr)
                 ratio_i = "%.1fx" % (base["infer_us"] / r["infer_us"])
+            if r.get("shared_bytes"):
+                notes.append("%s %s: %s bytes more, shared by all such models of a process"
+                             % (net, NAMES[impl], format(r["shared_bytes"], ",")))
             if ratios:
                 lines.append("| %s | %s | %.2f | %s | %s |" % (net, name, r["bytes_per_param"], ratio_t, ratio_i))
                 continue

@@ -18,8 +18,8 @@ def load(path):
 
 
 def quantize(net, bits=8, X=None):
-    """An int8 copy of a float Network for fast inference (see micronn.quant)."""
-    from .quant import quantize
+    """An int8 copy of a float Network for fast inference (see micronn.calibrate, micronn.quant)."""
+    from .calibrate import quantize
     return quantize(net, bits, X)
 
 

@@ -71,27 +71,32 @@ def align(X, n: int, one: int, S) -> int:
 
 
 
-def dense(S, ex: int, n_in: int, W, B, has_b: int, n_out: int, OUT, rs: int, cs: int) -> int:
+def dense(p: ptr32, q: ptr32, S, ex: int, n_in: int, W, B, has_b: int, n_out: int, OUT, rs: int,
+          cs: int) -> int:
     """OUT[j] = float32(B[j] + sum_i x[i] * W[j*rs + i*cs]) for inputs aligned by align() (with
     one=has_b) into S.  rs, cs = n_in, 1 for a layer's forward pass; 1, n_out with the layer's
     n_out as n_in here runs the transposed product W^T x of backpropagation.  B must be an
-    array even without biases (pass W).  Returns 1, or 0 when a row holds an inf or nan."""
-    s = ptr32(S)
-    w = ptr32(W)
+    array even without biases (pass W).  Returns 1, or 0 when a row holds an inf or nan.
+
+    p and q walk the weights and the aligned inputs; they are arguments (pass W and S) only
+    because viper keeps a function's first locals, arguments first, in machine registers.
+    """
     bb = ptr32(B)
     o = ptr32(OUT)
-    base = 0
+    wa = int(ptr32(W))              # the address of this row's first weight
+    sa = int(ptr32(S))
+    step = 4 * cs
     for j in range(n_out):
         # this row's scale: its largest exponent, bias included
         ew = 0
         if has_b:
             ew = (bb[j] >> 23) & 0xFF
-        k = base
+        p = ptr32(wa)
         for i in range(n_in):
-            e = (w[k] >> 23) & 0xFF
+            e = (p[0] >> 23) & 0xFF
             if e > ew:
                 ew = e
-            k += cs
+            p = ptr32(int(p) + step)
         if ew == 255:
             return 0
         lim = ew - 26               # smaller exponents (and zero, e = 0) round to nothing
@@ -102,19 +107,22 @@ def dense(S, ex: int, n_in: int, W, B, has_b: int, n_out: int, OUT, rs: int, cs:
         hh = 0
         mid = 0
         ll = 0
-        n = n_in + has_b
-        p = w                       # reading weights; the bias comes last, from bb
-        k = base
+        p = ptr32(wa)
+        q = ptr32(sa)
         i = 0
-        while i < n:
+        b = 0
+        while i <= n_in:
             stop = i + 32
-            if stop > n:
-                stop = n
-            while i < stop:
-                if i == n_in:       # the bias, times the constant input 1.0 at S[2*n_in]
-                    p = bb
-                    k = j
-                b = p[k]
+            if stop > n_in:
+                stop = n_in
+            while i <= stop:
+                if i < stop:
+                    b = p[0]
+                    p = ptr32(int(p) + step)
+                elif i == n_in and has_b:
+                    b = bb[j]       # the bias, times the constant input 1.0 at S[2*n_in]
+                else:
+                    break
                 e = (b >> 23) & 0xFF
                 if e > lim:
                     m = (((((b & 0x7FFFFF) | 0x800000) << 1) >> (ew - e)) + 1) >> 1
@@ -122,20 +130,22 @@ def dense(S, ex: int, n_in: int, W, B, has_b: int, n_out: int, OUT, rs: int, cs:
                         m = 0 - m
                     wh = m >> 12
                     wl = m & 0xFFF
-                    xh = s[2 * i] - 0x4000
-                    xl = s[2 * i + 1]
+                    xh = q[0] - 0x4000
+                    xl = q[1]
                     hh += wh * xh
                     mid += wh * xl + wl * xh
                     ll += wl * xl
+                q = ptr32(int(q) + 8)
                 i += 1
-                k += cs
             mid += ll >> 12
             ll &= 0xFFF
             hh += mid >> 12
             mid &= 0xFFF
             hi += hh >> 24
             hh &= 0xFFFFFF
-        base += rs
+            if stop == n_in:
+                break
+        wa += 4 * rs
         # round the sum to float32 bits: make it non-negative, find its top 24 bits
         c = (mid << 12) | ll
         sign = 0
@@ -384,6 +394,8 @@ def table():
     runtime gets the same table, each entry within half a unit of 2**-30 of the true value.
     """
     if not _table:
+        # the array first: the long integers below leave the heap in small pieces for a while
+        T = array.array("i", bytearray(8 * (NODES + 1)))
         one = 1 << 72
         c = 0                       # exp(-1 / STEPS) * 2**72, by its series
         term = one
@@ -392,7 +404,6 @@ def table():
             c += term if k % 2 == 0 else -term
             k += 1
             term = term // (STEPS * k)
-        T = array.array("i", bytearray(8 * (NODES + 1)))
         E = one                     # exp(-n / STEPS) * 2**72
         for n in range(NODES + 1):
             D = one + E
@@ -572,7 +583,8 @@ class Exact:
             n_in = L.n_in
             n_out = L.n_out
             ex = align(buf, n_in, L.has_b, S)
-            if ex < 0 or not dense(S, ex, n_in, L.W, L.W if L.b is None else L.b, L.has_b, n_out, out, n_in, 1):
+            if ex < 0 or not dense(L.W, S, S, ex, n_in, L.W, L.W if L.b is None else L.b, L.has_b, n_out, out,
+                                   n_in, 1):
                 dense_forward(buf, L.W, L.b, L.has_b, n_in, n_out, out)
             self.activate(L.activation, out, n_out)
             buf = out
@@ -631,7 +643,7 @@ class Exact:
                 x = self.outs[l - 1]
                 dprev = self.deltas[l - 1]
             ex = align(d, n_out, 0, S)
-            if ex < 0 or (l and not dense(S, ex, n_out, L.W, L.W, 0, n_in, dprev, 1, n_in)):
+            if ex < 0 or (l and not dense(L.W, S, S, ex, n_out, L.W, L.W, 0, n_in, dprev, 1, n_in)):
                 if lr is None:
                     dense_backward_acc(x, L.W, L.GW, L.Gb, L.has_b, n_in, n_out, d, dprev, 1 if l else 0)
                 else:

@@ -1,4 +1,4 @@
-"""int8 models: quantize(net) and fast integer inference under viper.
+"""int8 models: loading them and fast integer inference under viper (calibrate.py makes them).
 
 Weights are 8-bit, one float scale per layer (the largest |w| maps to 127), stored as unsigned
 bytes (w + 128).  Activations between layers are unsigned bytes with a zero point: sigmoid and
@@ -19,6 +19,7 @@ no float object before the output layer.  Every integer stays below 2**31 for la
 and (as plain Python through the _upy shim) on CPython.
 """
 import array
+import sys
 from math import exp, tanh
 
 from . import activations, exact, kernels
@@ -33,7 +34,7 @@ except ImportError:
 # without a native emitter (where deploy strips the decorators)
 from ._upy import ptr8, ptr16, ptr32
 
-MAX_IN = 8192
+MAX_IN = 8192               # inputs of a layer, for every sum to stay below 2**30
 # the per-layer table T: one row of these ints per layer
 N_IN, N_OUT, WOFF, COFF, ZX, P, M, SH, KIND, ZY = range(ROW)
 KIND_OUT, KIND_LINEAR, KIND_LEAKY, KIND_SIGMOID, KIND_TANH = range(5)
@@ -41,86 +42,14 @@ _LUT_STEPS = {KIND_SIGMOID: 16, KIND_TANH: 32}      # table steps per unit of z
 _BOUNDED = ("sigmoid", "tanh")
 
 
-def quantize(net, bits=8, X=None):
-    """An int8 copy of a float Network, for inference.
-
-    X (optional): typical input rows.  They set the input range and the range of relu,
-    leaky_relu and linear hidden layers; without them the inputs are taken to be in [-1, 1]
-    and those ranges are bounded from the weights (safe, but coarser).
-    """
-    if bits != 8:
-        raise ValueError("bits=%r: only 8-bit quantization is implemented" % (bits,))
-    for L in net.layers:
-        if L.n_in > MAX_IN:
-            raise ValueError("a layer with %d inputs is too wide for int8 kernels (at most %d)"
-                             % (L.n_in, MAX_IN))
-    bufs = new_buffers(net.sizes)       # first, before calibration churns the heap
-    in_max, hidden = _ranges(net, X)
-    q = QNetwork.build(net, in_max, hidden, bufs)
-    q.set_meta(net.meta())              # the same scaling, class names and summary
-    return q
-
-
-def _ranges(net, X):
-    """(largest |input|, largest |output| of each hidden layer)."""
-    layers = net.layers
-    if X is None:
-        in_max = 1.0
-        hidden = []
-        bound = in_max
-        for L in layers[:-1]:       # interval bound: |z_j| <= sum_i |w_ji| * bound + |b_j|
-            worst = 0.0
-            for j in range(L.n_out):
-                s = abs(L.b[j]) if L.b is not None else 0.0
-                for i in range(L.n_in):
-                    s += abs(L.W[j * L.n_in + i]) * bound
-                worst = max(worst, s)
-            bound = worst if L.activation not in _BOUNDED else 1.0
-            hidden.append(bound)
-        return in_max, hidden
-    from .data import length
-    if length(X) < 1:
-        raise ValueError("X must be a non-empty list of input rows")
-    in_max = 0.0
-    hidden = [0.0] * (len(layers) - 1)
-    for row in X:                   # one row at a time: no copy of the data set in the heap
-        x = net._load_input(row)    # scaled, when the model scales its inputs
-        for v in x:
-            in_max = max(in_max, abs(v))
-        net._forward(x)
-        outs = net._layer_outputs()
-        for l in range(len(layers) - 1):
-            for v in outs[l]:
-                hidden[l] = max(hidden[l], abs(v))
-    return in_max, hidden
-
-
-def _pow2_scale(vmax, top):
-    """k such that vmax * 2**k <= top and k is as large as possible (a power-of-two scale)."""
-    k = 0
-    vmax = max(vmax, 1e-30)
-    while vmax * 2.0 ** (k + 1) <= top and k < 120:
-        k += 1
-    while vmax * 2.0 ** k > top and k > -120:
-        k -= 1
-    return k
-
-
-def _multiplier(m, acc_max):
-    """P, M, SH with ((acc >> P) * M) >> SH ~ acc * m for |acc| <= acc_max, all below 2**30."""
-    P = 0
-    while acc_max >> P >= 1 << 15:
-        P += 1
-    target = m * 2.0 ** P
-    SH = 0
-    while target * 2.0 ** (SH + 1) < 1 << 15 and SH < 30:
-        SH += 1
-    M = int(target * 2.0 ** SH + 0.5)
-    return P, min(M, (1 << 15) - 1), SH
+_luts = {}                  # the activation tables, one of each kind per process
 
 
 def _lut(kind):
-    """257 16-bit values at z = (i - 128) / steps: sigmoid as 65535 y, tanh as 32768 + 32767 y."""
+    """257 16-bit values at z = (i - 128) / steps: sigmoid as 65535 y, tanh as 32768 + 32767 y.
+    Made once, then shared by every int8 model."""
+    if kind in _luts:
+        return _luts[kind]
     steps = _LUT_STEPS[kind]
     out = array.array("H", bytearray(2 * 257))
     for i in range(257):
@@ -131,132 +60,109 @@ def _lut(kind):
         else:
             y = tanh(z)
             out[i] = 32768 + int(32767 * y + (0.5 if y >= 0 else -0.5))
+    _luts[kind] = out
+    return out
+
+
+class _Scratch:
+    """The scratch every int8 model computes in, one per process (a model alone holds nothing
+    but its own data): the inputs as float32 (and one more slot, see run()), two byte buffers
+    the layers pass activations through, the output accumulators, and the activation tables
+    (a stand-in buffer until a model needs one).  Grown when a model needs more, never per
+    call.  (One instance, _work: reading an instance's attributes is much quicker than a
+    class's on MicroPython.)"""
+
+    def __init__(self):
+        self.width = self.n_in = self.n_out = 0
+        self.F = self.A = self.B = self.ACC = None
+        self.SIG = self.TANH = bytearray(2)
+
+    def fit(self, sizes):
+        if sizes[0] > self.n_in:
+            self.n_in = sizes[0]
+            self.F = array.array("f", bytearray(4 * (sizes[0] + 1)))
+        if max(sizes) > self.width:
+            self.width = max(sizes)
+            self.A = bytearray(self.width)
+            self.B = bytearray(self.width)
+        if sizes[-1] > self.n_out:
+            self.n_out = sizes[-1]
+            self.ACC = array.array("i", bytearray(4 * sizes[-1]))
+
+
+_work = _Scratch()
+
+
+def _regions(sizes):
+    """Byte offset and length of each part of an int8 model's one buffer, in memory order:
+    T, scales, C (4-byte aligned, first), W, and last a tail with the sizes, activation codes
+    and bias flag (what describe() reports), placed so that the whole is a multiple of 4 bytes
+    long (a 32-bit view of it must be possible)."""
+    (_, nt), (_, ns), (_, nw), (_, nc) = layout(sizes, False, "b")
+    out = []
+    at = 0
+    for n in (4 * nt, 4 * ns, 2 * nc, nw):
+        out.append((at, n))
+        at += n
+    tail = 3 * len(sizes)
+    out.append(((at + tail + 3) // 4 * 4 - tail, tail))
     return out
 
 
 def new_buffers(sizes):
-    """Zeroed buffers for a model of these layer sizes: T, scales, W, C (the .mnn order)."""
-    (_, nt), (_, ns), (_, nw), (_, nc) = layout(sizes, False, "b")
-    W = bytearray(nw)           # the largest first, while the heap has the most room in one piece
-    C = array.array("H", bytearray(2 * nc))
-    return [array.array("i", bytearray(4 * nt)), array.array("f", bytearray(4 * ns)), W, C]
+    """A zeroed buffer for a model of these layer sizes (one allocation, made first while the
+    heap has the most room in one piece)."""
+    at, n = _regions(sizes)[-1]
+    return bytearray(at + n)
 
 
 class QNetwork(Meta):
     """A quantized network: predict() and predict_many() like a float Network, save() to .mnn.
 
-    Its state is a handful of flat buffers: W (all weight bytes), C (two 16-bit halves of each
-    row's constant), T (the per-layer int table), scales (float32: input scale, then each
-    layer's accumulator scale) and the tables of the activations it uses.
+    All its state is one bytearray: the per-layer int table T, the float32 scales (input scale,
+    then each layer's accumulator scale), C (two 16-bit halves of each row's constant), W (all
+    weight bytes) and its description.  The activation tables and the scratch it computes in
+    are shared by all int8 models of the process (_lut, _work).
     """
+    dtype = "b"
+    _act = None
 
-    def __init__(self, sizes, acts, bias, bufs=None):
-        """A model of these sizes; bufs: its buffers T, scales, W, C (None: zeroed ones, to be
-        read from a file and then check()ed)."""
-        self.sizes = list(sizes)
-        self.activations = list(acts)
-        self.bias = bool(bias)
-        self.dtype = "b"
-        self.T, self.scales, self.W, self.C = bufs or new_buffers(sizes)
-        self._args = None
-
-    def _ready(self):
-        """Make the working buffers and the activation tables the model's layers use."""
-        sizes, acts, T, W = self.sizes, self.activations, self.T, self.W
-        kinds = [T[l * ROW + KIND] for l in range(len(acts))]
-        self._sig = _lut(KIND_SIGMOID) if KIND_SIGMOID in kinds else self.C     # C: an unused 16-bit stand-in
-        self._tanh = _lut(KIND_TANH) if KIND_TANH in kinds else self.C
-        width = max(sizes)
-        self._a = bytearray(width)
-        self._b = bytearray(width)
-        self._f = array.array("f", bytearray(4 * sizes[0]))
-        self._acc = array.array("i", bytearray(4 * sizes[-1]))
-        self._out = [0.0] * sizes[-1]
-        # the output activation still to apply in float (sigmoid and tanh come from the tables)
-        self._act = None if acts[-1] in _BOUNDED else activations.get(acts[-1])[0]
-        self._args = (T, len(acts), W, self.C, self._f, int(self.scales[0]), self._a, self._b, self._sig,
-                      self._tanh, self._acc, self._out, self.scales[-1])
-        return self
-
-    def check(self):
-        """After reading a file: check that the layer table agrees with the layer sizes (the
-        kernels index memory with it), then make the working buffers."""
-        sizes, acts, T = self.sizes, self.activations, self.T
-        woff = coff = 0
-        for l in range(len(sizes) - 1):
-            t = l * ROW
-            last = l == len(sizes) - 2
-            kind = T[t + KIND]
-            want = (sizes[l], sizes[l + 1], woff, coff)
-            if tuple(T[t:t + 4]) != want or not 0 <= kind <= KIND_TANH or (kind == KIND_OUT) != (
-                    last and acts[l] not in _BOUNDED) or not (0 <= T[t + P] <= 15 and 0 <= T[t + M] < 1 << 15
-                                                             and 0 <= T[t + SH] <= 30 and T[t + ZY] in (0, 128)):
-                raise ValueError("corrupted: layer %d's quantization table does not match its sizes" % l)
-            woff += sizes[l] * sizes[l + 1]
-            coff += sizes[l + 1]
-        if not -120 <= self.scales[0] <= 120:
-            raise ValueError("corrupted: input scale 2**%s" % self.scales[0])
-        self._ready()
-
-    @classmethod
-    def build(cls, net, in_max, hidden, bufs):
-        sizes, layers = net.sizes, net.layers
-        T, scales, W, C = bufs
-        k_in = _pow2_scale(in_max, 127.0)
-        s_x, zx = 2.0 ** -k_in, 128
-        scales[0] = k_in
-        woff = coff = 0
-        for l, L in enumerate(layers):
-            n_in, n_out = L.n_in, L.n_out
-            wmax = 0.0
-            for k in range(n_in * n_out):
-                wmax = max(wmax, abs(L.W[k]))
-            s_w = max(wmax, 1e-30) / 127.0
-            s_acc = s_w * s_x
-            bq_max = 0
-            for j in range(n_out):
-                row = 0
-                for i in range(n_in):
-                    q = int(round(L.W[j * n_in + i] / s_w))
-                    q = min(127, max(-127, q))
-                    W[woff + j * n_in + i] = q + 128
-                    row += q + 128
-                bq = int(round(L.b[j] / s_acc)) if L.b is not None else 0
-                bq = min(1 << 29, max(-(1 << 29), bq))
-                bq_max = max(bq_max, abs(bq))
-                c = bq - zx * row + 128 * zx * n_in
-                C[2 * (coff + j)] = c & 0xFFFF
-                C[2 * (coff + j) + 1] = (c >> 16) & 0xFFFF
-            acc_max = n_in * 128 * 255 + bq_max
-            t = l * ROW
-            T[t + N_IN], T[t + N_OUT], T[t + WOFF], T[t + COFF], T[t + ZX] = n_in, n_out, woff, coff, zx
-            scales[l + 1] = s_acc
-            act = L.activation
-            last = l == len(layers) - 1
-            if act in _BOUNDED:
-                kind = KIND_SIGMOID if act == "sigmoid" else KIND_TANH
-                T[t + KIND] = kind
-                T[t + P], T[t + M], T[t + SH] = _multiplier(s_acc * _LUT_STEPS[kind] * 256, acc_max)
-                s_x, zx = (1 / 255.0, 0) if kind == KIND_SIGMOID else (1 / 127.0, 128)
-                if last:
-                    scales[l + 1] = 1 / 65535.0 if kind == KIND_SIGMOID else 1 / 32767.0
-            elif last:
-                T[t + KIND] = KIND_OUT
-            else:
-                T[t + KIND] = KIND_LEAKY if act == "leaky_relu" else KIND_LINEAR
-                top = max(hidden[l], 1e-30)
-                if act == "relu":
-                    s_y, zy = top / 255.0, 0
-                else:
-                    s_y, zy = top / 127.0, 128
-                T[t + P], T[t + M], T[t + SH] = _multiplier(s_acc / s_y, acc_max)
-                T[t + ZY] = zy
-                s_x, zx = s_y, zy
-            woff += n_in * n_out
-            coff += n_out
-        return cls(sizes, net.activations, net.bias, bufs)._ready()
+    def __init__(self, sizes, acts, bias, buf=None):
+        """A model of these sizes; buf: its buffer (None: a zeroed one, to be read from a file and
+        then check()ed)."""
+        from .activations import NAMES
+        L = len(sizes) - 1
+        self._m = buf or new_buffers(sizes)
+        self._nl = L
+        at, n = _regions(sizes)[-1]
+        tail = memoryview(self._m)[at:at + n]
+        for l in range(L + 1):
+            tail[2 * l] = sizes[l] & 0xFF
+            tail[2 * l + 1] = sizes[l] >> 8
+        for l in range(L):
+            tail[2 * L + 2 + l] = NAMES.index(acts[l])
+        tail[3 * L + 2] = 1 if bias else 0
 
     # -- description ---------------------------------------------------------------------------
+
+    def _tail(self):
+        L = self._nl
+        return memoryview(self._m)[len(self._m) - 3 * L - 3:]
+
+    @property
+    def sizes(self):
+        t = self._tail()
+        return [t[2 * l] | t[2 * l + 1] << 8 for l in range(self._nl + 1)]
+
+    @property
+    def activations(self):
+        from .activations import NAMES
+        t = self._tail()
+        return [NAMES[t[2 * self._nl + 2 + l]] for l in range(self._nl)]
+
+    @property
+    def bias(self):
+        return bool(self._tail()[3 * self._nl + 2])
 
     @property
     def n_params(self):
@@ -268,43 +174,113 @@ class QNetwork(Meta):
         d.update(self.meta())
         return d
 
+    def _views(self):
+        m = memoryview(self._m)
+        return [m[at:at + n] for at, n in _regions(self.sizes)[:4]]
+
     def buffers(self):
-        """The model's buffers in file order (sizes.layout)."""
-        return [self.T, self.scales, self.W, self.C]
+        """The model's buffers in file order (sizes.layout): T, scales, W, C (little-endian)."""
+        T, scales, C, W = self._views()
+        return [T, scales, W, C]
+
+    @property
+    def T(self):
+        return array.array("i", bytes(self._views()[0]))
+
+    @property
+    def scales(self):
+        return array.array("f", bytes(self._views()[1]))
+
+    @property
+    def W(self):
+        return self._views()[3]
+
+    @property
+    def C(self):
+        return array.array("H", bytes(self._views()[2]))
+
+    @property
+    def _acc(self):
+        """The raw output accumulators of the last prediction (tests compare runtimes on them)."""
+        return _work.ACC[:self.sizes[-1]]
 
     @property
     def nbytes(self):
         """Bytes of model storage: weight bytes, row constants, the layer table and scales."""
-        return len(self.W) + 2 * len(self.C) + 4 * len(self.T) + 4 * len(self.scales)
+        return sum(n for _, n in _regions(self.sizes)[:4])
 
     def __repr__(self):
         return "QNetwork(%s, activations=%s, bias=%s, int8, params=%d)" % (
             "-".join(str(s) for s in self.sizes), self.activations, self.bias, self.n_params)
 
+    # -- building ------------------------------------------------------------------------------
+
+    def _ready(self):
+        """Size the shared scratch and make the activation tables the model's layers use."""
+        sizes, T = self.sizes, self.T
+        kinds = [T[l * ROW + KIND] for l in range(self._nl)]
+        if KIND_SIGMOID in kinds:
+            _work.SIG = _lut(KIND_SIGMOID)
+        if KIND_TANH in kinds:
+            _work.TANH = _lut(KIND_TANH)
+        _work.fit(sizes)
+        self._k = self._nl | sizes[-1] << 8     # (one attribute: a model is little besides _m)
+        act = self.activations[-1]
+        if act not in _BOUNDED:
+            # the output activation still to apply in float (sigmoid and tanh come from the tables)
+            self._act = activations.get(act)[0]
+        return self
+
+    def check(self):
+        """After reading a file: check that the layer table agrees with the layer sizes (the
+        kernels index memory with it), then get ready to predict."""
+        if sys.byteorder != "little":
+            _swap(self._views())        # the file's little-endian values in the host's order
+        sizes, acts, T = self.sizes, self.activations, self.T
+        woff = coff = 0
+        for l in range(len(sizes) - 1):
+            t = l * ROW
+            last = l == len(sizes) - 2
+            kind = T[t + KIND]
+            if [T[t + N_IN], T[t + N_OUT], T[t + WOFF], T[t + COFF]] != [sizes[l], sizes[l + 1], woff, coff] or not (
+                    0 <= kind <= KIND_TANH) or (kind == KIND_OUT) != (last and acts[l] not in _BOUNDED) or not (
+                    0 <= T[t + P] <= 15 and 0 <= T[t + M] < 1 << 15 and 0 <= T[t + SH] <= 30 and T[t + ZY] in (0, 128)):
+                raise ValueError("corrupted: layer %d's quantization table does not match its sizes" % l)
+            woff += sizes[l] * sizes[l + 1]
+            coff += sizes[l + 1]
+        k = self.scales[0]
+        if not -120 <= k <= 120 or k != int(k):
+            raise ValueError("corrupted: input scale 2**%s" % k)
+        self._ready()
+
     # -- inference -----------------------------------------------------------------------------
 
-    def _run(self, x):
-        """The outputs for one sample x (a list or array of floats), in a list kept for reuse."""
-        f, out = self._f, self._out
+    def _run(self, x, out):
+        """The outputs for one sample x (a sequence of numbers) into the list out."""
+        w = _work
+        m = self._m
+        k = self._k
         try:
-            if len(x) != len(f):
-                raise TypeError
-            exact.to_f32(x, f, len(f))
-            if self.scaler is not None:
-                self.scaler.apply(f)
-            bad = run(*self._args)
+            if self.scaler is not None:     # scaled in float32 first, in the scratch
+                n = self.sizes[0]
+                if len(x) != n:
+                    raise TypeError
+                exact.to_f32(x, w.F, n)
+                self.scaler.apply(w.F)
+                x = w.F
+            bad = run(0, 0, 0, m, k & 0xFF, m, -1, m, -1, x, w.F, w.A, w.B, w.ACC, out, w.SIG, w.TANH)
         except TypeError:
             bad = -1
         if bad:
             self._bad_input(x, bad)
         if self._act is not None:
-            self._act(out, len(out))
+            self._act(out, k >> 8)
         return out
 
     def _bad_input(self, x, bad):
         """Raise the ValueError that says what is wrong with the sample x."""
         from .data import length, number
-        n = len(self._f)
+        n = self.sizes[0]
         if length(x) != n:
             raise ValueError("sample has %s values, expected %d (the network has %d inputs)"
                              % (length(x) if length(x) >= 0 else repr(x), n, n))
@@ -317,10 +293,24 @@ class QNetwork(Meta):
 
     def predict(self, x):
         """Outputs (a list) for one sample."""
-        return list(self._run(x))
+        k = self._k
+        out = [0.0] * (k >> 8)
+        if self.scaler is not None:
+            return self._run(x, out)
+        w = _work
+        m = self._m
+        try:
+            bad = run(0, 0, 0, m, k & 0xFF, m, -1, m, -1, x, w.F, w.A, w.B, w.ACC, out, w.SIG, w.TANH)
+        except TypeError:
+            bad = -1
+        if bad:
+            self._bad_input(x, bad)
+        if self._act is not None:
+            self._act(out, k >> 8)
+        return out
 
     def predict_many(self, X):
-        """Outputs for each sample of X (a list of lists)."""
+        """Outputs for each sample of X (a list of lists, or a flat array of whole rows)."""
         from .data import check_rows
         n_in = self.sizes[0]
         n, flat = check_rows(X, n_in, "X", "the network has %d inputs" % n_in)
@@ -329,9 +319,7 @@ class QNetwork(Meta):
         for s in range(n):
             if flat:
                 kernels.load_row(X, s * n_in, x, n_in)
-                out.append(list(self._run(x)))
-            else:
-                out.append(list(self._run(X[s])))
+            out.append(self._run(x if flat else X[s], [0.0] * (self._k >> 8)))
         return out
 
     def save(self, path, format="mnn"):
@@ -339,34 +327,80 @@ class QNetwork(Meta):
         if format != "mnn":
             raise ValueError("quantized models are saved as .mnn only, not %r" % (format,))
         from . import store
-        store.save(path, store.header(self.describe()), self.buffers())
+        views = self._views()
+        if sys.byteorder != "little":
+            _swap(views)
+        try:
+            store.save(path, store.header(self.describe()), self.buffers())
+        finally:
+            if sys.byteorder != "little":
+                _swap(views)
+
+
+def _swap(views):
+    """Turn the 4- and 2-byte values of T, scales and C between little-endian (the file's) and
+    a big-endian host's order, in place."""
+    for view, size in zip(views[:3], (4, 4, 2)):
+        for at in range(0, len(view), size):
+            view[at:at + size] = bytes(reversed(bytes(view[at:at + size])))
 
 
 
-def run(T, nl: int, W, C, F, k: int, A, B, SIG, TANH, ACC, OUT, s) -> int:
-    """The whole network in one call.
+def run(w: ptr8, x: ptr8, acc: int, M, nl: int, C, coff: int, W, woff: int, X, F, A, B, ACC, OUT, SIG,
+        TANH) -> int:
+    """The whole network in one call; returns 0, -1 when X is not a sequence of the network's
+    number of inputs, or 1 + the index of an input that is inf or nan.
 
-    The float32 inputs F, scaled by 2**k, become bytes in A; each layer (a row of T) goes from
-    the bytes in A into B (and the next back); the output layer leaves its accumulators + 2**30,
-    or its 16-bit table values, in ACC, and OUT[j] = (ACC[j] - offset) * s.
-    Returns 0, or 1 + the index of an input that is inf or nan.
+    M holds the model's layer table T and its scales, C the row constants from byte coff on, W
+    the weight bytes from woff on (QNetwork passes its one buffer for all three, and -1 for
+    where C and W follow T and the scales in it; a module exported by micronn_host passes
+    them apart, its weights read in place).  The inputs X become float32 in F (X may be F,
+    filled by the caller; the one slot beyond them is scratch),
+    then bytes in A scaled by 2**(scales[0]); each layer (a row of T) goes from the bytes in A
+    into B (and the next back); the output layer leaves its accumulators + 2**30, or its 16-bit
+    table values, in ACC, and OUT[j] = (ACC[j] - offset) * scales[nl].
+
+    The multiply-add loop moves two pointers along a row of weights and the inputs and reads
+    them at constant offsets, 16 at a time, which viper compiles to the fewest instructions.
+    w, x and acc are arguments (pass 0) only because viper keeps a function's first locals,
+    arguments first, in machine registers.
     """
-    f = ptr32(F)
-    tb = ptr32(T)
-    w = ptr8(W)
-    c = ptr16(C)
+    tb = ptr32(M)
     o = ptr32(ACC)
-    x = ptr8(A)
-    y = ptr8(B)
+    f = ptr32(F)
     big = 1 << 15
     big = big << 15                 # 2**30, built at run time: too big a constant for a board
+    s31 = 1
+    s31 <<= 31                      # sign-extends a 32-bit load: (v ^ s31) - s31
     n = int(tb[0])
-    for i in range(n):
-        b = f[i]
+    if X is not F:                  # (F itself: the caller filled and scaled it)
+        if int(len(X)) != n:
+            return -1
+        for q in range(n):
+            F[q] = X[q]
+    sc = 10 * nl                    # scales[0], the input scale's exponent, a whole float32
+    b = tb[sc]
+    e = (b >> 23) & 0xFF
+    kin = 0
+    if e:
+        kin = (((b & 0x7FFFFF) | 0x800000) >> (150 - e))
+        if (b >> 31) & 1:
+            kin = 0 - kin
+    if coff < 0:                    # C right after the scales, W right after C
+        coff = 4 * (sc + nl + 1)
+        last = 10 * (nl - 1)
+        woff = coff + 4 * (int(tb[last + 3]) + int(tb[last + 1]))
+    c = ptr32(int(ptr8(C)) + coff)  # the row constants, 32 bits each (two 16-bit halves)
+    mw = int(ptr8(W)) + woff        # W's address
+    xa = int(ptr8(A))
+    ya = int(ptr8(B))
+    xq = ptr8(xa)
+    for q in range(n):
+        b = f[q]
         e = (b >> 23) & 0xFF
         if e == 255:
-            return i + 1
-        r = 150 - e - k             # value * 2**k = mantissa >> r
+            return q + 1
+        r = 150 - e - kin           # value * 2**kin = mantissa >> r
         v = 0
         if e == 0 or r > 25:
             v = 0
@@ -381,18 +415,17 @@ def run(T, nl: int, W, C, F, k: int, A, B, SIG, TANH, ACC, OUT, s) -> int:
             v = 0
         elif v > 255:
             v = 255
-        x[i] = v
+        xq[q] = v
     kind = 0
     n_out = 0
     for l in range(nl):
         t = l * 10
-        last = l == nl - 1
         n_in = int(tb[t])
         n_out = int(tb[t + 1])
-        k = int(tb[t + 2])          # this layer's first weight
-        coff = int(tb[t + 3])
+        wa = mw + int(tb[t + 2])    # this layer's first weight
+        cj = int(tb[t + 3])
         P = int(tb[t + 5])
-        M = int(tb[t + 6])
+        Mu = int(tb[t + 6])
         SH = int(tb[t + 7])
         kind = int(tb[t + 8])
         zy = int(tb[t + 9])
@@ -402,44 +435,54 @@ def run(T, nl: int, W, C, F, k: int, A, B, SIG, TANH, ACC, OUT, s) -> int:
         half = 0
         if SH > 0:
             half = 1 << (SH - 1)
+        xq = ptr8(xa)
         sx = 0
-        for i in range(n_in):
-            sx += x[i]
-        n4 = n_in & ~3
+        for q in range(n_in):
+            sx += xq[q]
+        sx <<= 7                    # 128 * sum_i x_i
+        n16 = n_in & ~15
+        top = 0                     # the output layer: leave its table values in ACC
+        if l == nl - 1:
+            top = 1
+        y = ptr8(ya)
         for j in range(n_out):
+            w = ptr8(wa)
+            x = ptr8(xa)
             acc = 0
-            i = 0
-            while i < n4:
-                acc += w[k] * x[i] + w[k + 1] * x[i + 1] + w[k + 2] * x[i + 2] + w[k + 3] * x[i + 3]
-                i += 4
-                k += 4
-            while i < n_in:
-                acc += w[k] * x[i]
-                i += 1
-                k += 1
-            hi = c[2 * (coff + j) + 1]
-            acc += (((hi ^ 0x8000) - 0x8000) << 16) + c[2 * (coff + j)] - 128 * sx
-            if kind == 0:
-                o[j] = acc + big    # |acc| < 2**30: stored non-negative
-                continue
-            v = ((acc >> P) * M + half) >> SH
+            e = wa + n16
+            while int(w) < e:
+                acc += (w[0] * x[0] + w[1] * x[1] + w[2] * x[2] + w[3] * x[3]
+                        + w[4] * x[4] + w[5] * x[5] + w[6] * x[6] + w[7] * x[7]
+                        + w[8] * x[8] + w[9] * x[9] + w[10] * x[10] + w[11] * x[11]
+                        + w[12] * x[12] + w[13] * x[13] + w[14] * x[14] + w[15] * x[15])
+                w = ptr8(int(w) + 16)
+                x = ptr8(int(x) + 16)
+            wa += n_in
+            while int(w) < wa:
+                acc += w[0] * x[0]
+                w = ptr8(int(w) + 1)
+                x = ptr8(int(x) + 1)
+            acc += ((c[cj] ^ s31) - s31) - sx
+            cj += 1
             if kind >= 3:           # sigmoid, tanh: interpolate the 16-bit table
-                v += 32768
+                v = (((acc >> P) * Mu + half) >> SH) + 32768
                 if v < 0:
                     v = 0
                 elif v > 65535:
                     v = 65535
-                i = v >> 8
-                a = lut[i]
-                v = a + (((lut[i + 1] - a) * (v & 255) + 128) >> 8)
-                if last:
+                q = v >> 8
+                a = lut[q]
+                v = a + (((lut[q + 1] - a) * (v & 255) + 128) >> 8)
+                if kind == 3 and not top:
+                    y[j] = (v * 255 + 32768) >> 16
+                elif top:
                     o[j] = v
-                    continue
-                if kind == 3:
-                    v = (v * 255 + 32768) >> 16
                 else:
-                    v = 128 + (((v - 32768) * 127 + 16384) >> 15)
+                    y[j] = 128 + (((v - 32768) * 127 + 16384) >> 15)
+            elif kind == 0:
+                o[j] = acc + big    # |acc| < 2**30: stored non-negative
             else:
+                v = ((acc >> P) * Mu + half) >> SH
                 if kind == 2 and v < 0:     # leaky_relu: 0.01 ~ 41 / 4096
                     v = (v * 41) >> 12
                 v += zy
@@ -447,17 +490,20 @@ def run(T, nl: int, W, C, F, k: int, A, B, SIG, TANH, ACC, OUT, s) -> int:
                     v = 0
                 elif v > 255:
                     v = 255
-            y[j] = v
-        z = x
-        x = y
-        y = z
+                y[j] = v
+        q = xa
+        xa = ya
+        ya = q
     off = 0
     if kind == 0:
         off = big
     elif kind == 4:
         off = 32768
+    f[n] = tb[sc + nl]              # the output scale, read back as a float through F
+    s = F[n]
     for j in range(n_out):
-        OUT[j] = float(o[j] - off) * s
+        OUT[j] = o[j] - off         # a small int: no object made, until the one float
+        OUT[j] = OUT[j] * s
     return 0
 
 # Generated from quant.py by tools/plain_twins.py (the same source, native decorators removed):

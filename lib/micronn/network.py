@@ -1,4 +1,5 @@
 """A fully connected network that trains by backpropagation, the same on CPython and MicroPython."""
+import sys
 from math import sqrt
 
 from . import activations, exact, kernels, losses
@@ -6,6 +7,13 @@ from .data import Order, check_rows, copy_row, float_typecode, length, number, w
 from .meta import Meta, top
 from .rng import Random
 from .sizes import ITEMSIZE, check_optimizer, param_count, training_nbytes
+
+# the dense kernels: kernels.py's on MicroPython, rows.py's (the same arithmetic on whole rows)
+# on CPython
+if getattr(sys, "implementation", None) and sys.implementation.name == "cpython":
+    from . import rows as dense
+else:
+    dense = kernels
 
 INITS = ("uniform", "xavier", "he")
 _INF = float("inf")
@@ -45,7 +53,7 @@ class Dense:
 
     def forward(self, x):
         out = self.outputs()
-        kernels.dense_forward(x, self.W, self.b, self.has_b, self.n_in, self.n_out, out)
+        dense.dense_forward(x, self.W, self.b, self.has_b, self.n_in, self.n_out, out)
         self.act_forward(out, self.n_out)
         return out
 
@@ -330,10 +338,10 @@ class Network(Meta):
             else:
                 inp, dprev = x, None
             if lr is None:
-                kernels.dense_backward_acc(inp, L.W, L.GW, L.Gb, L.has_b, L.n_in, L.n_out,
+                dense.dense_backward_acc(inp, L.W, L.GW, L.Gb, L.has_b, L.n_in, L.n_out,
                                            L.delta, dprev, 1 if l else 0)
             else:
-                kernels.dense_backward_sgd(inp, L.W, L.b, L.has_b, L.n_in, L.n_out,
+                dense.dense_backward_sgd(inp, L.W, L.b, L.has_b, L.n_in, L.n_out,
                                            L.delta, dprev, 1 if l else 0, lr)
             if l:
                 prev.act_backward(dprev, inp, prev.n_out)

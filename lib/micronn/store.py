@@ -175,18 +175,121 @@ def save(path, head, bufs):
 
 
 def json_text(info, weights):
-    """The JSON twin of a float model: its description, its meta and get_weights()."""
+    """The JSON twin of a float model: its description, its meta and get_weights().
+
+    float32 weights (and the scaler's float32 offsets and factors) are written as the shortest
+    decimals that read back as the same float32, found with integer arithmetic from their bits
+    (a float32 board's own float formatting does not round-trip), so that a file reads back bit
+    for bit on every runtime (see parse_json).
+    """
     import json
     doc = {"format": "micronn", "version": VERSION if _sections(info) else 1, "layers": info["layers"],
            "activations": info["activations"], "bias": info["bias"], "dtype": info["dtype"]}
+    f32 = info["dtype"] == "f"
+    exact = []                  # (key, value) written by _f32_json after the rest
     sc = info.get("scaler")
     if sc is not None:
-        doc["scaler"] = {"kind": sc.kind, "offset": list(sc.offset), "factor": list(sc.factor)}
+        scaler = {"kind": sc.kind}
+        if f32:
+            exact.append(("scaler", scaler))
+        else:
+            scaler.update({"offset": list(sc.offset), "factor": list(sc.factor)})
+        doc["scaler"] = scaler
     for _, key in _NAMES + ((None, "summary"),):
         if info.get(key) is not None:
             doc[key] = info[key]
-    doc["weights"] = weights
-    return json.dumps(doc)
+    if not f32:
+        doc["weights"] = weights
+        return json.dumps(doc)
+    text = json.dumps(doc)
+    if sc is not None:          # the scaler's arrays go in after its kind
+        kind = json.dumps({"kind": sc.kind})[:-1]
+        at = text.index(kind) + len(kind)
+        text = "%s, \"offset\": %s, \"factor\": %s%s" % (text[:at], _f32_json(list(sc.offset)),
+                                                           _f32_json(list(sc.factor)), text[at:])
+    return text[:-1] + ", \"weights\": " + _f32_json(weights) + "}"
+
+
+def _f32_json(v):
+    if isinstance(v, list):
+        return "[" + ", ".join(_f32_json(x) for x in v) + "]"
+    if v is None:
+        return "null"
+    return f32_text(v)
+
+
+def f32_text(v):
+    """The shortest decimal that reads back (rounded to nearest) as the float32 v."""
+    b = struct.unpack("<I", struct.pack("<f", v))[0]
+    neg = b >> 31
+    e = (b >> 23) & 0xFF
+    if e == 255:
+        return "NaN" if b & 0x7FFFFF else ("-Infinity" if neg else "Infinity")
+    m = b & 0x7FFFFF
+    if e:
+        m |= 0x800000
+    p = max(e, 1) - 150
+    if m == 0:
+        return "-0.0" if neg else "0.0"
+    M, q = (m << p, 0) if p >= 0 else (m * 5 ** -p, p)     # v = M * 10**q exactly
+    L = len(str(M))
+    best = (M, q)
+    for n in range(min(L, 9), 0, -1):   # fewer digits while they still read back as v
+        d, r = divmod(M, 10 ** (L - n))
+        half = 5 * 10 ** (L - n - 1) if L > n else 1
+        if r > half or (r == half and d & 1):
+            d += 1
+        if f32_bits(neg, d, q + L - n) != b:
+            break
+        best = (d, q + L - n)
+    d, k = best
+    digits = str(d)
+    point = len(digits) + k             # the decimal point's place after the first digit
+    sign = "-" if neg else ""
+    if -5 < point <= 16:
+        if point <= 0:
+            return sign + "0." + "0" * -point + digits.rstrip("0")
+        if point >= len(digits):
+            return sign + digits + "0" * (point - len(digits)) + ".0"
+        return sign + digits[:point] + "." + digits[point:].rstrip("0")
+    frac = digits[1:].rstrip("0") or "0"
+    return "%s%s.%se%d" % (sign, digits[0], frac, point - 1)
+
+
+def _bitlen(n):
+    return len(bin(n)) - 2          # (MicroPython's int has no bit_length)
+
+
+def f32_bits(neg, d, k):
+    """The float32 bits of (-1)**neg * d * 10**k rounded to nearest, ties to even, computed with
+    integers (a float32 board's own float parsing is not exact); subnormals included, too large
+    gives inf."""
+    if d == 0:
+        return neg << 31
+    num, den = (d * 10 ** k, 1) if k >= 0 else (d, 10 ** -k)
+    s = 25 - _bitlen(num) + _bitlen(den)        # q = num * 2**s / den has 25 bits, or 24-26
+    while True:
+        q, r = divmod(num << s, den) if s >= 0 else divmod(num, den << -s)
+        if q >> 25:
+            s -= 1
+        elif not q >> 24:
+            s += 1
+        else:
+            break
+    e = 151 - s                         # q = mantissa * 2 + round bit; value = q * 2**-s
+    if e < 1:                           # subnormal: at the fixed scale 2**-150
+        s = 150
+        q, r = divmod(num << s, den)
+        e = 0
+    mant = q >> 1
+    if q & 1 and (r or mant & 1):     # the round bit, then the rest or an odd mantissa
+        mant += 1
+        if mant >> 24:
+            mant >>= 1
+            e += 1
+    if e >= 255:
+        return (neg << 31) | (0xFF << 23)
+    return (neg << 31) | (e << 23) | (mant & 0x7FFFFF) if e else (neg << 31) | mant
 
 
 def save_json(path, info, weights):
@@ -349,8 +452,8 @@ def read_body(f, info, bufs, crc, name):
                          % (name, got, info["nbytes"]))
     if BIG_ENDIAN:
         for p, (tc, n) in zip(bufs, layout(info["layers"], info["bias"], info["dtype"])):
-            if ITEMBYTES[tc] > 1:
-                p.byteswap()
+            if ITEMBYTES[tc] > 1 and isinstance(p, array.array):
+                p.byteswap()    # (a model reading into raw bytes orders them itself)
     if stored < 0:
         raise ValueError("%s: truncated: the CRC at the end is missing" % name)
     if stored != crc:
@@ -383,9 +486,13 @@ def parse_json(text, name):
     acts = doc["activations"]
     if not isinstance(acts, list) or not isinstance(doc["layers"], list) or len(acts) != len(doc["layers"]) - 1:
         raise ValueError("%s: 'activations' must list one name per layer" % name)
+    f32 = doc["dtype"] == "f"
     sc = doc.pop("scaler", None)
     if sc is not None:
         try:
+            if f32:
+                _exact_f32(text, "offset", sc["offset"])
+                _exact_f32(text, "factor", sc["factor"])
             kind, offset, factor = sc["kind"], array.array("f", sc["offset"]), array.array("f", sc["factor"])
         except (KeyError, TypeError, ValueError):
             raise ValueError("%s: 'scaler' must have a kind and lists of numbers 'offset' and 'factor'" % name)
@@ -396,4 +503,70 @@ def parse_json(text, name):
         names = doc.get(key)
         if names is not None and (not isinstance(names, list) or not all(isinstance(v, str) for v in names)):
             raise ValueError("%s: %r must be a list of names" % (name, key))
+    if f32:
+        _exact_f32(text, "weights", doc["weights"])
     return doc, doc["weights"]
+
+
+def _exact_f32(text, key, values):
+    """Put the float32 value each number in the text's list `key` stands for (f32_bits) in place
+    of what json.loads made of it in values (a float32 board rounds it more than once)."""
+    if not isinstance(values, list):
+        return
+    if not isinstance(text, str):
+        text = str(text, "utf-8")
+    quoted = '"%s"' % key
+    at = text.find(quoted)
+    while at >= 0:                      # the key (followed by a colon), not a string value
+        i = at + len(quoted)
+        while i < len(text) and text[i] in " \t\r\n":
+            i += 1
+        if i < len(text) and text[i] == ":":
+            break
+        at = text.find(quoted, i)
+    at = text.find("[", at) if at >= 0 else -1
+    if at < 0:
+        return
+    numbers = []
+    depth = 0
+    i = at
+    n = len(text)
+    while i < n:
+        c = text[i]
+        if c == "[":
+            depth += 1
+        elif c == "]":
+            depth -= 1
+            if depth == 0:
+                break
+        elif c == '"':                  # a string: skip it (a bad file's, set_weights says so)
+            i += 1
+            while i < n and text[i] != '"':
+                i += 2 if text[i] == "\\" else 1
+        elif c in "-0123456789":
+            j = i + 1
+            while j < n and text[j] in "0123456789.eE+-":
+                j += 1
+            numbers.append(text[i:j])
+            i = j - 1
+        i += 1
+    leaves = []
+    _numbers(values, leaves)
+    if len(leaves) != len(numbers):
+        return                          # not the layout we wrote: keep json's values
+    for (lst, k), tok in zip(leaves, numbers):
+        neg = tok[0] == "-"
+        mant, _, exp = tok.lstrip("-").replace("E", "e").partition("e")
+        whole, _, frac = mant.partition(".")
+        b = f32_bits(1 if neg else 0, int(whole + frac), int(exp or "0") - len(frac))
+        lst[k] = struct.unpack("<f", struct.pack("<I", b))[0]
+
+
+def _numbers(v, out):
+    """(list, index) of every number in nested lists, in the order they are written."""
+    for k in range(len(v)):
+        x = v[k]
+        if isinstance(x, list):
+            _numbers(x, out)
+        elif isinstance(x, (int, float)) and not isinstance(x, bool):
+            out.append((v, k))

@@ -92,6 +92,8 @@ def plan(target, source=False):
     for src in sorted(library_dir().glob("*.py")):
         if src.name.startswith("_plain_"):     # twins for firmware without native code: deploy
             continue                           # strips the decorators there instead
+        if src.name == "rows.py":              # CPython's dense kernels: never imported on a board
+            continue
         files.append(("/lib/micronn/", src))
     for src in sorted(firmware_dir().glob("*.py")):
         files.append(("/", src))
@@ -126,6 +128,25 @@ def plan(target, source=False):
                 desc += ", viper removed"
             out.append((where + name + ".mpy", dst.read_bytes(), desc))
     return out
+
+
+def bytecode(board, name, text):
+    """(extension, bytes) of a module of plain Python to put on the board: .mpy bytecode when an
+    mpy-cross for the board's .mpy version is here (the board then does not compile the source,
+    which can take more heap than running it), else the source itself."""
+    mpy, _ = board.probe()
+    target = Target(mpy, False)
+    exe = target.major and (mpy_cross_binary("%d.%d" % (target.major, target.sub)) or _default_if(target, exact=True)
+                            or _any_for_major(target.major))
+    if not exe:
+        return ".py", text.encode()
+    with tempfile.TemporaryDirectory() as tmp:
+        src, dst = Path(tmp) / (name + ".py"), Path(tmp) / (name + ".mpy")
+        src.write_text(text)
+        r = subprocess.run([exe, "-O1", "-s", src.name, "-o", str(dst), str(src)], capture_output=True, text=True)
+        if r.returncode:
+            return ".py", text.encode()
+        return ".mpy", dst.read_bytes()
 
 
 def _default_if(target, exact):

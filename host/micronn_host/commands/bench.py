@@ -19,8 +19,9 @@ DESCRIPTION = ("Run the benchmark of `make bench` on the board: each implementat
 EXAMPLE = "micronn bench --nets 3-4-1,16-32-32-4 > board.md"
 
 MODULE = "mnn_bench"
-BOARD_PATH = "/lib/%s.py" % MODULE
-LEFTOVERS = (BOARD_PATH, "/_bench_int8.mnn")     # the script, and onboard.TMP if a case died
+#: the script (as .mpy bytecode where possible: compiling it takes a small board's heap), and
+#: onboard.TMP if a case died
+LEFTOVERS = ("/lib/%s.py" % MODULE, "/lib/%s.mpy" % MODULE, "/_bench_int8.mnn")
 
 LIBRARY_SIZE = """import os
 n = b = 0
@@ -67,7 +68,9 @@ def run(args, out=print):
         info = board.bench()
         info.update(board.identity())
         files, lib_bytes = board.exec(LIBRARY_SIZE).decode().split()
-        board.repl.put(BOARD_PATH, script)
+        from ..boards.deploy import bytecode
+        ext, data = bytecode(board, MODULE, script.decode())
+        board.repl.put("/lib/" + MODULE + ext, data)
         free = fresh_heap(board)
         rows = {}
         try:
@@ -80,7 +83,7 @@ def run(args, out=print):
     lines, notes = benchtable.table(rows, nets, impls, ratios=emulated)
     out("Measured by `micronn bench` on the board at %s: MicroPython %s, %s, %s bytes of heap free "
         "after a soft reset." % (board.port, info["release"], info["machine"], format(free, ",")))
-    out("Medians of 5 runs, each case after a soft reset; %s" % benchtable.LEGEND)
+    out("The fastest of 5 runs (each at least 20 ms), each case after a soft reset; %s" % benchtable.LEGEND)
     if emulated:
         out(benchtable.RATIO_NOTE)
     out("")

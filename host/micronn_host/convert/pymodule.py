@@ -22,9 +22,9 @@ three short lists; predict() allocates only the floats it computes and the list 
 An int8 model's module runs quant.run, micronn's integer kernel, as plain Python (its pointer
 casts through _upy's views), with exact.to_f32 and data.copy_row before it and the output
 activation after, as QNetwork.predict does: the same bits as micronn everywhere.  Its weight
-bytes are a bytes literal read in place; the layer table, row constants, activation tables and
-the output scale are copied into small arrays at import (aligned, and no decimal rounding of
-float constants by the port's parser).
+bytes are a bytes literal read in place; the layer table with the scales, the row constants and
+the activation tables are copied into small arrays at import (aligned, and no decimal rounding
+of float constants by the port's parser).
 """
 import micronn
 
@@ -151,9 +151,10 @@ def _int8(q, name):
     out = _head(name, q, names, " from an int8 model") + [
         "import array", kernels.rstrip("\n"), ""] + _meta_lines(q) + [
         "DTYPE = 'b'",
-        "# the model's buffers (micronn.quant): the layer table and row constants are copied into",
-        "# arrays (aligned, a few bytes a unit); the weight bytes are read where they are",
-        "_T = array.array('i', %s)" % _bytes_literal(_buf(q.T)),
+        "# the model's buffers (micronn.quant): the layer table with the scales after it, and the",
+        "# row constants, are copied into arrays (aligned, a few bytes a unit); the weight bytes are",
+        "# read where they are",
+        "_T = array.array('i', %s)" % _bytes_literal(_buf(q.T) + _buf(q.scales)),
         "_C = array.array('H', %s)" % _bytes_literal(_buf(q.C)),
         "_W = %s" % _bytes_literal(bytes(q.W), ""),
         "_SIG = %s" % ("array.array('H', %s)" % _bytes_literal(sig) if sig else "_C"),
@@ -164,20 +165,17 @@ def _int8(q, name):
             sc.kind, _bytes_literal(_buf(sc.offset)), _bytes_literal(_buf(sc.factor))))
     n_in, n_out, width = sizes[0], sizes[-1], max(sizes)
     out += ["_x = [0.0] * %d" % n_in,
-            "_f = array.array('f', bytearray(%d))" % (4 * n_in),
+            "_f = array.array('f', bytearray(%d))" % (4 * (n_in + 1)),
             "_a = bytearray(%d)" % width,
             "_b = bytearray(%d)" % width,
             "_acc = array.array('i', bytearray(%d))" % (4 * n_out),
             "_out = [0.0] * %d" % n_out,
-            "_S = array.array('f', %r)[0]     # the output scale, as float32 bits (no decimal rounding)"
-            % _buf(q.scales[-1:]),
             "", "", "def predict(x):"] + _check_lines(n_in) + [
             "    copy_row(x, 0, %d, _x, 0, 'input')" % n_in,
             "    to_f32(_x, _f, %d)" % n_in]
     if q.scaler is not None:
         out.append("    _scaler.apply(_f)")
-    out += ["    bad = run(_T, %d, _W, _C, _f, %d, _a, _b, _SIG, _TANH, _acc, _out, _S)" % (
-                len(acts), int(q.scales[0])),
+    out += ["    bad = run(_W, _a, 0, _T, %d, _C, 0, _W, 0, _f, _f, _a, _b, _acc, _out, _SIG, _TANH)" % len(acts),
             "    if bad:",
             "        raise ValueError('input %d: %r does not fit a float32' % (bad - 1, x[bad - 1]))"]
     if out_act:
