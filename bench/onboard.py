@@ -221,6 +221,7 @@ def run(impl, net_name, repeats=5, epochs=4):
         if n_in != sizes[0]:
             import micronn.conv, micronn.shapes  # noqa: F401,E401 (what a network with convolutions imports)
     if impl == "int8":
+        gc.collect()            # compiling them takes blocks of a few KB: not between the garbage of the last
         import micronn.model, micronn.quant, micronn.store  # noqa: F401,E401 (what loading an int8 model imports)
         if n_in != sizes[0]:
             import micronn.qconv  # noqa: F401 (and of one with convolutions)

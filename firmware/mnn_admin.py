@@ -7,9 +7,14 @@ import gc
 import os
 import sys
 
-from mnn_agent import VERSION, _exists, _free, _result, _size, load_model
+from mnn_agent import VERSION, _exists, _free, _guard, _result, _size, load_model
+
 
 def info():
+    _guard(_info, ())
+
+
+def _info():
     d = {"agent": VERSION, "platform": sys.platform, "free": _free(), "alloc": gc.mem_alloc()}
     try:
         st = os.statvfs("/")
@@ -91,6 +96,10 @@ def leftovers():
 
 
 def clean():
+    _guard(_clean, ())
+
+
+def _clean():
     """Remove the leftovers(); a model's only copy is renamed into place instead when it is
     whole (its CRC checks)."""
     removed, recovered = [], []
@@ -117,6 +126,10 @@ def clean():
 
 def install(tmp, path):
     """Replace `path` by the uploaded model `tmp` only if it loads."""
+    _guard(_install, (tmp, path))
+
+
+def _install(tmp, path):
     try:
         net = load_model(tmp)
         del net
@@ -131,6 +144,10 @@ def install(tmp, path):
 
 
 def describe(model):
+    _guard(_describe, (model,))
+
+
+def _describe(model):
     """The header of /models/<model>.mnn (layers, activations, classes, inputs, targets, summary,
     scaling kind), or {"missing": true} when there is no such model."""
     path = "/models/%s.mnn" % model

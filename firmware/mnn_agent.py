@@ -37,9 +37,11 @@ import time
 VERSION = 3
 FLOAT = 32              # bytes a boxed float may take (16 on ESP32/RP2040, 32 on 64-bit unix)
 MARGIN = 3072           # working room for the interpreter during a call
-LIB_WORK = 8192         # what training loads on its first epoch besides its arrays: the optimizer,
-                        # the scaler and the layers' buffers (about 6 KB on the 64-bit unix port)
-DATA_MAGIC = b"MND\x01"
+COLLECT_EVERY = 4096    # bytes allocated between two garbage collections while a call sets up
+STORE_CODE = 11264      # what importing micronn.store (to save a model) takes: 10.9 KB on the 64-bit
+                        # unix port, less on a 32-bit board
+SAVE_WORK = 5120        # what saving a model builds (its header, with the names of 64 inputs: about 5 KB
+                        # on the 64-bit unix port)
 
 
 def _result(obj):
@@ -71,14 +73,139 @@ def _size(path):
 
 def _free():
     gc.collect()
-    return gc.mem_free()
+    return gc.mem_free() if hasattr(gc, "mem_free") else -1
 
 
-def _need(what, need):
-    """Raise MemoryError with the numbers when `need` bytes will not fit."""
+def _largest(limit):
+    """The largest block (bytes, to 64) the heap can give now, up to `limit`: found by trial
+    allocations, each let go at once (MicroPython says the free heap, not how it is cut up)."""
+    lo, hi = 0, limit + 1
+    while hi - lo > 64:
+        mid = (lo + hi) // 2
+        gc.collect()
+        try:
+            b = bytearray(mid)
+        except MemoryError:
+            hi = mid
+            continue
+        b = None
+        lo = mid
+    gc.collect()
+    return lo
+
+
+def _fits(pieces):
+    """Whether blocks of these sizes (bytes) can all be had at once now: a trial allocation of
+    each, largest first, all let go again."""
+    held = [None] * len(pieces)
+    try:
+        for i, p in enumerate(sorted(pieces, reverse=True)):
+            held[i] = bytearray(p)
+        return True
+    except MemoryError:
+        return False
+    finally:
+        held = None
+        gc.collect()
+
+
+# What the current call needs: [what, bytes, largest block]; set by _need, read when a
+# MemoryError ends the call (_guard).
+_NEEDS = [None, 0, 0]
+# One block set aside (_reserve) before a call reads a model's header or the whole data, and let
+# go just before the arrays that stay are made (_need): the small objects those leave behind
+# would otherwise sit in the one large free block left after micronn is imported, and a
+# layer's weights need a block of their own.
+_HELD = [None]
+
+
+def _reserve(nbytes):
+    """Set aside a block of nbytes (plus room for the small objects that come with the arrays)
+    for the arrays _need will check; nothing when the heap cannot give it."""
+    _HELD[0] = None
+    if nbytes > 0:
+        gc.collect()
+        try:
+            _HELD[0] = bytearray(nbytes + nbytes // 8 + 512)
+        except MemoryError:
+            pass
+
+
+def _release():
+    _HELD[0] = None
+    gc.collect()
+
+
+class _Short(MemoryError):
+    """The check's own refusal: its message already says everything."""
+
+
+def _say(need, piece, free, big):
+    return ("needs about %d bytes of heap%s; the board has %d bytes free, the largest free block %d bytes"
+            % (need, ", %d of them in one block" % piece if piece else "", free, big))
+
+
+def _need(what, need, pieces=()):
+    """Refuse (MemoryError with the numbers) unless `need` bytes in all are free and blocks of
+    the sizes in `pieces` (the arrays that stay: each must be one block) can be had at once;
+    the numbers stay for the message of a MemoryError later in the call."""
+    piece = max(pieces) if pieces else 0
+    _NEEDS[0], _NEEDS[1], _NEEDS[2] = what, need, piece
+    _release()
+    if not hasattr(gc, "mem_free"):     # CPython: no heap of its own to count
+        return
     free = _free()
-    if need > free:
-        raise MemoryError("%s needs about %d bytes of heap, the board has %d free" % (what, need, free))
+    if need <= free and _fits(pieces):
+        return
+    raise _Short("%s %s" % (what, _say(need, piece, free, _largest(free))))
+
+
+def _failed(e):
+    """The one-line MemoryError for one a call raised: the check's refusal as it is, else what
+    the call needed (when it has said), the heap as the call leaves it, and the allocation
+    that failed."""
+    if isinstance(e, _Short):
+        return MemoryError(e.args[0])
+    text = str(e.args[0]) if e.args else ""
+    size = "an allocation"
+    if "allocating" in text:        # MicroPython: "memory allocation failed, allocating 14400 bytes"
+        size = "an allocation of %s bytes" % text.split("allocating")[1].split()[0]
+    free = _free()
+    big = _largest(free) if free >= 0 else -1
+    what, need, piece = _NEEDS
+    if what is None:
+        return MemoryError("%s failed; the board has %d bytes free, the largest free block %d bytes"
+                           % (size, free, big))
+    return MemoryError("%s %s; %s failed on the way" % (what, _say(need, piece, free, big), size))
+
+
+def _collect_often(on):
+    """Collect the garbage every COLLECT_EVERY bytes allocated (on), or only when the heap is
+    full (MicroPython's default).  While a call imports micronn and reads headers and data, a
+    collection that comes only when the heap is full leaves the long-lived objects spread over
+    the whole heap (the import's and the reading's garbage in between): on a virtual ESP32 of
+    110 KB of 64-bit heap the largest free block after micronn was imported was then 1.5 KB,
+    against 26 KB when garbage was collected every few KB.  Training runs with the default."""
+    try:
+        gc.threshold(COLLECT_EVERY if on else -1)
+    except AttributeError:      # a port without gc.threshold
+        pass
+
+
+def _guard(call, args):
+    """call(*args), with any MemoryError turned into one line that says what was needed and
+    what the heap has (_failed)."""
+    _NEEDS[0] = None
+    _collect_often(True)
+    try:
+        return call(*args)
+    except MemoryError as e:
+        err = e
+    finally:
+        _HELD[0] = None
+        _collect_often(False)
+    gc.collect()                # the call's frames are gone: its arrays are garbage now
+    raise _failed(err)
 
 
 # -- commands ------------------------------------------------------------------------------------
@@ -92,44 +219,44 @@ def _listing(path):
     return " (%s holds: %s)" % (d, ", ".join(names) or "nothing")
 
 
+def _pieces(sizes, bias, dtype, copies=1):
+    """The sizes (bytes) of a model's buffers (sizes.layout), `copies` times over."""
+    from micronn.sizes import ITEMBYTES, layout
+    return [ITEMBYTES[tc] * n for tc, n in layout(sizes, bias, dtype)] * copies
+
+
 def load_model(path):
-    """Load a model after checking that it fits in the free heap."""
+    """Load a model after checking that it fits in the heap."""
     from micronn import model, store
     if _size(path) < 0:
         raise ValueError("no model %s on the board%s" % (path, _listing(path)))
+    _reserve(_size(path))       # for its arrays (the file is a little larger), while its header is read
     with open(path, "rb") as f:
         info = store.describe(f, path)
-    _need("the model %s (%d parameters)" % (path, info["n_params"]),
-          info["nbytes"] + 2 * FLOAT * sum(info["layers"]) + MARGIN)
+    what = "the model %s (%d parameters)" % (path, info["n_params"])
+    need = info["nbytes"] + 2 * FLOAT * sum(info["layers"]) + MARGIN
+    pieces = _pieces(info["layers"], info["bias"], info["dtype"])
+    info = None                 # its names and scaling: they would sit in the free blocks the model needs
+    _need(what, need, pieces)
     return model.load(path)
 
 
-def _open_data(path, n_in, n_out):
-    """Open a data file written by the host; return (file, rows) positioned at the X block.
-    n_out None: any number of outputs (the file's is then in the result's third place)."""
-    import struct
+def _data(path, n_in=None, n_out=None):
+    """A data file on the flash (micronn.datafile.DataFile: its rows are read as they are asked
+    for, into buffers allocated once), checked against a network of n_in inputs and n_out outputs
+    when given."""
+    from micronn.datafile import DataFile
     try:
-        f = open(path, "rb")
-    except OSError:
-        raise ValueError("no data file %s on the board" % path)
-    head = f.read(12)
-    if head[:4] != DATA_MAGIC or len(head) != 12:
-        f.close()
-        raise ValueError("%s is not a micronn data file" % path)
-    n, a, b = struct.unpack("<IHH", head[4:])
-    if a != n_in or (n_out is not None and b != n_out):
-        f.close()
-        raise ValueError("%s has %d inputs and %d outputs per row; the network has %d and %d"
-                         % (path, a, b, n_in, n_out if n_out is not None else b))
-    return f, n
-
-
-def _read_floats(f, n, path):
-    import array
-    a = array.array("f", bytearray(4 * n))
-    if f.readinto(a) != 4 * n:
-        raise ValueError("%s is truncated" % path)
-    return a
+        d = DataFile(path)
+    except ValueError as e:
+        raise ValueError("%s (on the board)" % e)
+    if n_in is not None:
+        try:
+            d.check(n_in, n_out)
+        except BaseException:
+            d.close()
+            raise
+    return d
 
 
 class _StopRequest:
@@ -216,6 +343,7 @@ class _Progress:
 
     def checkpoint(self):
         self.saved = time.ticks_ms()
+        _collect_often(True)    # importing the file code (the first time) leaves less garbage in between
         try:
             self.trainer.save(self.path)
         except MemoryError:     # the file code does not fit beside the training: the model is saved at the end
@@ -223,12 +351,28 @@ class _Progress:
                   "at the end)" % self.epoch)
             self.save_ms = 0
             return
+        finally:
+            _collect_often(False)
         self.saved_epoch = self.epoch
         print("@C", self.epoch)
 
 
 def _exists(path):
     return _size(path) >= 0 or _size(path + ".tmp") >= 0
+
+
+def train(data, model, job, save_s=30, stop=None, val=None, meta=None, resume=False, replace=False):
+    """Train a job (micronn.job: {"net": Network's arguments, "fit": fit's, "run": the
+    Trainer's}) on a data file (and hold-out rows in the data file val); checkpoint to
+    /models/<model>.mnn as it goes (the best weights so far, with hold-out rows); stop between
+    epochs when the byte `stop` arrives on stdin.  meta: what the new model carries (classes,
+    inputs, targets).  resume: continue the model of that name (its weights, scaling, classes)
+    instead of a new one; else an existing model of that name is replaced only when `replace`.
+
+    The rows stay in the files: training reads them as it goes (micronn.datafile), so the
+    heap holds the network, its training state, the shuffled order of the rows (2 bytes a row)
+    and two buffers of rows per file, and the data may be as large as the flash."""
+    return _guard(_train, (data, model, job, save_s, stop, val, meta, resume, replace))
 
 
 def _inputs(first):
@@ -241,13 +385,19 @@ def _inputs(first):
     return first[0] * first[1]
 
 
-def train(data, model, job, save_s=30, stop=None, val=None, meta=None, resume=False, replace=False):
-    """Train a job (micronn.job: {"net": Network's arguments, "fit": fit's, "run": the
-    Trainer's}) on a data file (and hold-out rows in the data file val); checkpoint to
-    /models/<model>.mnn as it goes (the best weights so far, with hold-out rows); stop between
-    epochs when the byte `stop` arrives on stdin.  meta: what the new model carries (classes,
-    inputs, targets).  resume: continue the model of that name (its weights, scaling, classes)
-    instead of a new one; else an existing model of that name is replaced only when `replace`."""
+def _arrays(params, fit, val, weights=True):
+    """Bytes of the arrays a training job keeps: the weights (unless not `weights`: a resumed
+    model's are loaded), the gradient sums and optimizer moments (none for online SGD, one, two
+    or three copies of the weights), the best weights with hold-out rows.  Counted as
+    micronn.sizes does: this sizes the block set aside while the data is checked (_reserve);
+    the check itself uses micronn.sizes."""
+    w = params
+    opt = fit["optimizer"]
+    state = 0 if opt == "sgd" and fit["batch_size"] == 1 else ("sgd", "momentum", "adam").index(opt) + 1
+    return 4 * w * ((1 if weights else 0) + state + (1 if val else 0))
+
+
+def _train(data, model, job, save_s, stop, val, meta, resume, replace):
     if not 0 <= save_s < 1e300:         # false for nan too
         raise ValueError("checkpoint seconds must be a finite number >= 0, got %r" % (save_s,))
     arch, fit, run = job["net"], job["fit"], job.get("run") or {}
@@ -257,32 +407,10 @@ def train(data, model, job, save_s=30, stop=None, val=None, meta=None, resume=Fa
                          "or another --model" % path)
     layers, bias = arch["layers"], arch["bias"]
     n_in, n_out = _inputs(layers[0]), layers[-1]
-    # the data first, while the heap has its largest free blocks (micronn's many small ones come
-    # after); the file code (store) only when a checkpoint is due, and at the end once the data
-    # is let go, so that training has the room
-    f, n = _open_data(data, n_in, n_out)
-    nv = 0
-    if val:
-        fv, nv = _open_data(val, n_in, n_out)
-        fv.close()
-    f.close()
-    data_bytes = 4 * (n + nv) * (n_in + n_out)
-    _need("the data (%d rows%s)" % (n, " and %d validation rows" % nv if nv else ""), data_bytes + MARGIN)
-    f, n = _open_data(data, n_in, n_out)
-    try:
-        X = _read_floats(f, n * n_in, data)
-        Y = _read_floats(f, n * n_out, data)
-    finally:
-        f.close()
-    Xv = Yv = None
-    if nv:
-        f, nv = _open_data(val, n_in, n_out)
-        try:
-            Xv = _read_floats(f, nv * n_in, val)
-            Yv = _read_floats(f, nv * n_out, val)
-        finally:
-            f.close()
+    online = fit["optimizer"] == "sgd" and fit["batch_size"] == 1
     import micronn
+    from micronn import exact
+    from micronn.data import check_rows
     from micronn.runner import Trainer
     from micronn.sizes import param_count, training_nbytes
     params = param_count(layers, bias)
@@ -293,50 +421,98 @@ def train(data, model, job, save_s=30, stop=None, val=None, meta=None, resume=Fa
         widths = widths(layers)
         if micronn.kernels.VIPER:   # float32 arrays on the integer path (the float path makes lists)
             per = 8
-    _need("training %s (%d parameters, %d samples%s)" % ("-".join(str(s) for s in layers), params, n,
-                                                          ", %d validation rows" % nv if nv else ""),
-          (0 if resume else 4 * params) + (4 * params if nv else 0)
-          + training_nbytes(layers, bias, "f", fit["optimizer"], fit["batch_size"])
-          + 8 * n + per * sum(widths) + LIB_WORK + MARGIN)
-    if resume:
-        net = load_model(path)
-        if net.dtype == "b" or net.sizes != widths:
-            raise ValueError("%s is %s%s; it cannot continue this job (%s)" % (
-                path, "-".join(str(s) for s in net.sizes), " int8" if net.dtype == "b" else "",
-                "-".join(str(s) for s in layers)))
-        before = (net.summary or {}).get("epochs", 0)
-    else:
-        net = micronn.Network(**arch)
-        net.set_meta(meta or {})
-        before = 0
-    net.predict([0.0] * n_in)   # makes the forward pass's buffers and tables now
-    _makedirs(path)
-    epochs = fit["epochs"]
-    save_ms = max(1, int(save_s * 1000)) if save_s else 0
-    prog = _Progress(path, before + epochs, save_ms, stop, nv or net.classes or fit["loss"] in ("cce", "bce"))
-    trainer = Trainer(net, X, Y, Xv, Yv, fit, run.get("val"), run.get("patience"), fit["every"], prog.report,
-                      prog.tick, before)
-    prog.trainer = trainer
-    print("@S", json.dumps({"params": params, "samples": n, "val": nv, "free": _free(), "before": before,
-                            "stoppable": prog.stop.poller is not None}))
-    interrupted = False
+    if not online:
+        from micronn import optim   # noqa: F401  (fit() imports it: its code is in the heap from now on)
+    d = _data(data, n_in, n_out)
+    dv = None
     try:
-        trainer.run()
-    except KeyboardInterrupt:   # anywhere, maybe half-way through an update: not saved
-        interrupted = True
-        gc.collect()            # the unix port can raise it inside a collection, leaving the heap locked
-    prog.flush()
-    if not interrupted:
-        s = trainer.finish()
-        prog.epoch = before + trainer.epoch
-        # the rows are no longer needed: room for the file code, which a checkpoint may not have loaded
-        X = Y = Xv = Yv = trainer.X = trainer.Y = trainer.Xv = trainer.Yv = None
-        gc.collect()
-        net.save(path)
-        prog.saved_epoch = prog.epoch
-        print("@C", prog.epoch)
-    else:
-        s = {}
+        if val:
+            dv = _data(val, n_in, n_out)
+        n, nv = d.n, dv.n if dv else 0
+        exact.table()               # the integer sigmoid's table (made once, kept)
+        if resume:
+            net = load_model(path)
+            if net.dtype == "b" or net.sizes != widths:
+                raise ValueError("%s is %s%s; it cannot continue this job (%s)" % (
+                    path, "-".join(str(s) for s in net.sizes), " int8" if net.dtype == "b" else "",
+                    "-".join(str(s) for s in layers)))
+        # the block for the arrays that stay, set aside while what reads the whole data runs
+        # (the check of its values, done once, and fitting the input scaling): it leaves
+        # objects here and there in the heap
+        _reserve(_arrays(params, fit, val, not resume))
+        for rows, width, name in ((d.X, n_in, "X"), (d.Y, n_out, "Y")) + (
+                ((dv.X, n_in, "validation X"), (dv.Y, n_out, "validation Y")) if dv else ()):
+            check_rows(rows, width, name, "the network has %d %s" % (width, "outputs" if "Y" in name else "inputs"))
+        scaler = None
+        if not resume and fit.get("scale") not in (None, "none"):
+            from micronn.scale import fit as fit_scaling
+            scaler = fit_scaling(d.X, n_in, fit["scale"])
+        # What stays in the heap, besides the rows' buffers, the table and the scaling (made
+        # above): the weights (unless loaded), the layers' and the integer engine's buffers and
+        # objects (about two boxed floats a unit: 6.9 KB for 64-32-10 on the 64-bit unix port);
+        # while training, the gradient sums, optimizer moments and best weights (with hold-out
+        # rows), each as large as the weights, and the shuffled order of the rows; at the end,
+        # in their place, the file code that saves the model (unless a checkpoint or the
+        # resumed model has loaded it already).
+        state = (1 if nv else 0) + training_nbytes(layers, bias, "f", fit["optimizer"], fit["batch_size"]) // (4 * params)
+        bs = fit["batch_size"]
+        order = 0
+        if fit.get("shuffle", True) and bs is not None and bs < n:
+            order = (2 if n <= 0x10000 else 4) * n + 2 * FLOAT * ((n + 127) // 128)
+        end = SAVE_WORK + (0 if "micronn.store" in sys.modules else STORE_CODE)
+        _need("training %s (%d parameters; %d rows%s read from the flash as it goes)"
+              % ("-".join(str(s) for s in layers), params, n, " and %d validation rows" % nv if nv else ""),
+              (0 if resume else 4 * params) + per * sum(widths) + MARGIN + max(4 * params * state + order, end),
+              _pieces(layers, bias, "f", state + (0 if resume else 1)))
+        if resume:
+            before = (net.summary or {}).get("epochs", 0)
+        else:
+            net = micronn.Network(**arch)
+            net.set_meta(meta or {})
+            net.scaler = scaler     # fit() then keeps it (it fits one only for a network without)
+            before = 0
+        net.predict([0.0] * n_in)   # makes the forward pass's buffers and tables now
+        _makedirs(path)
+        epochs = fit["epochs"]
+        save_ms = max(1, int(save_s * 1000)) if save_s else 0
+        prog = _Progress(path, before + epochs, save_ms, stop, nv or net.classes or fit["loss"] in ("cce", "bce"))
+        trainer = Trainer(net, d.X, d.Y, dv.X if dv else None, dv.Y if dv else None, fit, run.get("val"),
+                          run.get("patience"), fit["every"], prog.report, prog.tick, before)
+        prog.trainer = trainer
+        print("@S", json.dumps({"params": params, "samples": n, "val": nv, "free": _free(), "before": before,
+                                "stoppable": prog.stop.poller is not None}))
+        gc.collect()                # fit() makes the gradient sums and moments into a heap without garbage
+        _collect_often(False)
+        interrupted = False
+        try:
+            trainer.run()
+        except KeyboardInterrupt:   # anywhere, maybe half-way through an update: not saved
+            interrupted = True
+            gc.collect()            # the unix port can raise it inside a collection, leaving the heap locked
+        prog.flush()
+        if not interrupted:
+            s = trainer.finish()
+            prog.epoch = before + trainer.epoch
+            # the training state and the rows are no longer needed: room for the file code,
+            # which a checkpoint may not have loaded
+            trainer.best = trainer.X = trainer.Y = trainer.Xv = trainer.Yv = None
+            net.release()
+            d.close()
+            if dv:
+                dv.close()
+            d = dv = None
+            _collect_often(True)    # importing the file code leaves less garbage in between
+            gc.collect()
+            net.save(path)
+            prog.saved_epoch = prog.epoch
+            print("@C", prog.epoch)
+        else:
+            s = {}
+    finally:
+        if d:
+            d.close()
+        if dv:
+            dv.close()
     _result({"epochs": prog.epoch, "loss": trainer.last_loss, "ms": time.ticks_diff(time.ticks_ms(), prog.t0),
              "model": path, "stopped": prog.stopped or interrupted, "interrupted": interrupted,
              "saved": prog.saved_epoch, "summary": s})

@@ -1,94 +1,40 @@
 """The on-board agent's calls that stream rows, driven by the `micronn` command like mnn_agent
-(whose helpers they use): predict and evaluate read a data file in fixed-size chunks of rows,
-so the data may be larger than the heap; record reads sensors and prints rows as they come.
+(whose helpers they use): predict and evaluate read a data file in fixed-size chunks of rows
+(micronn.datafile), so the data may be larger than the heap; record reads sensors and prints
+rows as they come.
 Kept apart from mnn_agent so that a training job does not hold this code in the heap."""
 import json
 import time
 
-from mnn_agent import _result, _StopRequest, load_model
-
-CHUNK_BYTES = 2048      # what one chunk of rows of a streamed data file takes
-
-
-class _Rows:
-    """A data file read in fixed-size chunks of rows into buffers allocated once, so data larger
-    than the heap can be evaluated or predicted.  for count in rows: X[:count * n_in] and
-    Y[:count * n_out] hold the next count rows.  Made before the model is loaded (the buffers'
-    sizes come from the file's header), while the heap still has free blocks that large; then
-    check() the file against the model."""
-
-    def __init__(self, path):
-        import array
-        import struct
-        try:
-            self.f = open(path, "rb")
-        except OSError:
-            raise ValueError("no data file %s on the board" % path)
-        head = self.f.read(12)
-        if len(head) != 12 or head[:4] != b"MND\x01":
-            self.f.close()
-            raise ValueError("%s is not a micronn data file" % path)
-        self.n, n_in, n_out = struct.unpack("<IHH", head[4:])
-        self.path, self.n_in, self.n_out = path, n_in, n_out
-        self.chunk = max(1, CHUNK_BYTES // (4 * (n_in + n_out)))
-        self.X = array.array("f", bytearray(4 * self.chunk * n_in))
-        self.Y = array.array("f", bytearray(4 * self.chunk * n_out)) if n_out else None
-        self.y_at = 12 + 4 * self.n * n_in
-
-    def check(self, n_in, n_out):
-        if self.n_in != n_in or (n_out is not None and self.n_out != n_out):
-            self.f.close()
-            raise ValueError("%s has %d inputs and %d outputs per row; the model has %d and %d"
-                             % (self.path, self.n_in, self.n_out, n_in, self.n_out if n_out is None else n_out))
-
-    def __iter__(self):
-        r = 0
-        while r < self.n:
-            k = min(self.chunk, self.n - r)
-            self._fill(self.X, 12 + 4 * r * self.n_in, k * self.n_in)
-            if self.n_out:
-                self._fill(self.Y, self.y_at + 4 * r * self.n_out, k * self.n_out)
-            yield k
-            r += k
-
-    def _fill(self, buf, at, count):
-        self.f.seek(at)
-        if self.f.readinto(memoryview(buf)[:count]) != 4 * count:
-            raise ValueError("%s is truncated" % self.path)
-
-    def close(self):
-        self.f.close()
+from mnn_agent import _data, _guard, _result, _StopRequest, load_model
 
 
 def _loaded(model, rows):
     """Model NAME, checked against the rows' file, with the working buffers its first prediction
     makes (the integer engine's tables) made now."""
-    try:
-        from micronn import exact
-        exact.table()           # the integer sigmoid's table, built before the model's arrays scatter the heap
-        net = load_model("/models/%s.mnn" % model)
-        rows.check(net.sizes[0], net.sizes[-1] if rows.n_out else None)
-    except BaseException:
-        rows.close()
-        raise
+    from micronn import exact
+    exact.table()               # the integer sigmoid's table, built before the model's arrays scatter the heap
+    net = load_model("/models/%s.mnn" % model)
+    rows.check(net.sizes[0], net.sizes[-1] if rows.n_out else None, "the model")
     net.predict([0.0] * net.sizes[0])
     return net
 
 
 def predict(model, data):
     """Outputs for each row of a data file (inputs only), one "@O <json>" line per row; the file
-    is read in chunks of rows (_Rows), so it may be larger than the heap."""
-    rows = _Rows(data)
-    net = _loaded(model, rows)
-    n_in = net.sizes[0]
-    x = [0.0] * n_in
+    is read in chunks of rows (micronn.datafile), so it may be larger than the heap.  The row
+    buffers are made before the model is loaded, while the heap still has free blocks that
+    large."""
+    _guard(_predict, (model, data))
+
+
+def _predict(model, data):
+    rows = _data(data)
     try:
-        for k in rows:
-            X = rows.X
-            for r in range(k):
-                for i in range(n_in):
-                    x[i] = X[r * n_in + i]
-                print("@O", json.dumps(net.predict(x)))
+        net = _loaded(model, rows)
+        X = rows.X
+        for r in range(rows.n):
+            print("@O", json.dumps(net.predict(X[r])))
     finally:
         rows.close()
     _result({"rows": rows.n})
@@ -98,19 +44,19 @@ def evaluate(model, data):
     """How model NAME does on the labelled rows of a data file, read in chunks of rows: for a
     classifier (a model with class names) accuracy, confusion matrix and per-class precision,
     recall and F1; else MSE, MAE and R^2 (micronn.metrics)."""
-    rows = _Rows(data)
-    from micronn import metrics
-    net = _loaded(model, rows)
-    n_in, n_out = net.sizes[0], net.sizes[-1]
-    t = metrics.tally(net)
-    x = [0.0] * n_in
+    _guard(_evaluate, (model, data))
+
+
+def _evaluate(model, data):
+    rows = _data(data)
     try:
-        for k in rows:
-            X, Y = rows.X, rows.Y
-            for r in range(k):
-                for i in range(n_in):
-                    x[i] = X[r * n_in + i]
-                metrics.add_row(t, net.predict(x), Y, r * n_out, n_out)
+        from micronn import metrics
+        net = _loaded(model, rows)
+        n_out = net.sizes[-1]
+        t = metrics.tally(net)
+        X, Y = rows.X, rows.Y
+        for r in range(rows.n):
+            metrics.add_row(t, net.predict(X[r]), Y[r], 0, n_out)
     finally:
         rows.close()
     _result(t.report(net.classes) if net.classes else t.report(net.targets))

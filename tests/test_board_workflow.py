@@ -6,6 +6,7 @@ Thumb native code, 192 KB heap), one of each for the module.  Each test uses its
 names.  The M4F board keeps its files on a RAM disk: they survive its soft and hard resets (the
 reset tests rely on that), not a new QEMU process."""
 import json
+import re
 import signal
 import subprocess
 import time
@@ -414,9 +415,12 @@ def test_a_training_larger_than_the_free_heap_is_refused_with_the_numbers(board,
     before = board.names("/models")
     msg = one_error_line(cli("train", data, "--layers", "3,200,200,1", "--epochs", 1, "--overwrite",
                              port=board.port))
-    assert "not enough memory on the board: training 3-200-200-1 (41201 parameters, 8 samples) needs about" in msg
-    need_, free = [int(w) for w in msg.replace(",", " ").split() if w.isdigit()][-2:]
-    assert need_ > free
+    m = re.search(r"not enough memory on the board: training 3-200-200-1 \(41201 parameters; 8 rows read from the "
+                  r"flash as it goes\) needs about (\d+) bytes of heap, 160000 of them in one block; the board has "
+                  r"(\d+) bytes free, the largest free block (\d+) bytes$", msg)
+    assert m, msg
+    need_, free, largest = (int(g) for g in m.groups())
+    assert need_ > free and 160000 > largest
     assert board.names("/models") == before
 
 

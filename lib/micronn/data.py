@@ -90,11 +90,12 @@ def copy_row(src, off, n, dst, k, name, r=None):
 def check_rows(rows, width, name, what="width"):
     """Check a data set where it is, without copying it; return (number of rows, flat).
 
-    rows: a list of rows of `width` numbers; a flat array.array of whole rows; or (width 1 only)
-    a flat list of numbers.  flat is True for the last two: row r is rows[r*width:(r+1)*width],
-    else rows[r].  name ("X", "Y") and what (e.g. "the network has 3 inputs") go into error
-    messages.  A board cannot afford a second copy of its data, and a heap with plenty free
-    may still have no free block that large, so nothing here allocates per row.
+    rows: a list of rows of `width` numbers; a flat array.array of whole rows; (width 1 only) a
+    flat list of numbers; or the rows of a data file (datafile.Rows, its values checked once).
+    flat is True for a flat array or list: row r is rows[r*width:(r+1)*width], else rows[r].
+    name ("X", "Y") and what (e.g. "the network has 3 inputs") go into error messages.  A board
+    cannot afford a second copy of its data, and a heap with plenty free may still have no free
+    block that large, so nothing here allocates per row.
     """
     if isinstance(rows, array.array):
         n = len(rows)
@@ -104,6 +105,8 @@ def check_rows(rows, width, name, what="width"):
         for r in range(n // width):
             copy_row(rows, r * width, width, None, 0, name, r)
         return n // width, True
+    if getattr(rows, "streamed", False):        # rows of a data file (datafile.Rows), read as asked for
+        return rows.check(width, name, what), False
     n = length(rows)
     if n < 0:
         raise ValueError("%s must be a list of rows, not %s" % (name, type(rows).__name__))

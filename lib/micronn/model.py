@@ -38,9 +38,15 @@ def read(f, name="model"):
             return _meta(net, info)
         except (ValueError, TypeError) as e:
             raise ValueError("%s: %s" % (name, e))
-    info, crc = store.read_header(f, head, name)
+    info, crc = store.read_header(f, head, name, False)
+    crc = store.read_layer_table(f, info, crc, name)
     try:
-        model = _meta(empty(info), info)
+        model = empty(info)     # its buffers first, while the heap has its largest free blocks
+    except ValueError as e:
+        raise ValueError("%s: %s" % (name, e))
+    crc = store.read_sections(f, info, crc, name)
+    try:
+        model = _meta(model, info)
     except ValueError as e:
         raise ValueError("%s: %s" % (name, e))
     store.read_body(f, info, model.buffers(), crc, name)

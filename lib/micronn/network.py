@@ -297,7 +297,7 @@ class Network(Meta):
         n, flat = self._check_x(X)
         n_in = self.sizes[0]
         eng = self._engine()
-        words = flat and float_typecode(X) == "f"
+        words = float_typecode(X) == "f" if flat else getattr(X, "streamed", False)
         out = []
         for i in range(n):
             src, off = (X, i * n_in) if flat else (X[i], 0)
@@ -407,6 +407,14 @@ class Network(Meta):
                 kernels.fill(L.GW, len(L.GW), 0.0)
                 if L.Gb is not None:
                     kernels.fill(L.Gb, len(L.Gb), 0.0)
+
+    def release(self):
+        """Let go of what training keeps between fit() calls (the gradient sums and the optimizer's
+        moments): the heap they take, on a board, is then free for saving the model.  A later
+        fit() makes them again (an optimizer with moments starts afresh)."""
+        for L in self.layers:
+            L.GW = L.Gb = None
+        self._opt = None
 
     def gradient(self, X, Y, loss=None):
         """The gradient of evaluate(X, Y, loss) with respect to every weight, shaped like get_weights()."""
@@ -523,13 +531,14 @@ class Network(Meta):
         return check_rows(X, n, "X", "the network has %d inputs" % n)
 
     def _check_xy(self, X, Y):
-        """Check a data set where it is; (samples, X flat, Y flat, X a float32 array)."""
+        """Check a data set where it is; (samples, X flat, Y flat, X's rows float32: a float32
+        array, or the rows of a data file)."""
         n, xflat = self._check_x(X)
         k = self.sizes[-1]
         ny, yflat = check_rows(Y, k, "Y", "the network has %d outputs" % k)
         if ny != n:
             raise ValueError("X has %d samples but Y has %d" % (n, ny))
-        return n, xflat, yflat, xflat and float_typecode(X) == "f"
+        return n, xflat, yflat, float_typecode(X) == "f" if xflat else getattr(X, "streamed", False)
 
     # -- files ---------------------------------------------------------------------------------
 

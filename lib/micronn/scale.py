@@ -33,7 +33,8 @@ class Scaler:
 
 
 def fit(X, n_in, kind="standard"):
-    """A Scaler fitted on rows X (a list of rows, or a flat array of whole rows of n_in values).
+    """A Scaler fitted on rows X (a list of rows, a flat array of whole rows of n_in values, or a
+    data file's rows: datafile.Rows).
 
     One pass with running sums per input (float64 on CPython, the port's floats on a board):
     no copy of the data is made.
@@ -47,8 +48,9 @@ def fit(X, n_in, kind="standard"):
     a = [0.0] * n_in        # mean, or minimum
     b = [0.0] * n_in        # sum of squared deviations (Welford), or maximum
     for r in range(n):
+        row, off = (X, r * n_in) if flat else (X[r], 0)     # a data file's row is read once
         for i in range(n_in):
-            v = X[r * n_in + i] if flat else X[r][i]
+            v = row[off + i]
             if kind == "minmax":
                 if r == 0 or v < a[i]:
                     a[i] = v

@@ -319,9 +319,11 @@ def is_json(head):
     return head[:1] in _WHITE
 
 
-def read_header(f, head, name):
+def read_header(f, head, name, sections=True):
     """(info, running CRC) from a .mnn file whose first HEAD bytes are head; f is left at the
-    first buffer.  info: layers, activations, bias, dtype, n_params, nbytes."""
+    first buffer.  info: layers, activations, bias, dtype, n_params, nbytes.  sections=False:
+    only the layer table, f left at the sections, which read_sections() reads (so a model's
+    buffers can be made before its names and scaling take their places in the heap)."""
     if len(head) < 4 or head[:3] != MAGIC:
         raise ValueError("%s: not a micronn model (it starts with %r)" % (name, bytes(head[:8])))
     if not 1 <= head[3] <= VERSION:
@@ -350,14 +352,39 @@ def read_header(f, head, name):
         acts.append(NAMES[code])
     bias = bool(flags & 1)
     info = {"layers": sizes, "activations": acts, "bias": bias, "dtype": dtype,
-            "n_params": param_count(sizes, bias), "nbytes": model_nbytes(sizes, bias, dtype)}
+            "n_params": param_count(sizes, bias), "nbytes": model_nbytes(sizes, bias, dtype),
+            "sections": n_sections}
     crc = crc32(rest, crc32(head))
-    for _ in range(n_sections):
+    return info, read_sections(f, info, crc, name) if sections else crc
+
+
+def read_sections(f, info, crc, name):
+    """Read the sections that follow the layer table (read_header(..., sections=False)) into
+    info; return the running CRC."""
+    for _ in range(info.pop("sections")):
         crc = _read_section(f, info, crc, name)
+    _spec_sizes(info)
+    return crc
+
+
+def read_layer_table(f, info, crc, name):
+    """Read the layer table (LAYR, always the first section) of a network with convolutions,
+    whose buffers depend on it, ahead of the other sections; return the running CRC."""
+    if info["sections"]:
+        at = f.tell()
+        tag = f.read(4)
+        f.seek(at)
+        if tag == b"LAYR":
+            crc = _read_section(f, info, crc, name)
+            info["sections"] -= 1
+            _spec_sizes(info)
+    return crc
+
+
+def _spec_sizes(info):
     if "spec" in info:
-        info["n_params"] = param_count(info["spec"], bias)
-        info["nbytes"] = model_nbytes(info["spec"], bias, dtype)
-    return info, crc
+        info["n_params"] = param_count(info["spec"], info["bias"])
+        info["nbytes"] = model_nbytes(info["spec"], info["bias"], info["dtype"])
 
 
 def _read_section(f, info, crc, name):

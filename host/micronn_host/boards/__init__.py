@@ -26,7 +26,7 @@ def connect(port=None, soft_reset=False):
                 raise PortError("%s (%s, chosen because no port was named); if the board is on another "
                                 "port, name it with --port or $MICRONN_PORT" % (e, chosen))
             raise
-        if free < TINY_HEAP:
+        if free < TINY_HEAP and (soft_reset or not _agent_imported(repl)):
             from .tiny import TinyBoard
             return TinyBoard(repl, platform, free, fresh=soft_reset)
         from .agent import AgentBoard
@@ -34,3 +34,9 @@ def connect(port=None, soft_reset=False):
     except BaseException:
         repl.close()
         raise
+
+
+def _agent_imported(repl):
+    """Whether the agent is imported on the board: then the heap it reports is what the last
+    job left (micronn stays imported until a soft reset), not what the board can hold."""
+    return repl.exec("import sys;print('mnn_agent' in sys.modules)").strip() == b"True"
