@@ -225,8 +225,8 @@ def run(impl, net_name, repeats=5, epochs=4):
         import micronn.model, micronn.quant, micronn.store  # noqa: F401,E401 (what loading an int8 model imports)
         if n_in != sizes[0]:
             import micronn.qconv  # noqa: F401 (and of one with convolutions)
-    X, Y = dataset(n_in, sizes[-1], SAMPLES)
     if impl == "int8-make":
+        X, Y = dataset(n_in, sizes[-1], SAMPLES)
         # the float model is trained first, as a user would, then quantized and saved
         net = _build("micronn", sizes, bias, X)
         _train_epochs("micronn", net, X, Y, epochs)
@@ -245,13 +245,17 @@ def run(impl, net_name, repeats=5, epochs=4):
         tracemalloc.start()
     result = {"impl": impl, "net": net_name}
 
+    # the model before the data (as a board loads its model at boot, then reads its sensors): the
+    # data's floats, scattered over the heap, would leave no block as large as a layer's weights
+    x0 = dataset(n_in, sizes[-1], 1)[0][0]      # the data's first row (the same generator)
+
     def make():
         if impl == "int8":
             # the int8 model alone, loaded from its file in a fresh heap as a board does at boot
             m = micronn.load(TMP)
         else:
-            m = _build(impl, sizes, bias, X)
-        m.predict(X[0])         # buffers made on first use count too
+            m = _build(impl, sizes, bias, None)
+        m.predict(x0)           # buffers made on first use count too
         return m
 
     before = _heap_used()
@@ -272,6 +276,7 @@ def run(impl, net_name, repeats=5, epochs=4):
         tracemalloc.stop()
     n_params, macs = _counts(sizes, bias)
     result.update({"params": n_params, "macs": macs, "bytes_per_param": used / n_params})
+    X, Y = dataset(n_in, sizes[-1], SAMPLES)
     if impl != "int8":
         result["train_us"] = _fastest(lambda: _train_epochs(impl, model, X, Y, epochs), epochs * SAMPLES,
                                       repeats)

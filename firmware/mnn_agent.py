@@ -489,6 +489,7 @@ def _train(data, model, job, save_s, stop, val, meta, resume, replace):
         except KeyboardInterrupt:   # anywhere, maybe half-way through an update: not saved
             interrupted = True
             gc.collect()            # the unix port can raise it inside a collection, leaving the heap locked
+            sys.stdout.write("\n")  # it may have cut a line short (a checkpoint's, half printed)
         prog.flush()
         if not interrupted:
             s = trainer.finish()
