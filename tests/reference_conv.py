@@ -15,6 +15,8 @@ each followed by an activation name (pooling: "linear").
 "same" padding pads (out - 1) * stride + K - L readings with zeros, the smaller half on the
 left (TensorFlow's and ONNX's SAME_UPPER).
 """
+import re
+
 import numpy as np
 
 from reference import act, act_grad, loss_value
@@ -201,3 +203,27 @@ class CNN:
             else:
                 out.append(None)
         return out
+
+
+def ref_layers(specs, weights, hidden, output):
+    """The reference's layers and activations for a micronn spec list and get_weights() (the
+    specs read here with regular expressions, not by micronn)."""
+    shape = tuple(int(v) for v in specs[0].split("x"))
+    layers, acts = [], []
+    for l, entry in enumerate(specs[1:]):
+        w = weights[l]
+        m = re.fullmatch(r"conv(\d+)k(\d+)(?:s(\d+))?(same)?", str(entry))
+        if m:
+            layers.append(("conv", w[0], w[1], int(m.group(3) or 1), "same" if m.group(4) else "valid"))
+        elif isinstance(entry, int):
+            layers.append(("dense", w[0], w[1]))
+        elif entry == "gap":
+            layers.append(("gap",))
+        else:
+            m = re.fullmatch(r"(max|avg)pool(\d+)", entry)
+            layers.append((m.group(1), int(m.group(2))))
+        if layers[-1][0] in ("conv", "dense"):
+            acts.append(output if l == len(specs) - 2 else hidden)
+        else:
+            acts.append("linear")
+    return CNN(shape, layers, acts)

@@ -13,7 +13,7 @@ import json
 import numpy as np
 import pytest
 
-from reference_conv import CNN, conv_backward, conv_forward, pool_backward, pool_forward
+from reference_conv import conv_backward, conv_forward, pool_backward, pool_forward, ref_layers
 from conftest import runtime
 
 
@@ -35,31 +35,6 @@ NETS = [
     (["8x2", "conv3k2s2same", "gap", 2], "linear", "tanh", "mse"),
     (["5x2", "conv2k7same", "maxpool2", 2], "tanh", "linear", "mse"),
 ]
-
-
-def ref_layers(specs, weights, hidden, output):
-    """The reference's layers and activations for a micronn spec list and get_weights() (the
-    specs read here with regular expressions, not by micronn)."""
-    import re
-    shape = tuple(int(v) for v in specs[0].split("x"))
-    layers, acts = [], []
-    for l, entry in enumerate(specs[1:]):
-        w = weights[l]
-        m = re.fullmatch(r"conv(\d+)k(\d+)(?:s(\d+))?(same)?", str(entry))
-        if m:
-            layers.append(("conv", w[0], w[1], int(m.group(3) or 1), "same" if m.group(4) else "valid"))
-        elif isinstance(entry, int):
-            layers.append(("dense", w[0], w[1]))
-        elif entry == "gap":
-            layers.append(("gap",))
-        else:
-            m = re.fullmatch(r"(max|avg)pool(\d+)", entry)
-            layers.append((m.group(1), int(m.group(2))))
-        if layers[-1][0] in ("conv", "dense"):
-            acts.append(output if l == len(specs) - 2 else hidden)
-        else:
-            acts.append("linear")
-    return CNN(shape, layers, acts)
 
 
 def problem(specs, output, seed=0, n=5):

@@ -31,7 +31,7 @@ from math import sqrt
 
 from . import activations, exact, kernels
 from .data import zeros
-from .shapes import AVGPOOL, CONV, DENSE, GAP, MAXPOOL, Spec
+from .shapes import AVGPOOL, CONV, DENSE, GAP, MAXPOOL, Spec, padding
 
 try:
     import micropython
@@ -82,15 +82,6 @@ def layer(spec, l, activation, bias, dtype):
     if kind == GAP:
         return Pool1D(L, C, L, AVGPOOL)
     return Pool1D(L, C, a, kind)
-
-
-def padding(L, K, stride, same):
-    """(output length, inputs padded on the left)."""
-    if not same:
-        return (L - K) // stride + 1, 0
-    out = (L + stride - 1) // stride
-    total = (out - 1) * stride + K - L
-    return out, (total // 2 if total > 0 else 0)
 
 
 class _Layer:

@@ -24,7 +24,7 @@ unix port and CPython (plain Python through the _upy shim) give the same bits.
 import array
 
 from . import activations, exact, kernels, tables
-from .shapes import CONV, DENSE, GAP, INT8_CONV_ROW as ROW, MAXPOOL, Spec
+from .shapes import CONV, DENSE, GAP, INT8_CONV_ROW as ROW, MAXPOOL, Spec, padding
 from .meta import Meta
 from .sizes import layout
 
@@ -102,7 +102,6 @@ def new_buffers(spec):
 def _geometry(spec):
     """Per layer: (kind, padded input length, channels, output channels, kernel, stride, output
     length, padding left, padding right, weights, rows) as the table holds them."""
-    from .conv import padding
     out = []
     for l in range(len(spec.rows)):
         kind, a, b, c, d = spec.rows[l]

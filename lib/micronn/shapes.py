@@ -12,6 +12,16 @@ SYNTAX = ("layer specs: LENGTHxCHANNELS first (e.g. 50x3), then conv<filters>k<k
           "maxpool<size>, avgpool<size>, gap, then dense sizes, e.g. 50x3,conv8k5,maxpool2,16,3")
 
 
+def padding(L, K, stride, same):
+    """(output length, inputs padded on the left) of a convolution of kernel K over a window of L
+    readings."""
+    if not same:
+        return (L - K) // stride + 1, 0
+    out = (L + stride - 1) // stride
+    total = (out - 1) * stride + K - L
+    return out, (total // 2 if total > 0 else 0)
+
+
 # -- reading specs -----------------------------------------------------------------------------------
 
 def _whole(v, name):

@@ -308,7 +308,7 @@ class _Reader:
 
     def conv(self, node, feat):
         import numpy as np
-        from micronn.conv import padding
+        from micronn.shapes import padding
         from .build import Conv
         C, L = feat
         W = np.asarray(self.constant(node, node.input[1], "weights"), dtype=np.float64)
