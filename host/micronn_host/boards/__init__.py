@@ -38,5 +38,6 @@ def connect(port=None, soft_reset=False):
 
 def _agent_imported(repl):
     """Whether the agent is imported on the board: then the heap it reports is what the last
-    job left (micronn stays imported until a soft reset), not what the board can hold."""
-    return repl.exec("import sys;print('mnn_agent' in sys.modules)").strip() == b"True"
+    job left (micronn stays imported until a soft reset), not what the board can hold.  (A
+    micro:bit's MicroPython 1.9 has no sys.modules; the command stays short enough for it.)"""
+    return repl.exec("import sys;print('mnn_agent' in getattr(sys,'modules',()))").strip() == b"True"
