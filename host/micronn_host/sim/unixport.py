@@ -14,7 +14,9 @@ The unix port raises KeyboardInterrupt straight from its SIGINT handler, whereve
 (a board raises it only where its VM checks for it).  Out of a garbage collection that leaves
 the heap locked (vrepl collects again to clear it); out of code that holds a lock it leaves the
 child waiting on that lock for ever: the supervisor then resets it, as a watchdog resets a
-hung board.
+hung board.  Inside an import's look-up of a module file MicroPython takes it for "no such
+file" and the code runs on: vrepl's filesystem catches it there and asks (b"K" on the status
+pipe) for it to be sent again.
 """
 import os
 import selectors
@@ -53,6 +55,9 @@ HUNG_AFTER = 1.0                # seconds after a Ctrl-C before a child waiting 
 #: tools send two in a row to interrupt a board, and a second SIGINT that lands while the unix
 #: port handles the first can crash it (see above)
 SIGINT_GAP = 1.0
+#: seconds after the firmware hands back a KeyboardInterrupt it could not raise (b"K") before it
+#: is sent again: time to leave the place where it landed
+AGAIN_AFTER = 0.01
 HERE = Path(__file__).resolve().parent
 
 
@@ -74,6 +79,7 @@ class VirtualBoard:
         self.child = None
         self.busy = False
         self._last_sigint = self._run_sigint = 0.0
+        self._again_at = None
         self._to_child = bytearray()
         self._to_host = bytearray()
         self._reset_pending = False
@@ -124,6 +130,7 @@ class VirtualBoard:
         os.close(w)
         self.status = r
         self.busy = False
+        self._again_at = None
         self.started = time.monotonic()
         for f in (self.child.stdout.fileno(), self.child.stdin.fileno(), r):
             os.set_blocking(f, False)
@@ -140,7 +147,11 @@ class VirtualBoard:
                     self.log("the firmware hung after a Ctrl-C; resetting")
                 self._reset_pending = False
                 self._restart(hard=True)
-            self._step()
+            if self._again_at is not None and time.monotonic() >= self._again_at:
+                self._again_at = None
+                if self.busy:
+                    self._interrupt()
+            self._step(0.2 if self._again_at is None else max(0.0, self._again_at - time.monotonic()))
 
     def _hung(self):
         """Busy since a Ctrl-C (more than HUNG_AFTER seconds ago) and waiting on a lock: the
@@ -162,7 +173,7 @@ class VirtualBoard:
     def stop(self):
         self._stop = True
 
-    def _step(self):
+    def _step(self, wait=0.2):
         sel = selectors.DefaultSelector()
         out, inp = self.child.stdout.fileno(), self.child.stdin.fileno()
         sel.register(self.master, selectors.EVENT_READ | (selectors.EVENT_WRITE if self._to_host else 0))
@@ -171,7 +182,7 @@ class VirtualBoard:
         if self._to_child:
             sel.register(inp, selectors.EVENT_WRITE)
         try:
-            events = sel.select(0.2)
+            events = sel.select(wait)
         except InterruptedError:
             events = []
         finally:
@@ -195,11 +206,19 @@ class VirtualBoard:
             data = os.read(self.status, 256)
         except BlockingIOError:
             return
+        # b"K": a KeyboardInterrupt the firmware could not raise, to be sent again (unless the
+        # code it was meant for has ended: only a K after the last b"I" counts)
+        again = b"K" in data[data.rfind(b"I") + 1:]
+        if b"I" in data:
+            self._again_at = None
+        data = data.replace(b"K", b"")
         if data:
             busy = data[-1:] == b"B"
             if busy and (not self.busy or b"I" in data):
                 self._run_sigint = 0.0          # a new run: its first Ctrl-C goes through
             self.busy = busy
+        if again and self.busy:
+            self._again_at = time.monotonic() + AGAIN_AFTER
 
     def _from_host(self):
         try:
@@ -209,10 +228,14 @@ class VirtualBoard:
         if self.busy and b"\x03" in data:
             now = time.monotonic()
             if now - self._run_sigint > SIGINT_GAP:
-                self._last_sigint = self._run_sigint = now
-                self.child.send_signal(signal.SIGINT)
+                self._interrupt()
             data = data.replace(b"\x03", b"")
         self._to_child += data
+
+    def _interrupt(self):
+        """KeyboardInterrupt in the child, wherever it is."""
+        self._last_sigint = self._run_sigint = time.monotonic()
+        self.child.send_signal(signal.SIGINT)
 
     def _flush_child(self, fd):
         try:

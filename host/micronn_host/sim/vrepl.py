@@ -9,7 +9,8 @@ board's directory on the host.
 Protocol with the supervisor: stdin/stdout are pipes carrying the serial bytes (the supervisor
 turns "\\n" into "\\r\\n" like a board's cooked output); a status pipe gets b"B" when code
 starts running and b"I" when it stops, so that a Ctrl-C from the host is delivered as SIGINT
-(KeyboardInterrupt) only while code runs, and as a plain byte otherwise.  Exit codes tell the
+(KeyboardInterrupt) only while code runs, and as a plain byte otherwise; b"K" when a
+KeyboardInterrupt landed where MicroPython would lose it (BoardFs.stat), to have it sent again.  Exit codes tell the
 supervisor how to come back: SOFT_FRIENDLY or SOFT_RAW.
 """
 import gc
@@ -36,11 +37,31 @@ class BoardFs:
     rename("/a", "/b") renames "/b" onto itself; renaming by paths relative to the root works.
     """
 
-    def __init__(self, root):
+    def __init__(self, root, status=None):
         v = self.v = os.VfsPosix(root)
-        for name in ("open", "mkdir", "remove", "rmdir", "stat", "statvfs", "getcwd",
-                     "chdir"):
+        self.status = status
+        for name in ("open", "mkdir", "remove", "rmdir", "statvfs", "getcwd", "chdir"):
             setattr(self, name, getattr(v, name))
+
+    def stat(self, path):
+        """VfsPosix's stat.  An import looks for a module's files with it (for a module built
+        in like array or binascii, every time) and MicroPython's import takes any exception
+        from a filesystem written in Python for "no such file", a KeyboardInterrupt too: the
+        unix port raises it from its SIGINT handler wherever the code is, so a Ctrl-C that came
+        during such a look-up was lost and the code ran on.  One that comes here is handed back
+        (b"K" on the status pipe) and the supervisor sends it again, as a board raises a Ctrl-C
+        at the next point its VM checks."""
+        owed = False
+        while True:
+            try:
+                if owed:
+                    self.status.write(b"K")
+                    owed = False
+                return self.v.stat(path)
+            except KeyboardInterrupt:
+                if self.status is None:
+                    raise
+                owed = True
 
     def ilistdir(self, path):
         """(name, type, inode, size) like a board's filesystems (VfsPosix leaves out the size)."""
@@ -243,7 +264,7 @@ def main(root, heap_free, mode, reason, status_fd, banner):
     """Start the board: mount its files, run /boot.py, then serve the REPL."""
     status = open("/proc/self/fd/%d" % status_fd, "wb")
     os.umount("/")
-    os.mount(BoardFs(root), "/")
+    os.mount(BoardFs(root, status), "/")
     os.chdir("/")
     sys.path[:] = ["", ".frozen", "/lib"]
     board = Firmware(status, banner.encode() + b"\nType \"help()\" for more information.\n")
