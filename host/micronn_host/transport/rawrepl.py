@@ -44,6 +44,11 @@ LIMIT_FACTOR = 12
 _BY_TIMEOUT = object()      # exec's limit when none is given: LIMIT_FACTOR * timeout
 #: the longest drain() discards input before entering the raw REPL, however chatty the port
 DRAIN_LIMIT = 2.0
+#: seconds before a Ctrl-C that a command has not answered is sent again; each wait is twice the
+#: one before, until the command ends or its deadline passes.  A Ctrl-C can be lost: a byte
+#: dropped on the line, a KeyboardInterrupt that lands where the firmware cannot raise it (the
+#: virtual boards' unix port raises it from a signal handler, wherever the code is)
+CTRL_C_AGAIN = 1.5
 STAGE = "_s"                # the board variable that collects the pieces of a long command
 
 
@@ -61,6 +66,7 @@ class RawRepl(Files):
         except (serial.SerialException, OSError) as e:
             raise PortError(_open_error(port, e))
         self._pending = bytearray()
+        self._again = None          # (when, wait): the next Ctrl-C of a command that has not answered
 
     def close(self):
         try:
@@ -139,13 +145,15 @@ class RawRepl(Files):
     # -- raw REPL ------------------------------------------------------------------------------
 
     def enter(self, soft_reset=False, timeout=3.0):
-        """Interrupt whatever runs, enter the raw REPL (optionally soft-resetting for a clean heap)."""
+        """Interrupt whatever runs, enter the raw REPL (optionally soft-resetting for a clean heap).
+        The Ctrl-C goes again with each later attempt: one can be lost (CTRL_C_AGAIN), and a
+        program that reads its stdin can take the bytes of an attempt for its own."""
         self.write(b"\r\x03")
         time.sleep(0.1)
         self.write(b"\x03")
         heard = self.drain()
         got = b""
-        for attempt in (b"\r\x01", b"\x02\r\x03\x01"):
+        for attempt in (b"\r\x01", b"\x02\r\x03\x01", b"\x02\r\x03\x01"):
             self.write(attempt)
             got = self.read_until(RAW_PROMPT, timeout)
             if got.endswith(RAW_PROMPT):
@@ -283,7 +291,8 @@ class RawRepl(Files):
         is asked first: on_stop() returns how many seconds the command gets to end by itself
         (0: none), the byte goes to the command's stdin, for a command that polls for it and
         stops at a point of its choosing, and Ctrl-C follows only if it has not ended by then
-        (self.forced tells).
+        (self.forced tells).  A Ctrl-C is sent again while the command goes on (CTRL_C_AGAIN),
+        until the deadline that the first one set.
         A traceback raises BoardError.
         """
         if isinstance(code, str):
@@ -305,6 +314,7 @@ class RawRepl(Files):
         give_up = None if limit is None else start + limit
         deadline = None
         tail = b""
+        self._again = None
         while True:
             now = time.monotonic()
             if give_up is not None and now > give_up:
@@ -314,6 +324,8 @@ class RawRepl(Files):
             if deadline is not None and now > deadline:
                 deadline = None
                 self._force()
+            if self._again is not None and now > self._again[0] and target is out:
+                self._force(self._again[1] * 2)     # unanswered, and the board is not ending the command
             try:
                 chunk = self._read_some()
             except KeyboardInterrupt:   # no flag (not interruptible, or not the main thread)
@@ -368,9 +380,11 @@ class RawRepl(Files):
                     return bytes(out)
                 target = err
 
-    def _force(self):
-        """Ctrl-C: KeyboardInterrupt on the board, wherever the command is."""
+    def _force(self, again=CTRL_C_AGAIN):
+        """Ctrl-C: KeyboardInterrupt on the board, wherever the command is; sent again after
+        `again` seconds if the command has not ended (_collect)."""
         self.forced = True
+        self._again = (time.monotonic() + again, again)
         self.write(b"\x03")
 
     def eval(self, expr, timeout=10.0):
