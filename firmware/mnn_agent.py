@@ -53,6 +53,14 @@ def _result(obj):
     sys.stdout.write("\n")
 
 
+def _line(text):
+    """A progress line in one write: the unix port (the virtual boards) raises KeyboardInterrupt
+    wherever the code is, between the pieces print() writes one at a time too, and a line cut
+    there ("@C" without its epoch) would reach the host as a whole one after the newline the
+    interrupted job writes."""
+    sys.stdout.write(text + "\n")
+
+
 def _makedirs(path):
     """Create the directories above a file path."""
     cur = ""
@@ -336,8 +344,8 @@ class _Progress:
         if self.k:
             ms = time.ticks_diff(time.ticks_ms(), self.t0)
             if self.sbuf is not None:
-                print("@V", ms, b2a_base64(memoryview(self.sbuf)[:3 * self.k]).decode().strip())
-            print("@L", ms, b2a_base64(memoryview(self.buf)[:self.k]).decode().strip())
+                _line("@V %d %s" % (ms, b2a_base64(memoryview(self.sbuf)[:3 * self.k]).decode().strip()))
+            _line("@L %d %s" % (ms, b2a_base64(memoryview(self.buf)[:self.k]).decode().strip()))
             self.k = 0
         self.shown = time.ticks_ms()
 
@@ -347,14 +355,14 @@ class _Progress:
         try:
             self.trainer.save(self.path)
         except MemoryError:     # the file code does not fit beside the training: the model is saved at the end
-            print("@W no checkpoint at epoch %d: not enough heap beside the training (the model is saved "
+            _line("@W no checkpoint at epoch %d: not enough heap beside the training (the model is saved "
                   "at the end)" % self.epoch)
             self.save_ms = 0
             return
         finally:
             _collect_often(False)
         self.saved_epoch = self.epoch
-        print("@C", self.epoch)
+        _line("@C %d" % self.epoch)
 
 
 def _exists(path):
@@ -506,7 +514,7 @@ def _train(data, model, job, save_s, stop, val, meta, resume, replace):
             gc.collect()
             net.save(path)
             prog.saved_epoch = prog.epoch
-            print("@C", prog.epoch)
+            _line("@C %d" % prog.epoch)
         else:
             s = {}
     finally:
