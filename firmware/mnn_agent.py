@@ -304,6 +304,8 @@ class _Progress:
 
     def __init__(self, path, epochs, save_ms, stop, scores):
         import array
+        from binascii import b2a_base64
+        self.b64 = b2a_base64   # imported once: each import looks for a file of its name first
         self.buf = array.array("f", bytearray(4 * 32))
         self.sbuf = array.array("f", bytearray(4 * 96)) if scores else None
         self.k = 0
@@ -340,7 +342,7 @@ class _Progress:
             return False
 
     def flush(self):
-        from binascii import b2a_base64
+        b2a_base64 = self.b64
         if self.k:
             ms = time.ticks_diff(time.ticks_ms(), self.t0)
             if self.sbuf is not None:
