@@ -175,7 +175,7 @@ class QConv(Meta):
 
     def build(self, net, in_max, hidden):
         """Quantize the float network's weights into the buffers, with these ranges."""
-        from .calibrate import _multiplier, _pow2_scale
+        from .calibrate import _multiplier, _pow2_scale, quantize_rows
         geo = self._table()
         T, scales, W, C = self.T, self.scales, self.W, self.C
         k_in = _pow2_scale(in_max, 127.0)
@@ -192,26 +192,7 @@ class QConv(Meta):
             rows = geo[l][10]
             per = len(L.W) // rows
             woff, coff = T[t + WOFF], T[t + COFF]
-            wmax = 0.0
-            for v in L.W:
-                wmax = max(wmax, abs(v))
-            s_w = max(wmax, 1e-30) / 127.0
-            s_acc = s_w * s_x
-            bq_max = 0
-            for j in range(rows):
-                row = 0
-                for i in range(per):
-                    q = int(round(L.W[j * per + i] / s_w))
-                    q = min(127, max(-127, q))
-                    W[woff + j * per + i] = q + 128
-                    row += q + 128
-                bq = int(round(L.b[j] / s_acc)) if L.b is not None else 0
-                bq = min(1 << 29, max(-(1 << 29), bq))
-                bq_max = max(bq_max, abs(bq))
-                c = bq - zx * row + 128 * zx * per
-                C[2 * (coff + j)] = c & 0xFFFF
-                C[2 * (coff + j) + 1] = (c >> 16) & 0xFFFF
-            acc_max = per * 128 * 255 + bq_max
+            s_acc, acc_max = quantize_rows(L.W, L.b, rows, per, s_x, zx, W, woff, C, coff)
             scales[l + 1] = s_acc
             act = L.activation
             if act in _BOUNDED:

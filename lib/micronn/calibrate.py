@@ -84,6 +84,33 @@ def _multiplier(m, acc_max):
     return P, min(M, (1 << 15) - 1), SH
 
 
+def quantize_rows(Wf, b, rows, per, s_x, zx, W, woff, C, coff):
+    """One layer's float weights Wf (rows of `per`) and biases b (or None) as int8 weights
+    (stored + 128) in W[woff:] and, per row, the constant of its sum in two 16-bit halves in
+    C[2 coff:], for inputs of scale s_x and zero point zx: (the accumulator's scale, the largest
+    accumulator)."""
+    wmax = 0.0
+    for v in Wf:
+        wmax = max(wmax, abs(v))
+    s_w = max(wmax, 1e-30) / 127.0
+    s_acc = s_w * s_x
+    bq_max = 0
+    for j in range(rows):
+        row = 0
+        for i in range(per):
+            q8 = int(round(Wf[j * per + i] / s_w))
+            q8 = min(127, max(-127, q8))
+            W[woff + j * per + i] = q8 + 128
+            row += q8 + 128
+        bq = int(round(b[j] / s_acc)) if b is not None else 0
+        bq = min(1 << 29, max(-(1 << 29), bq))
+        bq_max = max(bq_max, abs(bq))
+        c = bq - zx * row + 128 * zx * per
+        C[2 * (coff + j)] = c & 0xFFFF
+        C[2 * (coff + j) + 1] = (c >> 16) & 0xFFFF
+    return s_acc, per * 128 * 255 + bq_max
+
+
 def build(net, in_max, hidden, buf):
     """The QNetwork of net in buf, for these ranges of its inputs and hidden outputs."""
     sizes, layers = net.sizes, net.layers
@@ -99,26 +126,7 @@ def build(net, in_max, hidden, buf):
     woff = coff = 0
     for l, L in enumerate(layers):
         n_in, n_out = L.n_in, L.n_out
-        wmax = 0.0
-        for k in range(n_in * n_out):
-            wmax = max(wmax, abs(L.W[k]))
-        s_w = max(wmax, 1e-30) / 127.0
-        s_acc = s_w * s_x
-        bq_max = 0
-        for j in range(n_out):
-            row = 0
-            for i in range(n_in):
-                q8 = int(round(L.W[j * n_in + i] / s_w))
-                q8 = min(127, max(-127, q8))
-                W[woff + j * n_in + i] = q8 + 128
-                row += q8 + 128
-            bq = int(round(L.b[j] / s_acc)) if L.b is not None else 0
-            bq = min(1 << 29, max(-(1 << 29), bq))
-            bq_max = max(bq_max, abs(bq))
-            c = bq - zx * row + 128 * zx * n_in
-            C[2 * (coff + j)] = c & 0xFFFF
-            C[2 * (coff + j) + 1] = (c >> 16) & 0xFFFF
-        acc_max = n_in * 128 * 255 + bq_max
+        s_acc, acc_max = quantize_rows(L.W, L.b, n_out, n_in, s_x, zx, W, woff, C, coff)
         t = l * ROW
         T[t + N_IN], T[t + N_OUT], T[t + WOFF], T[t + COFF], T[t + ZX] = n_in, n_out, woff, coff, zx
         scales[l + 1] = s_acc
