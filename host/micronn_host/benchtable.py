@@ -41,7 +41,8 @@ def steps(impl):
 
 
 def nofit(free):
-    """The row of a case that raised MemoryError on a heap with `free` bytes free."""
+    """The row of a case that raised MemoryError on a heap with `free` bytes free (a number, or
+    what is known of the heap in words)."""
     return {"nofit": free}
 
 
@@ -77,8 +78,10 @@ def table(rows, nets=NETS, impls=IMPLS, heap=None, ratios=False):
                 continue
             if "nofit" in r:
                 lines.append("| %s | %s | does not fit %s" % (net, name, blank))
-                notes.append("%s %s does not fit: MemoryError with %s bytes of heap free"
-                             % (net, name, format(r["nofit"], ",")))
+                where = r["nofit"]
+                where = ("with %s bytes of heap free" % format(where, ",") if isinstance(where, int)
+                         else "in " + where)
+                notes.append("%s %s does not fit: MemoryError %s" % (net, name, where))
                 continue
             if "heap" in r:
                 name += " (heap %s)" % r["heap"]
