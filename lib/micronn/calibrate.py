@@ -111,6 +111,30 @@ def quantize_rows(Wf, b, rows, per, s_x, zx, W, woff, C, coff):
     return s_acc, per * 128 * 255 + bq_max
 
 
+def requantize(T, t, cols, act, last, s_acc, acc_max, top):
+    """A layer's output stage in row t of an int8 table T (cols: the row's kind, P, M, SH and
+    output zero point columns): its activation kind and the multiplier from its accumulator
+    (scale s_acc, at most acc_max) to its output bytes, for hidden outputs up to top (relu,
+    linear).  Returns (the output bytes' scale and zero point, or None for the last layer when
+    it is finished in float; the last layer's output scale when it is squashed, else None)."""
+    ck, cp, cm, csh, czy = cols
+    if act in _BOUNDED:
+        kind = KIND_SIGMOID if act == "sigmoid" else KIND_TANH
+        T[t + ck] = kind
+        T[t + cp], T[t + cm], T[t + csh] = _multiplier(s_acc * _LUT_STEPS[kind] * 256, acc_max)
+        s_y, zy = (1 / 255.0, 0) if kind == KIND_SIGMOID else (1 / 127.0, 128)
+        return s_y, zy, (1 / 65535.0 if kind == KIND_SIGMOID else 1 / 32767.0) if last else None
+    if last:
+        T[t + ck] = KIND_OUT
+        return None, None, None
+    T[t + ck] = KIND_LEAKY if act == "leaky_relu" else KIND_LINEAR
+    top = max(top, 1e-30)
+    s_y, zy = (top / 255.0, 0) if act == "relu" else (top / 127.0, 128)
+    T[t + cp], T[t + cm], T[t + csh] = _multiplier(s_acc / s_y, acc_max)
+    T[t + czy] = zy
+    return s_y, zy, None
+
+
 def build(net, in_max, hidden, buf):
     """The QNetwork of net in buf, for these ranges of its inputs and hidden outputs."""
     sizes, layers = net.sizes, net.layers
@@ -130,26 +154,11 @@ def build(net, in_max, hidden, buf):
         t = l * ROW
         T[t + N_IN], T[t + N_OUT], T[t + WOFF], T[t + COFF], T[t + ZX] = n_in, n_out, woff, coff, zx
         scales[l + 1] = s_acc
-        act = L.activation
-        last = l == len(layers) - 1
-        if act in _BOUNDED:
-            kind = KIND_SIGMOID if act == "sigmoid" else KIND_TANH
-            T[t + KIND] = kind
-            T[t + P], T[t + M], T[t + SH] = _multiplier(s_acc * _LUT_STEPS[kind] * 256, acc_max)
-            s_x, zx = (1 / 255.0, 0) if kind == KIND_SIGMOID else (1 / 127.0, 128)
-            if last:
-                scales[l + 1] = 1 / 65535.0 if kind == KIND_SIGMOID else 1 / 32767.0
-        elif last:
-            T[t + KIND] = KIND_OUT
-        else:
-            T[t + KIND] = KIND_LEAKY if act == "leaky_relu" else KIND_LINEAR
-            top = max(hidden[l], 1e-30)
-            if act == "relu":
-                s_y, zy = top / 255.0, 0
-            else:
-                s_y, zy = top / 127.0, 128
-            T[t + P], T[t + M], T[t + SH] = _multiplier(s_acc / s_y, acc_max)
-            T[t + ZY] = zy
+        s_y, zy, out_scale = requantize(T, t, (KIND, P, M, SH, ZY), L.activation, l == len(layers) - 1,
+                                        s_acc, acc_max, hidden[l] if l < len(hidden) else 0.0)
+        if out_scale is not None:
+            scales[l + 1] = out_scale
+        if s_y is not None:
             s_x, zx = s_y, zy
         woff += n_in * n_out
         coff += n_out

@@ -175,7 +175,7 @@ class QConv(Meta):
 
     def build(self, net, in_max, hidden):
         """Quantize the float network's weights into the buffers, with these ranges."""
-        from .calibrate import _multiplier, _pow2_scale, quantize_rows
+        from .calibrate import _pow2_scale, quantize_rows, requantize
         geo = self._table()
         T, scales, W, C = self.T, self.scales, self.W, self.C
         k_in = _pow2_scale(in_max, 127.0)
@@ -194,25 +194,11 @@ class QConv(Meta):
             woff, coff = T[t + WOFF], T[t + COFF]
             s_acc, acc_max = quantize_rows(L.W, L.b, rows, per, s_x, zx, W, woff, C, coff)
             scales[l + 1] = s_acc
-            act = L.activation
-            if act in _BOUNDED:
-                kind = ACT_SIGMOID if act == "sigmoid" else ACT_TANH
-                T[t + ACT] = kind
-                T[t + P], T[t + M], T[t + SH] = _multiplier(s_acc * _LUT_STEPS[kind] * 256, acc_max)
-                s_x, zx = (1 / 255.0, 0) if kind == ACT_SIGMOID else (1 / 127.0, 128)
-                T[t + ZY] = zx
-                if l == last:
-                    scales[l + 1] = 1 / 65535.0 if kind == ACT_SIGMOID else 1 / 32767.0
-            elif l == last:
-                T[t + ACT] = ACT_OUT
-            else:
-                T[t + ACT] = ACT_LEAKY if act == "leaky_relu" else ACT_LINEAR
-                top = max(hidden[l], 1e-30)
-                if act == "relu":
-                    s_y, zy = top / 255.0, 0
-                else:
-                    s_y, zy = top / 127.0, 128
-                T[t + P], T[t + M], T[t + SH] = _multiplier(s_acc / s_y, acc_max)
+            s_y, zy, out_scale = requantize(T, t, (ACT, P, M, SH, ZY), L.activation, l == last, s_acc, acc_max,
+                                            hidden[l] if l < len(hidden) else 0.0)
+            if out_scale is not None:
+                scales[l + 1] = out_scale
+            if s_y is not None:
                 T[t + ZY] = zy
                 s_x, zx = s_y, zy
         return self._ready()
