@@ -20,7 +20,6 @@ from .errors import ConvertError
 
 def dequantize(q):
     """A float32 micronn.Network with q's dequantized weights, scaling and class names."""
-    import numpy as np
     if getattr(q, "spec", None):
         return _dequantize_conv(q)
     ROW = quant.ROW
@@ -31,31 +30,10 @@ def dequantize(q):
     for l in range(len(sizes) - 1):
         t = l * ROW
         n_in, n_out, woff, coff, zx = (int(v) for v in T[t:t + 5])
-        P, M, SH, kind, zy = (int(T[t + k]) for k in (quant.P, quant.M, quant.SH, quant.KIND, quant.ZY))
-        m = M / 2.0 ** (P + SH)                         # ((acc >> P) * M) >> SH ~ acc * m
-        last = l == len(sizes) - 2
-        if kind in (quant.KIND_SIGMOID, quant.KIND_TANH) and last:
-            s_acc = m / (quant._LUT_STEPS[kind] * 256)
-        else:
-            s_acc = float(scales[l + 1])
-        s_w = s_acc / s_x
-        Wq = np.frombuffer(bytes(W[woff:woff + n_in * n_out]), dtype=np.uint8).astype(np.int64)
-        Wq = Wq.reshape(n_out, n_in)
-        lo = np.array([C[2 * (coff + j)] for j in range(n_out)], dtype=np.int64)
-        hi = np.array([C[2 * (coff + j) + 1] for j in range(n_out)], dtype=np.int64)
-        c = ((hi ^ 0x8000) - 0x8000) * 65536 + lo
-        bq = c + zx * Wq.sum(axis=1) - 128 * zx * n_in
-        weights.append([((Wq - 128) * s_w).T.tolist(), (bq * s_acc).tolist() if q.bias else None])
-        if q.bias is False and np.any(bq):
-            raise ConvertError("layer %d: the int8 model has no biases but its row constants hold some" % l)
-        if kind == quant.KIND_SIGMOID:
-            s_x = 1 / 255.0
-        elif kind == quant.KIND_TANH:
-            s_x = 1 / 127.0
-        elif not last:
-            if m <= 0:
-                raise ConvertError("layer %d: the int8 model's multiplier is 0" % l)
-            s_x = s_acc / m
+        P, M, SH, kind = (int(T[t + k]) for k in (quant.P, quant.M, quant.SH, quant.KIND))
+        Wf, b, s_x = _layer(q, l, l == len(sizes) - 2, P, M, SH, kind, scales[l + 1], s_x, W, woff, C, coff,
+                            n_out, n_in, zx)
+        weights.append([Wf.T.tolist(), b])
     net = micronn.Network(sizes, activation=acts[:-1], output=acts[-1], bias=q.bias, init=False, dtype="f")
     net.set_weights(weights)
     net.set_meta(q.meta())
@@ -65,7 +43,6 @@ def dequantize(q):
 def _dequantize_conv(q):
     """dequantize() of an int8 model with convolutions (micronn.qconv): its table has a row per
     layer, pooling included (which keeps its input's scale)."""
-    import numpy as np
     from micronn import qconv
     ROW = qconv.ROW
     T, scales, W, C = q.T, q.scales, q.W, q.C
@@ -81,36 +58,44 @@ def _dequantize_conv(q):
         ch, fo, k = (int(T[t + i]) for i in (qconv.CH, qconv.FO, qconv.K))
         woff, coff, zx = (int(T[t + i]) for i in (qconv.WOFF, qconv.COFF, qconv.ZX))
         P, M, SH, act = (int(T[t + i]) for i in (qconv.P, qconv.M, qconv.SH, qconv.ACT))
-        per = k * ch
-        m = M / 2.0 ** (P + SH)
-        last = l == n - 1
-        if act in (qconv.ACT_SIGMOID, qconv.ACT_TANH) and last:
-            s_acc = m / (qconv._LUT_STEPS[act] * 256)
-        else:
-            s_acc = float(scales[l + 1])
-        s_w = s_acc / s_x
-        Wq = np.frombuffer(bytes(W[woff:woff + per * fo]), dtype=np.uint8).astype(np.int64).reshape(fo, per)
-        lo = np.array([C[2 * (coff + j)] for j in range(fo)], dtype=np.int64)
-        hi = np.array([C[2 * (coff + j) + 1] for j in range(fo)], dtype=np.int64)
-        c = ((hi ^ 0x8000) - 0x8000) * 65536 + lo
-        bq = c + zx * Wq.sum(axis=1) - 128 * zx * per
-        Wf = (Wq - 128) * s_w                           # rows of k * ch, micronn's order
+        Wf, b, s_x = _layer(q, l, l == n - 1, P, M, SH, act, scales[l + 1], s_x, W, woff, C, coff, fo, k * ch, zx)
         # get_weights() shapes: a convolution's [K][C][F], a dense layer's [n_in][n_out]
         shaped = Wf.reshape(fo, k, ch).transpose(1, 2, 0).tolist() if _is_conv(q.spec, l) else Wf.T.tolist()
-        weights.append([shaped, (bq * s_acc).tolist() if q.bias else None])
-        if act == qconv.ACT_SIGMOID:
-            s_x = 1 / 255.0
-        elif act == qconv.ACT_TANH:
-            s_x = 1 / 127.0
-        elif not last:
-            if m <= 0:
-                raise ConvertError("layer %d: the int8 model's multiplier is 0" % l)
-            s_x = s_acc / m
+        weights.append([shaped, b])
     hidden = [a for l, a in enumerate(q.activations[:-1]) if weights[l] is not None]
     net = micronn.Network(q.spec, activation=hidden, output=q.activations[-1], bias=q.bias, init=False, dtype="f")
     net.set_weights(weights)
     net.set_meta(q.meta())
     return net
+
+
+def _layer(q, l, last, P, M, SH, kind, scale, s_x, W, woff, C, coff, rows, per, zx):
+    """One layer of weights of an int8 model (dense or with convolutions: the activation kinds
+    are numbered alike) dequantized: (its weights as rows of `per`, its biases or None, the
+    scale of the next layer's input bytes)."""
+    import numpy as np
+    m = M / 2.0 ** (P + SH)                         # ((acc >> P) * M) >> SH ~ acc * m
+    if kind in (quant.KIND_SIGMOID, quant.KIND_TANH) and last:
+        s_acc = m / (quant._LUT_STEPS[kind] * 256)
+    else:
+        s_acc = float(scale)
+    s_w = s_acc / s_x
+    Wq = np.frombuffer(bytes(W[woff:woff + rows * per]), dtype=np.uint8).astype(np.int64).reshape(rows, per)
+    lo = np.array([C[2 * (coff + j)] for j in range(rows)], dtype=np.int64)
+    hi = np.array([C[2 * (coff + j) + 1] for j in range(rows)], dtype=np.int64)
+    c = ((hi ^ 0x8000) - 0x8000) * 65536 + lo
+    bq = c + zx * Wq.sum(axis=1) - 128 * zx * per
+    if q.bias is False and np.any(bq):
+        raise ConvertError("layer %d: the int8 model has no biases but its row constants hold some" % l)
+    if kind == quant.KIND_SIGMOID:
+        s_x = 1 / 255.0
+    elif kind == quant.KIND_TANH:
+        s_x = 1 / 127.0
+    elif not last:
+        if m <= 0:
+            raise ConvertError("layer %d: the int8 model's multiplier is 0" % l)
+        s_x = s_acc / m
+    return (Wq - 128) * s_w, (bq * s_acc).tolist() if q.bias else None, s_x
 
 
 def _is_conv(spec, l):
