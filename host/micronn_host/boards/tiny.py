@@ -493,10 +493,23 @@ class TinyBoard(Board):
                 if uart and 0 < checkpoint_s <= now - clock["saved"]:
                     self.repl.write(CHECKPOINT_BYTE)       # saved after the next chunk of epochs
                     clock["saved"] = now
+                if saving and max(saving) not in kept:
+                    settle(max(saving))                     # the job went on: that checkpoint is whole
             elif tag == "S":
                 gen_, epoch = text.split()
-                res["model"], res["saved"] = self._path(model, int(gen_)), int(epoch)
+                saving[int(gen_)] = int(epoch)
+
+        saving, kept = {}, set()            # generation -> epochs, as the job announces it before writing it
+
+        def settle(g):
+            """The board keeps generation g of the model (an older one or None: no checkpoint of this job)."""
+            kept.add(g)
+            if g in saving:
+                res["model"], res["saved"] = self._path(model, g), saving[g]
                 ev.checkpoint(res["saved"], res["model"])
+            else:
+                res["model"] = res["saved"] = None
+                ev.checkpoint(None, None)
 
         lines = Lines(on_line, ("E", "S"))
         try:
@@ -512,11 +525,13 @@ class TinyBoard(Board):
             else:
                 raise MicronnError("training failed on the board (%s: %s); %s" % (e.exc_type, e, self._kept(model)))
         except BoardReset:
-            self._tidy_after_reset(model)
+            g = self._tidy_after_reset(model)
+            if g is not False:
+                settle(g)
             raise
         lines.end()
         res["stopped"] = res["stopped"] or res["epochs"] < fit["epochs"]     # the stop byte ended it
-        self.recover(model)             # a checkpoint cut short by Ctrl-C, and older generations
+        settle(self.recover(model))     # a checkpoint cut short by Ctrl-C goes, and older generations
         self.remove(DATA)
         self.remove(START)
         return res
@@ -532,12 +547,13 @@ class TinyBoard(Board):
 
     def _tidy_after_reset(self, name):
         """After a reset mid-job: back into the raw REPL, and drop a checkpoint it cut short
-        (fetch would skip it anyway).  Best effort: the error to report is the reset."""
+        (fetch would skip it anyway).  Returns the generation kept (None: none), or False when the
+        board does not answer: best effort, the error to report is the reset."""
         try:
             self.repl.enter()
-            self.recover(name)
+            return self.recover(name)
         except MicronnError:
-            pass
+            return False
 
 
 class _Name(str):

@@ -60,7 +60,8 @@ class Progress:
         self.bar.update(self.curve.epochs[-1], self.curve.losses[-1], ms / 1000.0, scores_text(last))
 
     def checkpoint(self, epoch, where):
-        self.checkpoint_at = (epoch, where)
+        """The board keeps the model after `epoch` epochs in `where` (None: no checkpoint of this run)."""
+        self.checkpoint_at = None if where is None else (epoch, where)
 
     def warn(self, text):
         self.bar.close()

@@ -19,8 +19,10 @@ def train(p, need, dp, n, k, state, epochs, lr, bs, s1, s2, every, name, gen, ua
     of `every` epochs (fit's other arguments: lr, bs, s1, s2).  After each chunk a progress
     line "E epochs loss", then a byte the host sent, if any, read from uart (the micro:bit's
     UART object, or None): a checkpoint when it is one, a checkpoint and the end when it is
-    stop.  A checkpoint, and the one at the end, writes generation gen + 1 of model `name`,
-    removes generation gen once the new one reads back, and says "S generation epochs"."""
+    stop.  A checkpoint, and the one at the end, says "S generation epochs", then writes
+    generation gen + 1 of model `name` and removes generation gen once the new one reads back.
+    The line comes first so that the host knows the epochs of any generation it finds after a
+    reset, even one that cut the line short."""
     m = setup(p, need, 1, dp, n, k, state)
     done = 0
     while done < epochs:
@@ -33,11 +35,11 @@ def train(p, need, dp, n, k, state, epochs, lr, bs, s1, s2, every, name, gen, ua
         q = uart and uart.any() and uart.read(1)
         if q or done == epochs:
             gen += 1
+            print("S", gen, done)
             checkpoint("%s.%d.mnn" % (name, gen), m)
             try:
                 os.remove("%s.%d.mnn" % (name, gen - 1))
             except OSError:
                 pass
-            print("S", gen, done)
         if q == stop:
             return
