@@ -53,7 +53,7 @@ class _Scratch:
 
     def __init__(self):
         self.width = self.n_in = self.n_out = 0
-        self.F = self.A = self.B = self.ACC = None
+        self.F = self.A = self.B = self.ACC = self.Z = None
         self.SIG = self.TANH = bytearray(2)
 
     def fit(self, sizes):
@@ -67,6 +67,7 @@ class _Scratch:
         if sizes[-1] > self.n_out:
             self.n_out = sizes[-1]
             self.ACC = array.array("i", bytearray(4 * sizes[-1]))
+            self.Z = [0.0] * sizes[-1]     # predict's new list is a slice of it: one list made, not two
 
 
 _work = _Scratch()
@@ -234,28 +235,6 @@ class QNetwork(Meta):
 
     # -- inference -----------------------------------------------------------------------------
 
-    def _run(self, x, out):
-        """The outputs for one sample x (a sequence of numbers) into the list out."""
-        w = _work
-        m = self._m
-        k = self._k
-        try:
-            if self.scaler is not None:     # scaled in float32 first, in the scratch
-                n = self.sizes[0]
-                if len(x) != n:
-                    raise TypeError
-                exact.to_f32(x, w.F, n)
-                self.scaler.apply(w.F)
-                x = w.F
-            bad = run(0, 0, 0, m, k & 0xFF, m, -1, m, -1, x, w.F, w.A, w.B, w.ACC, out, w.SIG, w.TANH)
-        except TypeError:
-            bad = -1
-        if bad:
-            self._bad_input(x, bad)
-        if self._act is not None:
-            self._act(out, k >> 8)
-        return out
-
     def _bad_input(self, x, bad):
         """Raise the ValueError that says what is wrong with the sample x."""
         from .data import length, number
@@ -268,25 +247,12 @@ class QNetwork(Meta):
                 number(x[i])
             except ValueError as e:
                 raise ValueError("input %d: %s" % (i, e))
-        raise ValueError("input %d: %r does not fit a float32" % (bad - 1, x[bad - 1]))
+        raise ValueError("input %d: %r does not fit a float32%s"
+                         % (bad - 1, x[bad - 1], "" if self.scaler is None else " once scaled"))
 
     def predict(self, x):
         """Outputs (a list) for one sample."""
-        k = self._k
-        out = [0.0] * (k >> 8)
-        if self.scaler is not None:
-            return self._run(x, out)
-        w = _work
-        m = self._m
-        try:
-            bad = run(0, 0, 0, m, k & 0xFF, m, -1, m, -1, x, w.F, w.A, w.B, w.ACC, out, w.SIG, w.TANH)
-        except TypeError:
-            bad = -1
-        if bad:
-            self._bad_input(x, bad)
-        if self._act is not None:
-            self._act(out, k >> 8)
-        return out
+        return _predict(self, x, _work.Z[:self._k >> 8])
 
     def predict_many(self, X):
         """Outputs for each sample of X (a list of lists, or a flat array of whole rows)."""
@@ -298,7 +264,7 @@ class QNetwork(Meta):
         for s in range(n):
             if flat:
                 kernels.load_row(X, s * n_in, x, n_in)
-            out.append(self._run(x if flat else X[s], [0.0] * (self._k >> 8)))
+            out.append(self.predict(x if flat else X[s]))
         return out
 
     def save(self, path, format="mnn"):
@@ -322,6 +288,40 @@ def _swap(views):
     for view, size in zip(views[:3], (4, 4, 2)):
         for at in range(0, len(view), size):
             view[at:at + size] = bytes(reversed(bytes(view[at:at + size])))
+
+
+@micropython.viper
+def _predict(q, X, OUT):
+    """QNetwork q's outputs for the sample X in the list OUT (returned): its input scaling, run()
+    and its output activation; a ValueError that says what is wrong with a bad X.
+
+    A viper function so that QNetwork.predict keeps a frame of a few words: MicroPython takes a
+    frame of more than 11 words from the heap at every call, and in a heap that has been in use
+    for a while, finding room for it took more time than the network itself."""
+    S = _work
+    m = q._m
+    k = int(q._k)
+    F = S.F
+    bad = 0
+    try:
+        sc = q.scaler
+        if sc:                      # scaled in float32 first, in the scratch
+            n = int(ptr32(m)[0])
+            if int(len(X)) != n:
+                raise TypeError
+            exact.to_f32(X, F, n)
+            sc.apply(F)
+            bad = int(run(0, 0, 0, m, k & 0xFF, m, -1, m, -1, F, F, S.A, S.B, S.ACC, OUT, S.SIG, S.TANH))
+        else:
+            bad = int(run(0, 0, 0, m, k & 0xFF, m, -1, m, -1, X, F, S.A, S.B, S.ACC, OUT, S.SIG, S.TANH))
+    except TypeError:
+        bad = -1
+    if bad:
+        q._bad_input(X, bad)
+    act = q._act
+    if act:
+        act(OUT, k >> 8)
+    return OUT
 
 
 @micropython.viper
@@ -374,6 +374,7 @@ def run(w: ptr8, x: ptr8, acc: int, M, nl: int, C, coff: int, W, woff: int, X, F
     xa = int(ptr8(A))
     ya = int(ptr8(B))
     xq = ptr8(xa)
+    sx = 0                          # the sum of a layer's input bytes
     for q in range(n):
         b = f[q]
         e = (b >> 23) & 0xFF
@@ -395,6 +396,7 @@ def run(w: ptr8, x: ptr8, acc: int, M, nl: int, C, coff: int, W, woff: int, X, F
         elif v > 255:
             v = 255
         xq[q] = v
+        sx += v
     kind = 0
     n_out = 0
     for l in range(nl):
@@ -414,11 +416,8 @@ def run(w: ptr8, x: ptr8, acc: int, M, nl: int, C, coff: int, W, woff: int, X, F
         half = 0
         if SH > 0:
             half = 1 << (SH - 1)
-        xq = ptr8(xa)
-        sx = 0
-        for q in range(n_in):
-            sx += xq[q]
-        sx <<= 7                    # 128 * sum_i x_i
+        sx7 = sx << 7               # 128 * sum_i x_i
+        sx = 0                      # the next layer's, as this one's outputs are made
         n16 = n_in & ~15
         top = 0                     # the output layer: leave its table values in ACC
         if l == nl - 1:
@@ -427,7 +426,8 @@ def run(w: ptr8, x: ptr8, acc: int, M, nl: int, C, coff: int, W, woff: int, X, F
         for j in range(n_out):
             w = ptr8(wa)
             x = ptr8(xa)
-            acc = 0
+            acc = ((c[cj] ^ s31) - s31) - sx7
+            cj += 1
             e = wa + n16
             while int(w) < e:
                 acc += (w[0] * x[0] + w[1] * x[1] + w[2] * x[2] + w[3] * x[3]
@@ -441,8 +441,6 @@ def run(w: ptr8, x: ptr8, acc: int, M, nl: int, C, coff: int, W, woff: int, X, F
                 acc += w[0] * x[0]
                 w = ptr8(int(w) + 1)
                 x = ptr8(int(x) + 1)
-            acc += ((c[cj] ^ s31) - s31) - sx
-            cj += 1
             if kind >= 3:           # sigmoid, tanh: interpolate the 16-bit table
                 v = (((acc >> P) * Mu + half) >> SH) + 32768
                 if v < 0:
@@ -452,14 +450,16 @@ def run(w: ptr8, x: ptr8, acc: int, M, nl: int, C, coff: int, W, woff: int, X, F
                 q = v >> 8
                 a = lut[q]
                 v = a + (((lut[q + 1] - a) * (v & 255) + 128) >> 8)
-                if kind == 3 and not top:
-                    y[j] = (v * 255 + 32768) >> 16
-                elif top:
+                if top:
                     o[j] = v
+                    continue
+                if kind == 3:
+                    v = (v * 255 + 32768) >> 16
                 else:
-                    y[j] = 128 + (((v - 32768) * 127 + 16384) >> 15)
+                    v = 128 + (((v - 32768) * 127 + 16384) >> 15)
             elif kind == 0:
                 o[j] = acc + big    # |acc| < 2**30: stored non-negative
+                continue
             else:
                 v = ((acc >> P) * Mu + half) >> SH
                 if kind == 2 and v < 0:     # leaky_relu: 0.01 ~ 41 / 4096
@@ -469,7 +469,8 @@ def run(w: ptr8, x: ptr8, acc: int, M, nl: int, C, coff: int, W, woff: int, X, F
                     v = 0
                 elif v > 255:
                     v = 255
-                y[j] = v
+            y[j] = v
+            sx += v
         q = xa
         xa = ya
         ya = q
