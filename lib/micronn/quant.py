@@ -43,34 +43,30 @@ _lut = tables.lut                                   # the tables, one of each ki
 _BOUNDED = ("sigmoid", "tanh")
 
 
-class _Scratch:
-    """The scratch every int8 model computes in, one per process (a model alone holds nothing
-    but its own data): the inputs as float32 (and one more slot, see run()), two byte buffers
-    the layers pass activations through, the output accumulators, and the activation tables
-    (a stand-in buffer until a model needs one).  Grown when a model needs more, never per
-    call.  (One instance, _work: reading an instance's attributes is much quicker than a
-    class's on MicroPython.)"""
-
-    def __init__(self):
-        self.width = self.n_in = self.n_out = 0
-        self.F = self.A = self.B = self.ACC = self.Z = None
-        self.SIG = self.TANH = bytearray(2)
-
-    def fit(self, sizes):
-        if sizes[0] > self.n_in:
-            self.n_in = sizes[0]
-            self.F = array.array("f", bytearray(4 * (sizes[0] + 1)))
-        if max(sizes) > self.width:
-            self.width = max(sizes)
-            self.A = bytearray(self.width)
-            self.B = bytearray(self.width)
-        if sizes[-1] > self.n_out:
-            self.n_out = sizes[-1]
-            self.ACC = array.array("i", bytearray(4 * sizes[-1]))
-            self.Z = [0.0] * sizes[-1]     # predict's new list is a slice of it: one list made, not two
+# The scratch every int8 model computes in, one per process (a model alone holds nothing but
+# its own data): the inputs as float32 (and one more slot, see run()), two byte buffers the
+# layers pass activations through, the output accumulators, the zeros predict() copies its
+# result from, and the activation tables (a stand-in until a model needs one).  Grown when a
+# model needs more (_fit), never per call.  Module globals: viper code reads a global about
+# three times faster than an object's attribute.
+_F = _A = _B = _ACC = _Z = None
+_SIG = _TANH = b"\0\0"
+_width = _n_in = _n_out = 0
 
 
-_work = _Scratch()
+def _fit(sizes):
+    global _F, _A, _B, _ACC, _Z, _width, _n_in, _n_out
+    if sizes[0] > _n_in:
+        _n_in = sizes[0]
+        _F = array.array("f", bytearray(4 * (sizes[0] + 1)))
+    if max(sizes) > _width:
+        _width = max(sizes)
+        _A = bytearray(_width)
+        _B = bytearray(_width)
+    if sizes[-1] > _n_out:
+        _n_out = sizes[-1]
+        _ACC = array.array("i", bytearray(4 * sizes[-1]))
+        _Z = [0.0] * sizes[-1]      # predict's new list is a slice of it: one list made, not two
 
 
 def _regions(sizes):
@@ -102,10 +98,11 @@ class QNetwork(Meta):
     All its state is one bytearray: the per-layer int table T, the float32 scales (input scale,
     then each layer's accumulator scale), C (two 16-bit halves of each row's constant), W (all
     weight bytes) and its description.  The activation tables and the scratch it computes in
-    are shared by all int8 models of the process (_lut, _work).
+    are shared by all int8 models of the process (_lut, _fit).
     """
     dtype = "b"
     _act = None
+    scaler = None       # Meta's, here too: predict() finds it one class sooner
 
     def __init__(self, sizes, acts, bias, buf=None):
         """A model of these sizes; buf: its buffer (None: a zeroed one, to be read from a file and
@@ -182,7 +179,7 @@ class QNetwork(Meta):
     @property
     def _acc(self):
         """The raw output accumulators of the last prediction (tests compare runtimes on them)."""
-        return _work.ACC[:self.sizes[-1]]
+        return _ACC[:self.sizes[-1]]
 
     @property
     def nbytes(self):
@@ -197,18 +194,19 @@ class QNetwork(Meta):
 
     def _ready(self):
         """Size the shared scratch and make the activation tables the model's layers use."""
+        global _SIG, _TANH
         sizes, T = self.sizes, self.T
         kinds = [T[l * ROW + KIND] for l in range(self._nl)]
         if KIND_SIGMOID in kinds:
-            _work.SIG = _lut(KIND_SIGMOID)
+            _SIG = _lut(KIND_SIGMOID)
         if KIND_TANH in kinds:
-            _work.TANH = _lut(KIND_TANH)
-        _work.fit(sizes)
+            _TANH = _lut(KIND_TANH)
+        _fit(sizes)
         self._k = self._nl | sizes[-1] << 8     # (one attribute: a model is little besides _m)
         act = self.activations[-1]
-        if act not in _BOUNDED:
-            # the output activation still to apply in float (sigmoid and tanh come from the tables)
-            self._act = activations.get(act)[0]
+        # the output activation still to apply in float (sigmoid and tanh come from the tables);
+        # an attribute of the model even when None, which is quicker to read than the class's
+        self._act = None if act in _BOUNDED else activations.get(act)[0]
         return self
 
     def check(self):
@@ -252,7 +250,7 @@ class QNetwork(Meta):
 
     def predict(self, x):
         """Outputs (a list) for one sample."""
-        return _predict(self, x, _work.Z[:self._k >> 8])
+        return _predict(self, x, _Z[:self._k >> 8])
 
     def predict_many(self, X):
         """Outputs for each sample of X (a list of lists, or a flat array of whole rows)."""
@@ -298,10 +296,9 @@ def _predict(q, X, OUT):
     A viper function so that QNetwork.predict keeps a frame of a few words: MicroPython takes a
     frame of more than 11 words from the heap at every call, and in a heap that has been in use
     for a while, finding room for it took more time than the network itself."""
-    S = _work
     m = q._m
     k = int(q._k)
-    F = S.F
+    F = _F
     bad = 0
     try:
         sc = q.scaler
@@ -311,9 +308,9 @@ def _predict(q, X, OUT):
                 raise TypeError
             exact.to_f32(X, F, n)
             sc.apply(F)
-            bad = int(run(0, 0, 0, m, k & 0xFF, m, -1, m, -1, F, F, S.A, S.B, S.ACC, OUT, S.SIG, S.TANH))
+            bad = int(run(0, 0, 0, m, k & 0xFF, m, -1, m, -1, F, F, _A, _B, _ACC, OUT, _SIG, _TANH))
         else:
-            bad = int(run(0, 0, 0, m, k & 0xFF, m, -1, m, -1, X, F, S.A, S.B, S.ACC, OUT, S.SIG, S.TANH))
+            bad = int(run(0, 0, 0, m, k & 0xFF, m, -1, m, -1, X, F, _A, _B, _ACC, OUT, _SIG, _TANH))
     except TypeError:
         bad = -1
     if bad:
@@ -380,13 +377,11 @@ def run(w: ptr8, x: ptr8, acc: int, M, nl: int, C, coff: int, W, woff: int, X, F
         e = (b >> 23) & 0xFF
         if e == 255:
             return q + 1
-        r = 150 - e - kin           # value * 2**kin = mantissa >> r
+        r = 150 - e - kin           # value * 2**kin = mantissa >> r (> 25 for e == 0: |kin| <= 120)
         v = 0
-        if e == 0 or r > 25:
-            v = 0
-        elif r <= 0:
+        if r <= 0:
             v = 255                 # far out of range: clip below
-        else:
+        elif r <= 25:
             v = ((((b & 0x7FFFFF) | 0x800000) >> (r - 1)) + 1) >> 1
         if (b >> 31) & 1:
             v = 0 - v
@@ -419,9 +414,8 @@ def run(w: ptr8, x: ptr8, acc: int, M, nl: int, C, coff: int, W, woff: int, X, F
         sx7 = sx << 7               # 128 * sum_i x_i
         sx = 0                      # the next layer's, as this one's outputs are made
         n16 = n_in & ~15
-        top = 0                     # the output layer: leave its table values in ACC
-        if l == nl - 1:
-            top = 1
+        if kind >= 3 and l == nl - 1:
+            kind += 2               # the output layer (5, 6): leave its table values in ACC
         y = ptr8(ya)
         for j in range(n_out):
             w = ptr8(wa)
@@ -450,13 +444,13 @@ def run(w: ptr8, x: ptr8, acc: int, M, nl: int, C, coff: int, W, woff: int, X, F
                 q = v >> 8
                 a = lut[q]
                 v = a + (((lut[q + 1] - a) * (v & 255) + 128) >> 8)
-                if top:
-                    o[j] = v
-                    continue
                 if kind == 3:
                     v = (v * 255 + 32768) >> 16
-                else:
+                elif kind == 4:
                     v = 128 + (((v - 32768) * 127 + 16384) >> 15)
+                else:
+                    o[j] = v
+                    continue
             elif kind == 0:
                 o[j] = acc + big    # |acc| < 2**30: stored non-negative
                 continue
@@ -477,7 +471,7 @@ def run(w: ptr8, x: ptr8, acc: int, M, nl: int, C, coff: int, W, woff: int, X, F
     off = 0
     if kind == 0:
         off = big
-    elif kind == 4:
+    elif kind == 6:
         off = 32768
     f[n] = tb[sc + nl]              # the output scale, read back as a float through F
     s = F[n]
