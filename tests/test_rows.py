@@ -1,6 +1,6 @@
 """rows.py, the dense kernels as CPython runs them, against kernels.py's (the same source
 everywhere else): the same results bit for bit, float32 and float64, with and without biases,
-rows with a zero delta."""
+rows with a zero delta, and signed zeros, overflow and nan in the weights."""
 import array
 import json
 import random
@@ -13,23 +13,30 @@ from conftest import LIB
 CASES = [(1, 1, 1), (3, 4, 0), (16, 32, 1), (32, 4, 1), (7, 5, 0)]
 
 
-def layer(r, n_in, n_out, tc):
+def layer(r, n_in, n_out, tc, special=False):
     W = array.array(tc, [r.uniform(-0.8, 0.8) for _ in range(n_in * n_out)])
+    if special:     # -0.0 in a row that does not change; a step past float32's range; nan
+        W[0] = -0.0
+        W[n_in * (n_out - 1)] = 3e38 if n_out > 1 else -0.0
+        W[-1] = float("nan")
     b = array.array(tc, [r.uniform(-0.2, 0.2) for _ in range(n_out)])
     x = [r.uniform(-1, 1) for _ in range(n_in)]
     delta = [r.uniform(-0.5, 0.5) if j % 3 else 0.0 for j in range(n_out)]
     return W, b, x, delta
 
 
+@pytest.mark.parametrize("special", [False, True])
 @pytest.mark.parametrize("tc", ["f", "d"])
 @pytest.mark.parametrize("n_in,n_out,has_b", CASES)
-def test_rows_are_the_kernels_on_cpython(tc, n_in, n_out, has_b):
+def test_rows_are_the_kernels_on_cpython(tc, n_in, n_out, has_b, special):
     sys.path.insert(0, str(LIB))
     from micronn import kernels, rows
     results = []
     for mod in (kernels, rows):
         r = random.Random(n_in * 100 + n_out)
-        W, b, x, delta = layer(r, n_in, n_out, tc)
+        W, b, x, delta = layer(r, n_in, n_out, tc, special)
+        if special:
+            x[0] = -1e30 if n_in > 1 else x[0]
         out = [0.0] * n_out
         mod.dense_forward(x, W, b, has_b, n_in, n_out, out)
         dprev = [9.0] * n_in
