@@ -50,6 +50,23 @@ def test_rows_are_the_kernels_on_cpython(tc, n_in, n_out, has_b, special):
     assert results[0] == results[1]
 
 
+@pytest.mark.parametrize("tc", ["f", "d"])
+def test_load_row_is_the_kernels_on_cpython(tc):
+    sys.path.insert(0, str(LIB))
+    from micronn import kernels, rows
+    row = [0.1, -0.0, 3, True, 1e39, -2.5e-45] * 2
+    flat = array.array("d", row * 3)
+    for src, off in ((row, 0), (tuple(row), 0), (flat, 6), (flat, 7), (array.array("f", row[:9]), 0)):
+        n = min(len(row), len(src) - off)
+        got = []
+        for mod in (kernels, rows):
+            a, longer, lst = array.array(tc, [7.0] * n), array.array(tc, [7.0] * (n + 2)), [7.0] * (n + 1)
+            for dst in (a, longer, lst):
+                mod.load_row(src, off, dst, n)
+            got.append(repr([a, longer, lst]))
+        assert got[0] == got[1]
+
+
 def test_cpython_trains_with_rows(cpython):
     """A float32 network on CPython trains through rows.py, as a board's kernels would."""
     got = cpython.run("""

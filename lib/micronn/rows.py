@@ -1,4 +1,4 @@
-"""The three dense kernels of kernels.py written for CPython, which Network uses there.
+"""The dense kernels of kernels.py (and load_row) written for CPython, which Network uses there.
 
 kernels.py walks flat arrays one element at a time: the fastest code under viper (and on
 firmware without it, which runs the same source as bytecode), but on CPython every read of an
@@ -37,10 +37,13 @@ else:
 
 def dense_backward_sgd(x, W, b, has_b, n_in, n_out, delta, dprev, has_prev, lr):
     """One online SGD step fused with backpropagation (kernels.dense_backward_sgd)."""
+    if len(x) != n_in:
+        x = x[:n_in]
     m = W.tolist()
     bl = b.tolist() if has_b else None
-    d = [0.0] * n_in
-    r = range(n_in)
+    if has_prev:
+        d = [0.0] * n_in
+        r = range(n_in)
     k = 0
     for j in range(n_out):
         dj = delta[j]
@@ -57,10 +60,10 @@ def dense_backward_sgd(x, W, b, has_b, n_in, n_out, delta, dprev, has_prev, lr):
                 m[k] = w - g * x[i]
                 k += 1
         else:
-            for i in r:
-                m[k] = m[k] - g * x[i]
+            for v in x:
+                m[k] = m[k] - g * v
                 k += 1
-    _store(W, m)
+    (_packers.get((W.typecode, len(m))) or _packer(W, len(m))).pack_into(W, 0, *m)
     if has_b:
         _store(b, bl)
     if has_prev:
@@ -69,6 +72,8 @@ def dense_backward_sgd(x, W, b, has_b, n_in, n_out, delta, dprev, has_prev, lr):
 
 def dense_backward_acc(x, W, GW, Gb, has_b, n_in, n_out, delta, dprev, has_prev):
     """Backpropagation that adds this sample's gradient to GW/Gb (kernels.dense_backward_acc)."""
+    if len(x) != n_in:
+        x = x[:n_in]
     m = W.tolist() if has_prev else None
     G = GW.tolist()
     Gbl = Gb.tolist() if has_b else None
@@ -88,8 +93,8 @@ def dense_backward_acc(x, W, GW, Gb, has_b, n_in, n_out, delta, dprev, has_prev)
                 G[k] = G[k] + dj * x[i]
                 k += 1
         else:
-            for i in r:
-                G[k] = G[k] + dj * x[i]
+            for v in x:
+                G[k] = G[k] + dj * v
                 k += 1
     _store(GW, G)
     if has_b:
@@ -98,21 +103,40 @@ def dense_backward_acc(x, W, GW, Gb, has_b, n_in, n_out, delta, dprev, has_prev)
         _put(dprev, d)
 
 
+def load_row(src, off, dst, n):
+    """dst[i] = src[off + i] (kernels.load_row): into an array, rounded to its type."""
+    if n < 8:                   # a short row: the loop costs less than the calls below
+        for i in range(n):
+            dst[i] = src[off + i]
+        return
+    v = src if off == 0 and len(src) == n else src[off:off + n]
+    if isinstance(dst, list):
+        dst[:n] = v
+    elif len(dst) == n:
+        _store(dst, v)
+    else:
+        for i in range(n):
+            dst[i] = v[i]
+
+
 _packers = {}
 
 
-def _store(a, values):
-    """a[:] = values, rounded to a's type: a list of floats written into an array in one call
-    (struct's native formats convert as array's item assignment does)."""
-    key = (a.typecode, len(values))
-    p = _packers.get(key)
+def _packer(a, n):
+    """A struct that writes n floats into array a, rounded to its type (struct's native formats
+    convert as array's item assignment does): a list written back in one call."""
+    p = _packers.get((a.typecode, n))
     if p is None:
-        p = _packers[key] = struct.Struct("%d%s" % (key[1], key[0]))
-    p.pack_into(a, 0, *values)
+        p = _packers[(a.typecode, n)] = struct.Struct("%d%s" % (n, a.typecode))
+    return p
+
+
+def _store(a, values):
+    _packer(a, len(values)).pack_into(a, 0, *values)
 
 
 def _put(dst, src):
-    if isinstance(dst, list):
+    if type(dst) is list:
         dst[:len(src)] = src
     else:
         for i in range(len(src)):
