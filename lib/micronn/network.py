@@ -269,8 +269,8 @@ class Network(Meta):
         when the model scales its inputs)."""
         n = self.sizes[0]
         m = length(x)
-        eng = self._engine()
-        if eng is not None and m == n:
+        if self.fast and m == n:
+            eng = self._engine()
             try:                    # every float32 finite: the common case, no float object
                 exact.to_f32(x, eng.x, n)
                 if exact.finite(eng.x, 0, n):
@@ -281,8 +281,11 @@ class Network(Meta):
             raise ValueError("predict needs one sample of %d numbers, got %r" % (n, x))
         if m != n:
             raise ValueError("sample has %d values, expected %d (the network has %d inputs)" % (m, n, n))
-        copy_row(x, 0, n, self._x, 0, "input")
-        return self._scaled(self._x)
+        x0 = self._x
+        copy_row(x, 0, n, x0, 0, "input")
+        if self.scaler is not None:
+            x0 = self._scaled(x0)
+        return x0
 
     def _scaled(self, x):
         """x (a scratch buffer of the network's), scaled in place when the model scales its inputs."""

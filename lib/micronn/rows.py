@@ -67,7 +67,10 @@ def dense_backward_sgd(x, W, b, has_b, n_in, n_out, delta, dprev, has_prev, lr):
     if has_b:
         _store(b, bl)
     if has_prev:
-        _put(dprev, d)
+        if type(dprev) is list:
+            dprev[:n_in] = d
+        else:
+            _put(dprev, d)
 
 
 def dense_backward_acc(x, W, GW, Gb, has_b, n_in, n_out, delta, dprev, has_prev):
