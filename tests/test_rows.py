@@ -10,10 +10,10 @@ import pytest
 
 from conftest import LIB
 
-CASES = [(1, 1, 1), (3, 4, 0), (16, 32, 1), (32, 4, 1), (7, 5, 0)]
+CASES = [(1, 1, 1), (3, 4, 0), (16, 32, 1), (32, 4, 1), (7, 5, 0), (5, 20, 0)]
 
 
-def layer(r, n_in, n_out, tc, special=False):
+def layer(r, n_in, n_out, tc, special=False, off=True):
     W = array.array(tc, [r.uniform(-0.8, 0.8) for _ in range(n_in * n_out)])
     if special:     # -0.0 in a row that does not change; a step past float32's range; nan
         W[0] = -0.0
@@ -21,20 +21,21 @@ def layer(r, n_in, n_out, tc, special=False):
         W[-1] = float("nan")
     b = array.array(tc, [r.uniform(-0.2, 0.2) for _ in range(n_out)])
     x = [r.uniform(-1, 1) for _ in range(n_in)]
-    delta = [r.uniform(-0.5, 0.5) if j % 3 else 0.0 for j in range(n_out)]
+    delta = [r.uniform(-0.5, 0.5) if j % 3 or not off else 0.0 for j in range(n_out)]
     return W, b, x, delta
 
 
+@pytest.mark.parametrize("off", [True, False])     # with and without units that are off
 @pytest.mark.parametrize("special", [False, True])
 @pytest.mark.parametrize("tc", ["f", "d"])
 @pytest.mark.parametrize("n_in,n_out,has_b", CASES)
-def test_rows_are_the_kernels_on_cpython(tc, n_in, n_out, has_b, special):
+def test_rows_are_the_kernels_on_cpython(tc, n_in, n_out, has_b, special, off):
     sys.path.insert(0, str(LIB))
     from micronn import kernels, rows
     results = []
     for mod in (kernels, rows):
         r = random.Random(n_in * 100 + n_out)
-        W, b, x, delta = layer(r, n_in, n_out, tc, special)
+        W, b, x, delta = layer(r, n_in, n_out, tc, special, off)
         if special:
             x[0] = -1e30 if n_in > 1 else x[0]
         out = [0.0] * n_out

@@ -14,7 +14,9 @@ import struct
 import sys
 from operator import mul
 
-if sys.version_info < (3, 12):
+_IN_ORDER = sys.version_info < (3, 12)      # sum() of floats adds them one by one, in order
+
+if _IN_ORDER:
     def dense_forward(x, W, b, has_b, n_in, n_out, out):
         """out[j] = b[j] + sum_i x[i] * W[j*n_in + i]   (pre-activation)."""
         if len(x) != n_in:
@@ -41,9 +43,17 @@ def dense_backward_sgd(x, W, b, has_b, n_in, n_out, delta, dprev, has_prev, lr):
         x = x[:n_in]
     m = W.tolist()
     bl = b.tolist() if has_b else None
+    fused = 0
     if has_prev:
-        d = [0.0] * n_in
-        r = range(n_in)
+        ds = delta[:n_out]
+        if _IN_ORDER and n_out >= 16 and 0.0 not in ds:
+            # many rows and none off: each backpropagated sum down a column of the weights
+            # (before the step) is one sum() in C, in the kernel's order
+            d = [sum(map(mul, m[i::n_in], ds), 0.0) for i in range(n_in)]
+        else:
+            d = [0.0] * n_in
+            r = range(n_in)
+            fused = 1
     k = 0
     for j in range(n_out):
         dj = delta[j]
@@ -53,7 +63,7 @@ def dense_backward_sgd(x, W, b, has_b, n_in, n_out, delta, dprev, has_prev, lr):
         g = lr * dj
         if has_b:
             bl[j] = bl[j] - g
-        if has_prev:
+        if fused:
             for i in r:
                 w = m[k]
                 d[i] += w * dj
