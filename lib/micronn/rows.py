@@ -5,10 +5,11 @@ firmware without it, which runs the same source as bytecode), but on CPython eve
 array('f') makes a float object and every index is an operation.  These do the same arithmetic
 in the same order on whole rows instead: a row's dot product is sum(map(mul, ...)), which adds
 in C, over one iterator of the weights (no slice per row); a layer's weights are read once into
-a list, updated there (CPython's fastest float arithmetic) while the backpropagated sums gather,
-and rounded back into the array by one struct.pack_into.  tests/test_rows.py checks that they
-give kernels.py's results bit for bit.  (From CPython 3.12 sum() compensates the rounding of
-its additions, which the kernels do not: there a row's products are added in a loop, in order.)
+a list, updated there (CPython's fastest float arithmetic) while the backpropagated sums gather
+(or, for many rows, are summed down its columns first), and rounded back into the array by one
+struct.pack_into.  tests/test_rows.py checks that they give kernels.py's results bit for bit.
+(From CPython 3.12 sum() compensates the rounding of its additions, which the kernels do not:
+there a row's products are added in a loop, in order, and the sums gather row by row.)
 """
 import struct
 import sys
