@@ -46,10 +46,10 @@ def dense_backward_sgd(x, W, b, has_b, n_in, n_out, delta, dprev, has_prev, lr):
     bl = b.tolist() if has_b else None
     fused = 0
     if has_prev:
-        ds = delta[:n_out]
-        if _IN_ORDER and n_out >= 16 and 0.0 not in ds:
+        if _IN_ORDER and n_out >= 16 and 0.0 not in delta[:n_out]:
             # many rows and none off: each backpropagated sum down a column of the weights
             # (before the step) is one sum() in C, in the kernel's order
+            ds = delta[:n_out]
             d = [sum(map(mul, m[i::n_in], ds), 0.0) for i in range(n_in)]
         else:
             d = [0.0] * n_in
