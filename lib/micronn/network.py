@@ -8,8 +8,8 @@ from .meta import Meta, top
 from .rng import Random
 from .sizes import ITEMSIZE, check_optimizer, param_count, training_nbytes
 
-# the dense kernels: kernels.py's on MicroPython, rows.py's (the same arithmetic on whole rows)
-# on CPython
+# the dense kernels and load_row: kernels.py's on MicroPython, rows.py's (the same arithmetic on
+# whole rows) on CPython
 if getattr(sys, "implementation", None) and sys.implementation.name == "cpython":
     from . import rows as dense
 else:
@@ -54,7 +54,9 @@ class Dense:
         return self.out
 
     def forward(self, x):
-        out = self.outputs()
+        out = self.out
+        if out is None:
+            out = self.outputs()
         dense.dense_forward(x, self.W, self.b, self.has_b, self.n_in, self.n_out, out)
         self.act_forward(out, self.n_out)
         return out
@@ -248,8 +250,8 @@ class Network(Meta):
 
     def _forward(self, x):
         """The outputs for one sample (each layer's also kept, for backpropagation)."""
-        eng = self._engine()
-        if eng is not None:
+        if self.fast:
+            eng = self._engine()
             if x is not eng.x:
                 exact.to_f32(x, eng.x, len(eng.x))
             return eng.forward(self.layers)
@@ -267,8 +269,8 @@ class Network(Meta):
         when the model scales its inputs)."""
         n = self.sizes[0]
         m = length(x)
-        eng = self._engine()
-        if eng is not None and m == n:
+        if self.fast and m == n:
+            eng = self._engine()
             try:                    # every float32 finite: the common case, no float object
                 exact.to_f32(x, eng.x, n)
                 if exact.finite(eng.x, 0, n):
@@ -279,8 +281,11 @@ class Network(Meta):
             raise ValueError("predict needs one sample of %d numbers, got %r" % (n, x))
         if m != n:
             raise ValueError("sample has %d values, expected %d (the network has %d inputs)" % (m, n, n))
-        copy_row(x, 0, n, self._x, 0, "input")
-        return self._scaled(self._x)
+        x0 = self._x
+        copy_row(x, 0, n, x0, 0, "input")
+        if self.scaler is not None:
+            x0 = self._scaled(x0)
+        return x0
 
     def _scaled(self, x):
         """x (a scratch buffer of the network's), scaled in place when the model scales its inputs."""
@@ -334,18 +339,21 @@ class Network(Meta):
         if eng is not None:
             eng.load(src, off, words)
             return self._scaled(eng.x)
-        if self._xd is None:
-            self._xd = zeros(self.dtype, n)
-        kernels.load_row(src, off, self._xd, n)
-        kernels.load_row(self._xd, 0, self._x, n)
-        return self._scaled(self._x)
+        xd, x = self._xd, self._x
+        if xd is None:
+            xd = self._xd = zeros(self.dtype, n)
+        dense.load_row(src, off, xd, n)
+        dense.load_row(xd, 0, x, n)
+        if self.scaler is not None:
+            self.scaler.apply(x)
+        return x
 
     def _target(self, Y, off, src):
         """Targets src[off:off+n_out] rounded to the network's dtype, as the weights are."""
         t = self._t
         if t is None:
             t = self._t = zeros(self.dtype, self.sizes[-1])
-        kernels.load_row(src, off, t, len(t))
+        dense.load_row(src, off, t, len(t))
         return t
 
     # -- training ------------------------------------------------------------------------------
@@ -355,39 +363,40 @@ class Network(Meta):
         term.  lr is a number: step the weights now (online SGD); None: add to the gradient sums.
         """
         layers = self.layers
-        top = layers[-1]
-        value = losses.output_delta(loss, top.out, Y, off, top.n_out, top.delta, s)
+        l = len(layers) - 1
+        L = layers[l]
+        value = losses.output_delta(loss, L.out, Y, off, L.n_out, L.delta, s)
         if not losses.combined(loss):
-            top.act_backward(top.delta, top.out, top.n_out)
-        for l in range(len(layers) - 1, -1, -1):
-            L = layers[l]
+            L.act_backward(L.delta, L.out, L.n_out)
+        while l >= 0:
             if l:
                 prev = layers[l - 1]
-                inp, dprev = prev.out, prev.delta
+                inp, dprev, has_prev = prev.out, prev.delta, 1
             else:
-                inp, dprev = x, None
+                inp, dprev, has_prev = x, None, 0
             if L.kind:
-                L.backward(inp, dprev, 1 if l else 0, lr)
+                L.backward(inp, dprev, has_prev, lr)
             elif lr is None:
-                dense.dense_backward_acc(inp, L.W, L.GW, L.Gb, L.has_b, L.n_in, L.n_out,
-                                           L.delta, dprev, 1 if l else 0)
+                dense.dense_backward_acc(inp, L.W, L.GW, L.Gb, L.has_b, L.n_in, L.n_out, L.delta, dprev, has_prev)
             else:
-                dense.dense_backward_sgd(inp, L.W, L.b, L.has_b, L.n_in, L.n_out,
-                                           L.delta, dprev, 1 if l else 0, lr)
+                dense.dense_backward_sgd(inp, L.W, L.b, L.has_b, L.n_in, L.n_out, L.delta, dprev, has_prev, lr)
             if l:
                 prev.act_backward(dprev, inp, prev.n_out)
+                L = prev
+            l -= 1
         return value
 
     def _sample(self, eng, X, Y, i, xflat, yflat, words, loss, s, lr):
         """Forward and backward for sample i of a checked data set; its loss term."""
-        n_in, n_out = self.sizes[0], self.sizes[-1]
-        src, off = (X, i * n_in) if xflat else (X[i], 0)
-        T = self._target(Y, i * n_out if yflat else 0, Y if yflat else Y[i])
-        x = self._load(eng, src, off, words)
+        sizes = self.sizes
+        T = self._target(Y, i * sizes[-1] if yflat else 0, Y if yflat else Y[i])
+        x = self._load(eng, X, i * sizes[0], words) if xflat else self._load(eng, X[i], 0, words)
         if eng is not None:
             eng.forward(self.layers)
             return eng.backward(self.layers, T, 0, loss, s, lr)
-        self._forward(x)
+        out = x
+        for L in self.layers:           # (_forward's float path)
+            out = L.forward(out)
         return self._backward(x, T, 0, loss, s, lr)
 
     def _prepare_training(self, eng):
