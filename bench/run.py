@@ -9,8 +9,9 @@ MICROPY_FLOAT_IMPL_FLOAT, built with -m32: 4-byte words, float32 and 31-bit smal
 an ESP32's or RP2040's MicroPython), that runtime gets a table of its own.
 
 Each process keeps the fastest of several runs of at least 20 ms; the runner repeats each
-process RUNS times and keeps the fastest again (the heap figures: the median), because this is
-a shared, noisy machine: the slower runs measure the other processes.  When the naive baseline
+process RUNS times, the implementations of a network taking turns, and keeps the fastest again
+(the heap figures: the median), because this is a shared, noisy machine: the slower runs
+measure the other processes, and runs close together in time see the same machine.  When the naive baseline
 does not fit in 192 KB (its floats are 32-byte heap objects on a 64-bit port) it is measured
 in the smallest heap it runs in, found by doubling from 192 KB, and the table says so.
 """
@@ -88,15 +89,10 @@ def one(runtime, impl, net, heap=None):
     return out, None
 
 
-def fastest_of(runtime, impl, net, heap=None):
-    results = []
-    for _ in range(RUNS):
-        r, err = one(runtime, impl, net, heap)
-        if r is None:
-            return None, err
-        results.append(r)
+def fastest_of(results):
+    """One row from its runs: the fastest run's times (the least disturbed), the median heap."""
     out = dict(results[0])
-    for key in ("train_us", "infer_us"):         # the fastest process: the least disturbed
+    for key in ("train_us", "infer_us"):
         if key in out:
             out[key] = min(r[key] for r in results)
     if "infer_us" in out:
@@ -105,28 +101,50 @@ def fastest_of(runtime, impl, net, heap=None):
         if key in out:
             vals = sorted(r[key] for r in results)
             out[key] = vals[len(vals) // 2]
-    return out, None
+    return out
+
+
+def failed(runtime, impl, net, err):
+    print("  %s %s failed: %s" % (impl, net, " ".join(err or [])), file=sys.stderr)
+    if runtime != "cpython" and "MemoryError" in " ".join(err or []):
+        return nofit("an -X heapsize=%s heap (%s)" % (HEAP, " ".join(err).split(": ", 1)[-1]))
+    return None
 
 
 def measure(runtime):
+    """Each row RUNS times, a network's implementations taking turns (the naive lists, micronn,
+    ..., then again), so that a ratio compares processes run close together on this shared
+    machine, whose speed drifts; each row keeps its fastest run."""
     rows = {}
     for net in NETS:
-        for impl in IMPLS:
+        runs, heaps = {}, {}
+        for impl in IMPLS:              # the first round also finds the heap each row runs in
             if not applies(net, impl):
                 continue
-            r, err = fastest_of(runtime, impl, net)
+            r, err = one(runtime, impl, net)
             if r is None and runtime != "cpython" and impl == "naive":
                 kb = 192
                 while r is None and kb < 8192:
                     kb *= 2
-                    r, _ = fastest_of(runtime, impl, net, "%dk" % kb)
+                    r, _ = one(runtime, impl, net, "%dk" % kb)
                 if r is not None:
-                    r["heap"] = "%dk" % kb
+                    heaps[impl] = "%dk" % kb
             if r is None:
-                print("  %s %s failed: %s" % (impl, net, " ".join(err or [])), file=sys.stderr)
-                if runtime != "cpython" and "MemoryError" in " ".join(err or []):
-                    r = nofit("an -X heapsize=%s heap (%s)" % (HEAP, " ".join(err).split(": ", 1)[-1]))
-            rows[(net, impl)] = r
+                rows[(net, impl)] = failed(runtime, impl, net, err)
+            else:
+                runs[impl] = [r]
+        for _ in range(RUNS - 1):
+            for impl in list(runs):
+                r, err = one(runtime, impl, net, heaps.get(impl))
+                if r is None:
+                    rows[(net, impl)] = failed(runtime, impl, net, err)
+                    del runs[impl]
+                else:
+                    runs[impl].append(r)
+        for impl, results in runs.items():
+            rows[(net, impl)] = fastest_of(results)
+            if impl in heaps:
+                rows[(net, impl)]["heap"] = heaps[impl]
     return rows
 
 
