@@ -101,8 +101,6 @@ class QNetwork(Meta):
     are shared by all int8 models of the process (_lut, _fit).
     """
     dtype = "b"
-    _act = None
-    scaler = None       # Meta's, here too: predict() finds it one class sooner
 
     def __init__(self, sizes, acts, bias, buf=None):
         """A model of these sizes; buf: its buffer (None: a zeroed one, to be read from a file and
@@ -110,7 +108,11 @@ class QNetwork(Meta):
         from .activations import NAMES
         L = len(sizes) - 1
         self._m = buf or new_buffers(sizes)
-        self._nl = L
+        # four attributes in all (what fits the smallest table an instance grows), each one of
+        # the instance: predict() reads the instance's quicker than a class's
+        self._k = L                 # the number of layers, and the outputs << 8 once ready
+        self._act = None            # the output activation still to apply in float
+        self.scaler = None
         at, n = _regions(sizes)[-1]
         tail = memoryview(self._m)[at:at + n]
         for l in range(L + 1):
@@ -123,23 +125,24 @@ class QNetwork(Meta):
     # -- description ---------------------------------------------------------------------------
 
     def _tail(self):
-        L = self._nl
+        L = self._k & 0xFF
         return memoryview(self._m)[len(self._m) - 3 * L - 3:]
 
     @property
     def sizes(self):
         t = self._tail()
-        return [t[2 * l] | t[2 * l + 1] << 8 for l in range(self._nl + 1)]
+        return [t[2 * l] | t[2 * l + 1] << 8 for l in range((self._k & 0xFF) + 1)]
 
     @property
     def activations(self):
         from .activations import NAMES
         t = self._tail()
-        return [NAMES[t[2 * self._nl + 2 + l]] for l in range(self._nl)]
+        L = self._k & 0xFF
+        return [NAMES[t[2 * L + 2 + l]] for l in range(L)]
 
     @property
     def bias(self):
-        return bool(self._tail()[3 * self._nl + 2])
+        return bool(self._tail()[3 * (self._k & 0xFF) + 2])
 
     @property
     def n_params(self):
@@ -196,16 +199,16 @@ class QNetwork(Meta):
         """Size the shared scratch and make the activation tables the model's layers use."""
         global _SIG, _TANH
         sizes, T = self.sizes, self.T
-        kinds = [T[l * ROW + KIND] for l in range(self._nl)]
+        L = self._k & 0xFF
+        kinds = [T[l * ROW + KIND] for l in range(L)]
         if KIND_SIGMOID in kinds:
             _SIG = _lut(KIND_SIGMOID)
         if KIND_TANH in kinds:
             _TANH = _lut(KIND_TANH)
         _fit(sizes)
-        self._k = self._nl | sizes[-1] << 8     # (one attribute: a model is little besides _m)
+        self._k = L | sizes[-1] << 8
         act = self.activations[-1]
-        # the output activation still to apply in float (sigmoid and tanh come from the tables);
-        # an attribute of the model even when None, which is quicker to read than the class's
+        # (sigmoid and tanh come from the tables)
         self._act = None if act in _BOUNDED else activations.get(act)[0]
         return self
 
@@ -308,9 +311,9 @@ def _predict(q, X, OUT):
                 raise TypeError
             exact.to_f32(X, F, n)
             sc.apply(F)
-            bad = int(run(0, 0, 0, m, k & 0xFF, m, -1, m, -1, F, F, _A, _B, _ACC, OUT, _SIG, _TANH))
+            bad = int(run(0, 0, 0, m, k & 0xFF, _F, OUT, None, None))
         else:
-            bad = int(run(0, 0, 0, m, k & 0xFF, m, -1, m, -1, X, F, _A, _B, _ACC, OUT, _SIG, _TANH))
+            bad = int(run(0, 0, 0, m, k & 0xFF, X, OUT, None, None))
     except TypeError:
         bad = -1
     if bad:
@@ -322,27 +325,27 @@ def _predict(q, X, OUT):
 
 
 @micropython.viper
-def run(w: ptr8, x: ptr8, acc: int, M, nl: int, C, coff: int, W, woff: int, X, F, A, B, ACC, OUT, SIG,
-        TANH) -> int:
+def run(w: ptr8, x: ptr8, acc: int, M, nl: int, X, OUT, C, W) -> int:
     """The whole network in one call; returns 0, -1 when X is not a sequence of the network's
     number of inputs, or 1 + the index of an input that is inf or nan.
 
-    M holds the model's layer table T and its scales, C the row constants from byte coff on, W
-    the weight bytes from woff on (QNetwork passes its one buffer for all three, and -1 for
-    where C and W follow T and the scales in it; a module exported by micronn_host passes
-    them apart, its weights read in place).  The inputs X become float32 in F (X may be F,
-    filled by the caller; the one slot beyond them is scratch),
-    then bytes in A scaled by 2**(scales[0]); each layer (a row of T) goes from the bytes in A
-    into B (and the next back); the output layer leaves its accumulators + 2**30, or its 16-bit
-    table values, in ACC, and OUT[j] = (ACC[j] - offset) * scales[nl].
+    M holds the model's layer table T and its scales, and after them the row constants C and
+    the weight bytes W, unless C and W are given (a module exported by micronn_host passes them
+    apart, its weights read in place; QNetwork passes None).  It computes in the scratch, the
+    module's globals (fewer arguments make a quicker call): the inputs X become float32 in _F
+    (X may be _F, filled by the caller; the one slot beyond them is scratch), then bytes in _A
+    scaled by 2**(scales[0]); each layer (a row of T) goes from the bytes in _A into _B (and the
+    next back); the output layer leaves its accumulators + 2**30, or its 16-bit table values
+    (_SIG, _TANH), in _ACC, and OUT[j] = (_ACC[j] - offset) * scales[nl].
 
     The multiply-add loop moves two pointers along a row of weights and the inputs and reads
     them at constant offsets, 16 at a time, which viper compiles to the fewest instructions.
     w, x and acc are arguments (pass 0) only because viper keeps a function's first locals,
     arguments first, in machine registers.
     """
+    F = _F
     tb = ptr32(M)
-    o = ptr32(ACC)
+    o = ptr32(_ACC)
     f = ptr32(F)
     big = 1 << 15
     big = big << 15                 # 2**30, built at run time: too big a constant for a board
@@ -362,14 +365,18 @@ def run(w: ptr8, x: ptr8, acc: int, M, nl: int, C, coff: int, W, woff: int, X, F
         kin = (((b & 0x7FFFFF) | 0x800000) >> (150 - e))
         if (b >> 31) & 1:
             kin = 0 - kin
-    if coff < 0:                    # C right after the scales, W right after C
+    c = ptr32(M)                    # the row constants, 32 bits each (two 16-bit halves)
+    mw = 0                          # W's address
+    if C:
+        c = ptr32(C)
+        mw = int(ptr8(W))
+    else:                           # C right after the scales, W right after C
         coff = 4 * (sc + nl + 1)
         last = 10 * (nl - 1)
-        woff = coff + 4 * (int(tb[last + 3]) + int(tb[last + 1]))
-    c = ptr32(int(ptr8(C)) + coff)  # the row constants, 32 bits each (two 16-bit halves)
-    mw = int(ptr8(W)) + woff        # W's address
-    xa = int(ptr8(A))
-    ya = int(ptr8(B))
+        c = ptr32(int(ptr8(M)) + coff)
+        mw = int(ptr8(M)) + coff + 4 * (int(tb[last + 3]) + int(tb[last + 1]))
+    xa = int(ptr8(_A))
+    ya = int(ptr8(_B))
     xq = ptr8(xa)
     sx = 0                          # the sum of a layer's input bytes
     for q in range(n):
@@ -399,15 +406,15 @@ def run(w: ptr8, x: ptr8, acc: int, M, nl: int, C, coff: int, W, woff: int, X, F
         n_in = int(tb[t])
         n_out = int(tb[t + 1])
         wa = mw + int(tb[t + 2])    # this layer's first weight
-        cj = int(tb[t + 3])
+        cj = ptr32(int(c) + 4 * int(tb[t + 3]))     # this layer's row constants
         P = int(tb[t + 5])
         Mu = int(tb[t + 6])
         SH = int(tb[t + 7])
         kind = int(tb[t + 8])
         zy = int(tb[t + 9])
-        lut = ptr16(SIG)
+        lut = ptr16(_SIG)
         if kind == 4:
-            lut = ptr16(TANH)
+            lut = ptr16(_TANH)
         half = 0
         if SH > 0:
             half = 1 << (SH - 1)
@@ -420,8 +427,8 @@ def run(w: ptr8, x: ptr8, acc: int, M, nl: int, C, coff: int, W, woff: int, X, F
         for j in range(n_out):
             w = ptr8(wa)
             x = ptr8(xa)
-            acc = ((c[cj] ^ s31) - s31) - sx7
-            cj += 1
+            acc = ((cj[0] ^ s31) - s31) - sx7
+            cj = ptr32(int(cj) + 4)
             e = wa + n16
             while int(w) < e:
                 acc += (w[0] * x[0] + w[1] * x[1] + w[2] * x[2] + w[3] * x[3]

@@ -168,17 +168,17 @@ def _int8(q, name):
             sc.kind, _bytes_literal(_buf(sc.offset)), _bytes_literal(_buf(sc.factor))))
     n_in, n_out, width = sizes[0], sizes[-1], max(sizes)
     out += ["_x = [0.0] * %d" % n_in,
-            "_f = array.array('f', bytearray(%d))" % (4 * (n_in + 1)),
-            "_a = bytearray(%d)" % width,
-            "_b = bytearray(%d)" % width,
-            "_acc = array.array('i', bytearray(%d))" % (4 * n_out),
+            "_F = array.array('f', bytearray(%d))" % (4 * (n_in + 1)),
+            "_A = bytearray(%d)" % width,
+            "_B = bytearray(%d)" % width,
+            "_ACC = array.array('i', bytearray(%d))" % (4 * n_out),
             "_out = [0.0] * %d" % n_out,
             "", "", "def predict(x):"] + _check_lines(n_in) + [
             "    copy_row(x, 0, %d, _x, 0, 'input')" % n_in,
-            "    to_f32(_x, _f, %d)" % n_in]
+            "    to_f32(_x, _F, %d)" % n_in]
     if q.scaler is not None:
-        out.append("    _scaler.apply(_f)")
-    out += ["    bad = run(_W, _a, 0, _T, %d, _C, 0, _W, 0, _f, _f, _a, _b, _acc, _out, _SIG, _TANH)" % len(acts),
+        out.append("    _scaler.apply(_F)")
+    out += ["    bad = run(_W, _A, 0, _T, %d, _F, _out, _C, _W)" % len(acts),
             "    if bad:",
             "        raise ValueError('input %d: %r does not fit a float32' % (bad - 1, x[bad - 1]))"]
     if out_act:
