@@ -253,21 +253,8 @@ class QConv(Meta):
     # -- inference -------------------------------------------------------------------------------
 
     def _run(self, x):
-        f, out = self._f, self._out
-        try:
-            if len(x) != len(f):
-                raise TypeError
-            exact.to_f32(x, f, len(f))
-            if self.scaler is not None:
-                self.scaler.apply(f)
-            bad = run(*self._args)
-        except TypeError:
-            bad = -1
-        if bad:
-            self._bad_input(x, bad)
-        if self._act is not None:
-            self._act(out, len(out))
-        return out
+        """The outputs for one sample x, in the model's own list (_sample)."""
+        return _sample(self, x)
 
     def _bad_input(self, x, bad):
         from .data import length, number
@@ -307,6 +294,34 @@ class QConv(Meta):
             raise ValueError("quantized models are saved as .mnn only, not %r" % (format,))
         from . import store
         store.save(path, store.header(self.describe()), self.buffers())
+
+
+
+def _sample(q, X):
+    """QConv q's outputs for the sample X in its own list q._out: the input rounded to float32
+    and scaled, run(), the output activation; a ValueError that says what is wrong with a bad
+    X.  A viper function for its frame, which MicroPython would otherwise take from the heap at
+    every call (see quant._predict)."""
+    f = q._f
+    out = q._out
+    bad = 0
+    try:
+        n = int(len(f))
+        if int(len(X)) != n:
+            raise TypeError
+        exact.to_f32(X, f, n)
+        sc = q.scaler
+        if sc:
+            sc.apply(f)
+        bad = int(run(*q._args))
+    except TypeError:
+        bad = -1
+    if bad:
+        q._bad_input(X, bad)
+    act = q._act
+    if act:
+        act(out, int(len(out)))
+    return out
 
 
 
