@@ -108,8 +108,8 @@ class QNetwork(Meta):
         from .activations import NAMES
         L = len(sizes) - 1
         self._m = buf or new_buffers(sizes)
-        # four attributes in all (what fits the smallest table an instance grows), each one of
-        # the instance: predict() reads the instance's quicker than a class's
+        # four attributes, all on the instance (predict() reads those quicker than a class's);
+        # an instance's attribute table holds four before it grows
         self._k = L                 # the number of layers, and the outputs << 8 once ready
         self._act = None            # the output activation still to apply in float
         self.scaler = None
