@@ -16,7 +16,7 @@ import pytest
 
 import micronn
 from boards import ARTICLE, Cable, Sim, article_epochs, cli, deployed, need_board, one_error_line, start_cli
-from micronn_host.errors import BoardReset
+from micronn_host.errors import BoardReset, MicronnError
 from micronn_host.sim.unixport import port_free
 from conftest import find_micropython, need
 
@@ -422,6 +422,44 @@ def test_a_training_larger_than_the_free_heap_is_refused_with_the_numbers(board,
     need_, free, largest = (int(g) for g in m.groups())
     assert need_ > free and 160000 > largest
     assert board.names("/models") == before
+
+
+def need_small_flash(board):
+    if board.board != "m4f":
+        pytest.skip("the virtual esp32's flash is a directory on this computer's disk; the emulated M4F "
+                    "board has a 512 KiB filesystem")
+
+
+def test_data_larger_than_the_boards_flash_is_refused_before_it_is_sent(board, tmp_path):
+    need_small_flash(board)
+    data = tmp_path / "big.csv"         # 3000 rows of 65 numbers: about 780 KB as float32
+    data.write_text("".join(",".join(["0.5"] * 64) + ",%d\n" % (i % 2) for i in range(3000)))
+    before = board.names("/data")
+    msg = one_error_line(cli("train", data, "--layers", "64,8,1", "--epochs", 1, "--model", "toobig",
+                             port=board.port))
+    m = re.search(r"/data/train\.mnd: (\d+) bytes do not fit on the board's flash \((\d+) bytes free\)$", msg)
+    assert m, msg
+    assert int(m.group(1)) >= 4 * 65 * 3000 > int(m.group(2))
+    assert board.names("/data") == before and "toobig.mnn" not in board.names("/models")
+
+
+def test_a_write_that_runs_out_of_flash_says_so_and_leaves_nothing_behind(board):
+    """The filesystem keeps blocks for itself, so a file it said had room for can still fill it
+    (ENOSPC on the board, a bare "28" on firmware without errno names)."""
+    need_small_flash(board)
+    repl = board._repl()
+    try:
+        free = repl.flash_free()
+        with pytest.raises(MicronnError) as e:
+            repl.put("/filler.bin", bytes(free - 8))
+        assert str(e.value) == ("/filler.bin: %d bytes do not fit on the board's flash (%d bytes were free; the "
+                                "filesystem needs some of them for itself)" % (free - 8, free))
+        assert not [n for n in repl.listdir("/") if n.startswith("filler")]
+        repl.put("/small.bin", b"still works")
+        assert repl.get("/small.bin") == b"still works"
+        repl.remove("/small.bin")
+    finally:
+        repl.close()
 
 
 def test_a_model_larger_than_the_free_heap_is_not_installed(board, tmp_path):

@@ -9,7 +9,10 @@ even compile much more), and the same checks:
   PATH.part; the board reads the file back and reports its size and CRC-32, and only when they
   match what was sent is it renamed over PATH.  A board without os.rename (the micro:bit)
   writes PATH itself, and it is removed when the check fails: code for such boards keeps
-  generations of a file instead (boards/tiny.py).
+  generations of a file instead (boards/tiny.py).  A board that says how much flash is free
+  (os.statvfs) is asked first, and data that does not fit is refused before it is sent; a write
+  that fills the flash all the same (the filesystem keeps blocks for itself) is said in the same
+  one line, and its part file removed.
 - get(path): the board streams the file and its CRC-32; both are checked here before anything
   is returned.
 
@@ -22,6 +25,17 @@ import zlib
 
 from .. import libsource
 from ..errors import BoardError, MicronnError, TransferError
+
+
+class FlashFull(MicronnError):
+    """A write on the board failed: no room left on its filesystem (ENOSPC)."""
+
+
+def _no_space(text):
+    """Whether a board's OSError text is ENOSPC (28): "[Errno 28] ENOSPC", or "28" alone on
+    firmware without errno names."""
+    text = text.strip()
+    return text == "28" or text.startswith("[Errno 28]") or "ENOSPC" in text
 
 # what the board has: _fd decodes a chunk (_fe encodes one; None: hex), and whether it renames
 PROBE = """import os
@@ -52,6 +66,12 @@ HELPERS = {
  except OSError:
   return -1""", ()),
     "_fk": (READER, ()),
+    "_ff": ("""def _ff(p):
+ try:
+  s = os.statvfs(p)
+  return s[0] * s[3]
+ except (OSError, AttributeError):
+  return -1""", ()),
     "_fc": ("""def _fc(p):
  c = n = 0
  f = open(p, 'rb')
@@ -128,9 +148,15 @@ class Files:
         try:
             return self.exec(code, **kw)
         except BoardError as e:
+            if e.exc_type == "OSError" and _no_space(str(e)):
+                raise FlashFull("the board's flash is full")
             if e.exc_type in ("ValueError", "OSError"):
                 raise MicronnError("%s (on the board)" % e)
             raise
+
+    def flash_free(self, path="/"):
+        """Bytes free on the board's filesystem that holds path; -1 when it does not say."""
+        return int(self._run("print(_ff(%r))" % path, "_ff").decode().strip())
 
     def put(self, path, data, on_progress=None):
         """Write bytes to a board file; it replaces the old one only once checked (see above).
@@ -138,6 +164,12 @@ class Files:
         micro:bit's 63-byte receive buffer drops what does not fit."""
         self._helper("_fr")
         tmp = path + ".part" if self.can_rename else path
+        # (a board without os.rename, the micro:bit, has no statvfs either: boards/tiny.py
+        # counts its flash itself)
+        free = self.flash_free() if self.can_rename else -1
+        if 0 <= free < len(data):
+            raise MicronnError("%s: %d bytes do not fit on the board's flash (%d bytes free)"
+                               % (path, len(data), free))
         if path.rfind("/") > 0:
             self._run("q = ''\nfor s in %r.split('/')[1:-1]:\n q += '/' + s\n try:\n  os.mkdir(q)\n"
                       " except OSError:\n  pass" % path)
@@ -159,8 +191,13 @@ class Files:
                 if on_progress:
                     on_progress(sent[0], len(data))
 
-        self._run("_fr(%r, %d, %d)" % (tmp, len(data), k), "_fr", on_output=on_output, timeout=SILENCE,
-                  limit=transfer_limit(len(data)))
+        try:
+            self._run("_fr(%r, %d, %d)" % (tmp, len(data), k), "_fr", on_output=on_output, timeout=SILENCE,
+                      limit=transfer_limit(len(data)))
+        except FlashFull:           # the filesystem's own blocks took more than it said was free
+            self.remove(tmp)
+            raise MicronnError("%s: %d bytes do not fit on the board's flash (%d bytes were free; the "
+                               "filesystem needs some of them for itself)" % (path, len(data), free))
         got = ast.literal_eval(lines.decode().strip())
         if got != (zlib.crc32(data), len(data)):
             self.remove(tmp)
