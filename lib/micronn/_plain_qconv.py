@@ -257,17 +257,8 @@ class QConv(Meta):
         return _sample(self, x)
 
     def _bad_input(self, x, bad):
-        from .data import length, number
-        n = len(self._f)
-        if length(x) != n:
-            raise ValueError("sample has %s values, expected %d (the network has %d inputs)"
-                             % (length(x) if length(x) >= 0 else repr(x), n, n))
-        for i in range(n):
-            try:
-                number(x[i])
-            except ValueError as e:
-                raise ValueError("input %d: %s" % (i, e))
-        raise ValueError("input %d: %r does not fit a float32" % (bad - 1, x[bad - 1]))
+        from .data import bad_sample
+        bad_sample(x, len(self._f), bad, self.scaler is not None)
 
     def predict(self, x):
         """Outputs (a list) for one sample."""

@@ -53,6 +53,21 @@ def number(v):
     return f
 
 
+def bad_sample(x, n, at, scaled=False):
+    """Raise the ValueError that says what is wrong with the sample x for a model of n inputs
+    whose integer kernel refused it: its length, a value that is not a number, or else its value
+    at index at - 1, which does not fit a float32 (once scaled, when the model scales its inputs)."""
+    if length(x) != n:
+        raise ValueError("sample has %s values, expected %d (the network has %d inputs)"
+                         % (length(x) if length(x) >= 0 else repr(x), n, n))
+    for i in range(n):
+        try:
+            number(x[i])
+        except ValueError as e:
+            raise ValueError("input %d: %s" % (i, e))
+    raise ValueError("input %d: %r does not fit a float32%s" % (at - 1, x[at - 1], " once scaled" if scaled else ""))
+
+
 def whole_number(v, name, least):
     """v if it is an int >= least (not a bool), else ValueError naming the parameter."""
     if isinstance(v, bool) or not isinstance(v, int) or v < least:

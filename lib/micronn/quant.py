@@ -237,19 +237,8 @@ class QNetwork(Meta):
     # -- inference -----------------------------------------------------------------------------
 
     def _bad_input(self, x, bad):
-        """Raise the ValueError that says what is wrong with the sample x."""
-        from .data import length, number
-        n = self.sizes[0]
-        if length(x) != n:
-            raise ValueError("sample has %s values, expected %d (the network has %d inputs)"
-                             % (length(x) if length(x) >= 0 else repr(x), n, n))
-        for i in range(n):
-            try:
-                number(x[i])
-            except ValueError as e:
-                raise ValueError("input %d: %s" % (i, e))
-        raise ValueError("input %d: %r does not fit a float32%s"
-                         % (bad - 1, x[bad - 1], "" if self.scaler is None else " once scaled"))
+        from .data import bad_sample
+        bad_sample(x, self.sizes[0], bad, self.scaler is not None)
 
     def predict(self, x):
         """Outputs (a list) for one sample."""
