@@ -29,7 +29,7 @@ import time
 
 import micronn
 from micronn import data as _data
-from micronn import losses, model, network, store
+from micronn import losses, model, network
 from micronn.sizes import ITEMSIZE
 
 from .. import dataset
@@ -482,6 +482,7 @@ class TinyBoard(Board):
         clock = {"start": time.monotonic()}
         clock["saved"] = clock["start"]
         ev.started(net.n_params, free, uart is not None)
+        saving, kept = {}, set()            # generation -> epochs, as the job announces it before writing it
 
         def on_line(tag, text):
             now = time.monotonic()
@@ -498,8 +499,6 @@ class TinyBoard(Board):
             elif tag == "S":
                 gen_, epoch = text.split()
                 saving[int(gen_)] = int(epoch)
-
-        saving, kept = {}, set()            # generation -> epochs, as the job announces it before writing it
 
         def settle(g):
             """The board keeps generation g of the model (an older one or None: no checkpoint of this job)."""

@@ -164,9 +164,10 @@ class Files:
         micro:bit's 63-byte receive buffer drops what does not fit."""
         self._helper("_fr")
         tmp = path + ".part" if self.can_rename else path
-        # (a board without os.rename, the micro:bit, has no statvfs either: boards/tiny.py
-        # counts its flash itself)
-        free = self.flash_free() if self.can_rename else -1
+        # asked only for more than a chunk (one round trip fewer for each of deploy's small
+        # files: a write that fills the flash is said all the same, below); a board without
+        # os.rename, the micro:bit, has no statvfs either: boards/tiny.py counts its flash itself
+        free = self.flash_free() if self.can_rename and len(data) > PUT_CHUNK else -1
         if 0 <= free < len(data):
             raise MicronnError("%s: %d bytes do not fit on the board's flash (%d bytes free)"
                                % (path, len(data), free))
@@ -196,6 +197,8 @@ class Files:
                       limit=transfer_limit(len(data)))
         except FlashFull:           # the filesystem's own blocks took more than it said was free
             self.remove(tmp)
+            if free < 0:
+                raise MicronnError("%s: %d bytes do not fit on the board's flash" % (path, len(data)))
             raise MicronnError("%s: %d bytes do not fit on the board's flash (%d bytes were free; the "
                                "filesystem needs some of them for itself)" % (path, len(data), free))
         got = ast.literal_eval(lines.decode().strip())
