@@ -16,7 +16,6 @@ the row asked for.  No access allocates.  What stays in the heap is the buffers 
 CHUNK_BYTES in all) and the open file, whatever the number of rows.  A file's values are checked once (finite numbers), on the
 first check_rows() of its rows.
 """
-import array
 import struct
 
 from .data import copy_row, zeros

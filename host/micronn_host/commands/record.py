@@ -2,7 +2,6 @@
 import csv
 import os
 import sys
-import time
 
 from ..errors import DataError, Interrupted, MicronnError
 from ..progress import Bar
