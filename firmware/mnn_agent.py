@@ -34,7 +34,7 @@ import os
 import sys
 import time
 
-VERSION = 3
+VERSION = 4
 FLOAT = 32              # bytes a boxed float may take (16 on ESP32/RP2040, 32 on 64-bit unix)
 MARGIN = 3072           # working room for the interpreter during a call
 COLLECT_EVERY = 4096    # bytes allocated between two garbage collections while a call sets up
@@ -407,6 +407,69 @@ def _arrays(params, fit, val, weights=True):
     return 4 * w * ((1 if weights else 0) + state + (1 if val else 0))
 
 
+def _setup(layers, fit):
+    """(inputs, outputs, each layer's width, heap bytes a unit of a layer keeps) of a job's
+    network, with the code its training imports loaded (it stays in the heap from now on)."""
+    import micronn
+    n_in, n_out = _inputs(layers[0]), layers[-1]
+    widths = layers
+    per = 2 * FLOAT                 # each layer's outputs and deltas: lists of floats
+    if n_in != layers[0]:           # layer specs with convolutions: the width of each layer's outputs
+        from micronn.shapes import widths
+        widths = widths(layers)
+        if micronn.kernels.VIPER:   # float32 arrays on the integer path (the float path makes lists)
+            per = 8
+    if not (fit["optimizer"] == "sgd" and fit["batch_size"] == 1):
+        from micronn import optim   # noqa: F401  (fit() imports it)
+    return n_in, n_out, widths, per
+
+
+def check_training(job, n, nv):
+    """Refuse (the MemoryError _need raises) a training job of n rows (and nv hold-out rows)
+    that cannot fit in the heap, before its data is sent: the host asks this first when the
+    data takes a while to send.  The heap is as train() has it when it checks, the rows'
+    buffers stood in for by blocks of their size; train() checks again with the data there."""
+    _guard(_check_training, (job, n, nv))
+
+
+def _check_training(job, n, nv):
+    from micronn import exact
+    from micronn.datafile import nbytes
+    layers, fit = job["net"]["layers"], job["fit"]
+    n_in, n_out, widths, per = _setup(layers, fit)
+    held = [bytearray(nbytes(n_in, n_out)) for _ in range(2 if nv else 1)]
+    exact.table()
+    what, need, pieces = _plan(layers, job["net"]["bias"], fit, widths, per, n, nv, False)
+    _need(what, need, pieces)
+    del held
+    _result({"fits": True})
+
+
+def _plan(layers, bias, fit, widths, per, n, nv, resume):
+    """(what, bytes, the blocks of the arrays that stay) of a training job of n rows (and nv
+    hold-out rows), for _need.
+
+    What stays in the heap, besides the rows' buffers, the table and the scaling: the weights
+    (unless a resumed model has loaded them), the layers' and the integer engine's buffers and
+    objects (about two boxed floats a unit, `per` bytes: 6.9 KB for 64-32-10 on the 64-bit unix
+    port); while training, the gradient sums, optimizer moments and best weights (with hold-out
+    rows), each as large as the weights, and the shuffled order of the rows; at the end, in
+    their place, the file code that saves the model (unless a checkpoint or the resumed model
+    has loaded it already)."""
+    from micronn.sizes import param_count, training_nbytes
+    params = param_count(layers, bias)
+    state = (1 if nv else 0) + training_nbytes(layers, bias, "f", fit["optimizer"], fit["batch_size"]) // (4 * params)
+    bs = fit["batch_size"]
+    order = 0
+    if fit.get("shuffle", True) and bs is not None and bs < n:
+        order = (2 if n <= 0x10000 else 4) * n + 2 * FLOAT * ((n + 127) // 128)
+    end = SAVE_WORK + (0 if "micronn.store" in sys.modules else STORE_CODE)
+    return ("training %s (%d parameters; %d rows%s read from the flash as it goes)"
+            % ("-".join(str(s) for s in layers), params, n, " and %d validation rows" % nv if nv else ""),
+            (0 if resume else 4 * params) + per * sum(widths) + MARGIN + max(4 * params * state + order, end),
+            _pieces(layers, bias, "f", state + (0 if resume else 1)))
+
+
 def _train(data, model, job, save_s, stop, val, meta, resume, replace):
     if not 0 <= save_s < 1e300:         # false for nan too
         raise ValueError("checkpoint seconds must be a finite number >= 0, got %r" % (save_s,))
@@ -416,23 +479,13 @@ def _train(data, model, job, save_s, stop, val, meta, resume, replace):
         raise ValueError("%s exists on the board: --overwrite to replace it, --resume to continue training it, "
                          "or another --model" % path)
     layers, bias = arch["layers"], arch["bias"]
-    n_in, n_out = _inputs(layers[0]), layers[-1]
-    online = fit["optimizer"] == "sgd" and fit["batch_size"] == 1
     import micronn
     from micronn import exact
     from micronn.data import check_rows
     from micronn.runner import Trainer
-    from micronn.sizes import param_count, training_nbytes
+    from micronn.sizes import param_count
     params = param_count(layers, bias)
-    widths = layers
-    per = 2 * FLOAT                 # each layer's outputs and deltas: lists of floats
-    if n_in != layers[0]:           # layer specs with convolutions: the width of each layer's outputs
-        from micronn.shapes import widths
-        widths = widths(layers)
-        if micronn.kernels.VIPER:   # float32 arrays on the integer path (the float path makes lists)
-            per = 8
-    if not online:
-        from micronn import optim   # noqa: F401  (fit() imports it: its code is in the heap from now on)
+    n_in, n_out, widths, per = _setup(layers, fit)
     d = _data(data, n_in, n_out)
     dv = None
     try:
@@ -457,23 +510,8 @@ def _train(data, model, job, save_s, stop, val, meta, resume, replace):
         if not resume and fit.get("scale") not in (None, "none"):
             from micronn.scale import fit as fit_scaling
             scaler = fit_scaling(d.X, n_in, fit["scale"])
-        # What stays in the heap, besides the rows' buffers, the table and the scaling (made
-        # above): the weights (unless loaded), the layers' and the integer engine's buffers and
-        # objects (about two boxed floats a unit: 6.9 KB for 64-32-10 on the 64-bit unix port);
-        # while training, the gradient sums, optimizer moments and best weights (with hold-out
-        # rows), each as large as the weights, and the shuffled order of the rows; at the end,
-        # in their place, the file code that saves the model (unless a checkpoint or the
-        # resumed model has loaded it already).
-        state = (1 if nv else 0) + training_nbytes(layers, bias, "f", fit["optimizer"], fit["batch_size"]) // (4 * params)
-        bs = fit["batch_size"]
-        order = 0
-        if fit.get("shuffle", True) and bs is not None and bs < n:
-            order = (2 if n <= 0x10000 else 4) * n + 2 * FLOAT * ((n + 127) // 128)
-        end = SAVE_WORK + (0 if "micronn.store" in sys.modules else STORE_CODE)
-        _need("training %s (%d parameters; %d rows%s read from the flash as it goes)"
-              % ("-".join(str(s) for s in layers), params, n, " and %d validation rows" % nv if nv else ""),
-              (0 if resume else 4 * params) + per * sum(widths) + MARGIN + max(4 * params * state + order, end),
-              _pieces(layers, bias, "f", state + (0 if resume else 1)))
+        what, need, pieces = _plan(layers, bias, fit, widths, per, n, nv, resume)
+        _need(what, need, pieces)
         if resume:
             before = (net.summary or {}).get("epochs", 0)
         else:

@@ -6,6 +6,7 @@ Thumb native code, 192 KB heap), one of each for the module.  Each test uses its
 names.  The M4F board keeps its files on a RAM disk: they survive its soft and hard resets (the
 reset tests rely on that), not a new QEMU process."""
 import json
+import pathlib
 import re
 import signal
 import subprocess
@@ -422,6 +423,45 @@ def test_a_training_larger_than_the_free_heap_is_refused_with_the_numbers(board,
     need_, free, largest = (int(g) for g in m.groups())
     assert need_ > free and 160000 > largest
     assert board.names("/models") == before
+
+
+def test_a_training_too_large_for_the_heap_is_refused_before_its_data_is_sent(board, tmp_path):
+    """Data that takes a while to send (600 rows: 9.6 KB) is not sent for a training the heap
+    cannot hold: the board is asked first, and says the same numbers train would."""
+    data = tmp_path / "many.csv"
+    data.write_text("".join("%d,%d,%d,%d\n" % (i % 2, i % 3, 1, i % 2) for i in range(600)))
+    before = board.read("/data/train.mnd")
+    p = cli("train", data, "--layers", "3,200,200,1", "--epochs", 1, "--overwrite", port=board.port)
+    msg = one_error_line(p)
+    m = re.search(r"not enough memory on the board: training 3-200-200-1 \(41201 parameters; 600 rows read from "
+                  r"the flash as it goes\) needs about (\d+) bytes of heap, 160000 of them in one block; the board "
+                  r"has (\d+) bytes free, the largest free block (\d+) bytes$", msg)
+    assert m, msg
+    need_, free, largest = (int(g) for g in m.groups())
+    assert need_ > free and 160000 > largest
+    assert "sent 600 samples" not in p.stdout, p.stdout
+    assert board.read("/data/train.mnd") == before     # nothing was sent
+    # a job that fits, with the same data, is checked, sent and trained
+    out = cli("train", data, "--layers", "3,4,1", "--epochs", 2, "--model", "checked", "--overwrite",
+              port=board.port, check=True).stdout
+    assert "sent 600 samples" in out and "trained 2 epochs" in out, out
+    assert len(board.read("/data/train.mnd")) == 12 + 4 * 600 * 4
+
+
+def test_an_agent_older_than_the_heap_check_is_named(bare, tmp_path):
+    """An agent deployed by an earlier micronn, without check_training: one line, redeploy."""
+    if bare.board != "pico":
+        pytest.skip("the unix-port board's files are in a directory here, where the agent can be swapped")
+    cli("deploy", port=bare.port, check=True)
+    firmware = pathlib.Path(__file__).resolve().parent.parent / "firmware" / "mnn_agent.py"
+    src = firmware.read_text().replace("def check_training(", "def _not_yet(")
+    bare.file("/mnn_agent.mpy").unlink()
+    bare.write("/mnn_agent.py", src.encode())
+    data = tmp_path / "many.csv"
+    data.write_text("".join("%d,%d,%d,%d\n" % (i % 2, i % 3, 1, i % 2) for i in range(600)))
+    msg = one_error_line(cli("train", data, "--layers", "3,4,1", "--epochs", 1, port=bare.port))
+    assert msg == ("micronn: the micronn agent on the board at %s is older than this micronn: run `micronn "
+                   "deploy`" % bare.port), msg
 
 
 def need_small_flash(board):

@@ -16,6 +16,10 @@ DATA_PATH = "/data/train.mnd"
 VAL_PATH = "/data/val.mnd"
 PREDICT_PATH = "/data/predict.mnd"
 EVAL_PATH = "/data/eval.mnd"
+# Data at least this large (bytes) is not sent for a training the board's heap cannot hold: the
+# board is asked first (mnn_agent.check_training), which costs a round trip and importing micronn
+# there, less than sending this much over a serial line.
+HEAP_CHECK_BYTES = 8192
 # the probe of what the board runs: its .mpy version and whether it compiles viper code
 PROBE = """import sys
 m = getattr(sys.implementation, '_mpy', 0)
@@ -142,6 +146,8 @@ class AgentBoard(Board):
         self.check_job(job, validation=Xv is not None, resume=resume, meta=meta)
         path = self.where(model)
         blob = dataset.pack(X, Y)
+        if len(blob) >= HEAP_CHECK_BYTES:
+            self.check_heap(job, len(X), 0 if Xv is None else len(Xv))
         self.repl.put(DATA_PATH, blob)
         sent = "sent %d samples (%d bytes) to %s:%s" % (len(X), len(blob), self.port, DATA_PATH)
         val = None
@@ -176,6 +182,17 @@ class AgentBoard(Board):
                                                           meta, resume, replace)
         return self.call(call, on_line=on_line, timeout=None, interruptible=True,
                          stop_byte=STOP_BYTE, on_stop=ev.stop_wait)
+
+    def check_heap(self, job, n, nv):
+        """Refuse, before the rows are sent, a training job of n rows (nv hold-out rows) that the
+        board's heap cannot hold (the same check and message as train's)."""
+        try:
+            self.call("check_training(%r, %r, %r)" % (job, n, nv))
+        except BoardError as e:
+            if e.exc_type == "AttributeError" and "check_training" in str(e):
+                raise NotDeployed("the micronn agent on the board at %s is older than this micronn: run "
+                                  "`micronn deploy`" % self.port)
+            raise
 
     def describe(self, model):
         """The header of model NAME on the board as a dict (layers, activations, classes, inputs,
