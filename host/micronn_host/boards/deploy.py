@@ -51,6 +51,18 @@ def library_dir():
     return Path(micronn.__file__).resolve().parent
 
 
+# lib/micronn modules only CPython imports: the dense kernels on whole rows (rows), and writing
+# them out for one network (fuse, with fold), which reads the kernels' source with ast
+CPYTHON_ONLY = ("rows", "fold", "fuse")
+
+
+def board_sources(lib=None):
+    """The lib/micronn sources a board runs (sorted): not the twins for firmware without a
+    native emitter (deploy strips the decorators instead), not the CPython-only modules."""
+    return [src for src in sorted((lib or library_dir()).glob("*.py"))
+            if not src.name.startswith("_plain_") and src.stem not in CPYTHON_ONLY]
+
+
 def firmware_dir():
     """The on-board files: package data of micronn_host (or firmware/ in a source tree)."""
     import importlib.util
@@ -89,11 +101,7 @@ class Target:
 def plan(target, source=False):
     """[(board path, bytes, how)] for every file to deploy."""
     files = []
-    for src in sorted(library_dir().glob("*.py")):
-        if src.name.startswith("_plain_"):     # twins for firmware without native code: deploy
-            continue                           # strips the decorators there instead
-        if src.name == "rows.py":              # CPython's dense kernels: never imported on a board
-            continue
+    for src in board_sources():
         files.append(("/lib/micronn/", src))
     for src in sorted(firmware_dir().glob("*.py")):
         files.append(("/", src))

@@ -28,7 +28,7 @@ import copy
 import sys
 import types
 
-from .fold import Fold, Ref, SpecialiseError, is_doc, locals_of, reads, short, value
+from micronn.fold import Fold, Ref, SpecialiseError, is_doc, locals_of, reads, short, value
 
 
 def program(spec_text, sources, keep):

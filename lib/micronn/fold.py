@@ -1,5 +1,5 @@
-"""Constants in, branches out, loops unrolled: the part of specialise.py that works out what
-a module computes from constants alone, on the module's syntax tree.
+"""Constants in, branches out, loops unrolled: what a piece of code computes from constants
+alone, worked out on its syntax tree (CPython only: boards never import it).
 
     tree = Fold({"L": 2, "SIZES": (3, 4, 1)}).visit(tree)
 
@@ -8,7 +8,11 @@ name: MicroPython would keep a copy per use), computes the expressions of consta
 //, %, comparisons, not, and/or, len, indexing), keeps only the branch of an if that runs,
 and unrolls a for loop or a list comprehension over a constant range or tuple (or a tuple of
 names and constants such as (W[l], B[l])) into one copy of its body per item.  It refuses what
-unrolling would change: a break or continue, a loop variable read after the loop.
+unrolling would change: a break or continue, a loop variable read after the loop.  With a
+`limit`, it unrolls only loops of at most that many items and without a break or continue,
+and leaves the others as loops.
+
+Used by the micro:bit program's maker (micronn_host.tiny.specialise) and by micronn.fuse.
 """
 import ast
 import copy
@@ -87,7 +91,7 @@ _BIN = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, as
         ast.Mod: operator.mod}
 _CMP = {ast.Eq: operator.eq, ast.NotEq: operator.ne, ast.Lt: operator.lt, ast.LtE: operator.le,
         ast.Gt: operator.gt, ast.GtE: operator.ge, ast.In: lambda a, b: a in b,
-        ast.NotIn: lambda a, b: a not in b}
+        ast.NotIn: lambda a, b: a not in b, ast.Is: operator.is_, ast.IsNot: operator.is_not}
 
 
 def locals_of(fn):
@@ -101,9 +105,10 @@ def locals_of(fn):
 class Fold(ast.NodeTransformer):
     """Substitute the constants in env (name -> value) and fold; see the module docstring."""
 
-    def __init__(self, consts):
+    def __init__(self, consts, limit=None):
         self.env = {k: expr(v) for k, v in consts.items()}
         self.big = {k for k, v in consts.items() if not short(v)}
+        self.limit = limit
 
     def _with(self, env, nodes):
         saved, self.env = self.env, env
@@ -162,7 +167,10 @@ class Fold(ast.NodeTransformer):
         self.generic_visit(node)
         (a, x), (b, y) = value(node.left), value(node.right)
         if a and b and type(node.op) in _BIN:
-            return ast.Constant(_BIN[type(node.op)](x, y))
+            try:
+                return ast.Constant(_BIN[type(node.op)](x, y))
+            except (TypeError, ValueError, ArithmeticError):     # as it runs: it raises there
+                return node
         left = node.left            # p + " is a " + "3-4-1": one string
         if (b and isinstance(y, str) and isinstance(node.op, ast.Add) and isinstance(left, ast.BinOp)
                 and isinstance(left.op, ast.Add) and isinstance(value(left.right)[1], str)):
@@ -184,7 +192,10 @@ class Fold(ast.NodeTransformer):
             return node
         (a, x), (b, y) = value(node.left), value(node.comparators[0])
         if a and b:
-            return ast.Constant(_CMP[type(node.ops[0])](x, y))
+            try:
+                return ast.Constant(_CMP[type(node.ops[0])](x, y))
+            except TypeError:       # (1 < "a"): as it runs
+                return node
         return node
 
     def visit_BoolOp(self, node):
@@ -246,7 +257,8 @@ class Fold(ast.NodeTransformer):
     def visit_For(self, node):
         node.iter = self.visit(node.iter)
         items = self._items(node.iter)
-        if items is None or node.orelse:
+        if items is None or node.orelse or (self.limit is not None and (len(items) > self.limit
+                                                                        or _breaks(node.body))):
             node.body = self._with(self.env, node.body) or [ast.Pass()]
             node.orelse = self._with(self.env, node.orelse)
             return node
@@ -279,7 +291,7 @@ class Fold(ast.NodeTransformer):
             items = self._items(self.visit(copy.deepcopy(g.iter)))
         finally:
             self.env = saved
-        if items is None:
+        if items is None or (self.limit is not None and len(items) > self.limit):
             return None
         out = []
         for item in items:

@@ -1,0 +1,223 @@
+"""CPython: a dense network's online SGD step and forward pass as one function each, written out
+from the kernels' own source for the network at hand.
+
+On CPython a small network's time goes to calls, not arithmetic: the 3-4-1 network's online step
+makes eleven kernel calls (the layers' products, activations, the loss, the updates), which cost
+more than the 16 multiply-adds they do.  So Network asks this module for a function that does
+the same work without them: the kernels of rows.py, kernels.py and losses.py, parsed from their
+source (inspect), written out one after the other with the network's sizes, bias flags, loss and
+activations as constants (fold.Fold: the branches on them go; loops of at most UNROLL items
+become straight code; the others stay loops), their locals renamed apart.  Nothing of the math
+is written here: the function is the kernels' code, and tests/test_fuse.py checks that it gives
+their results bit for bit.  MicroPython never imports this (viper kernels there; the host does
+not deploy it); without the kernels' source (a frozen or stripped install) it returns None and
+Network calls the kernels as before.
+
+The code for a shape is compiled once per process; each function made from it is bound to one
+network's buffers (weights, outputs, deltas), so Network makes a new one when those change.
+"""
+import ast
+import builtins
+import inspect
+import sys
+import textwrap
+
+from . import activations, data, losses, rows
+from .fold import Fold, SpecialiseError, locals_of, reads
+
+# the input scaling, as Network._scaled does it (the network's scaler may change between calls)
+_SCALE = "if _net.scaler is not None:\n    _net.scaler.apply(_x)"
+UNROLL = 16         # loops over constants of at most this many items are written out
+_codes = {}         # the compiled code of each network shape: key -> (code, names it binds)
+
+
+class _Var:
+    """A name of the function being written (a buffer or an argument), passed to a kernel."""
+
+    def __init__(self, name):
+        self.name = name
+
+
+def _source(fn):
+    """fn's definition as a tree: no decorators, annotations or docstring."""
+    f = ast.parse(textwrap.dedent(inspect.getsource(fn))).body[0]
+    f.decorator_list = []
+    for a in f.args.args:
+        a.annotation = None
+    if f.body and isinstance(f.body[0], ast.Expr) and isinstance(f.body[0].value, ast.Constant):
+        f.body = f.body[1:]
+    return f
+
+
+def _locals(f):
+    """The local names of function tree f, with those `except ... as name` binds."""
+    return locals_of(f) | {n.name for n in ast.walk(f) if isinstance(n, ast.ExceptHandler) and n.name}
+
+
+class _Rename(ast.NodeTransformer):
+    def __init__(self, names):
+        self.names = names
+
+    def visit_Name(self, node):
+        new = self.names.get(node.id)
+        return node if new is None else ast.copy_location(ast.Name(new, node.ctx), node)
+
+    def visit_ExceptHandler(self, node):
+        self.generic_visit(node)
+        if node.name in self.names:
+            node.name = self.names[node.name]
+        return node
+
+
+class _Writer:
+    """The body of one function, a kernel call at a time."""
+
+    def __init__(self, own):
+        self.body = []
+        self.glob = {}          # the kernels' module-level names the body reads
+        self.own = set(own)     # the function's own names (arguments and buffers)
+        self.calls = 0
+
+    def call(self, fn, args, result=None):
+        """Write fn(*args) out; args are _Vars or constants.  result: the name its return value
+        (a return at its end, the only one left once folded) is assigned to."""
+        f = _source(fn)
+        self.calls += 1
+        tag = "_%d" % self.calls
+        params = [a.arg for a in f.args.args]
+        if len(params) != len(args):
+            raise SpecialiseError("%s takes %d arguments" % (fn.__name__, len(params)))
+        stored = {n.id for n in ast.walk(f) if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load)}
+        names, consts, pre = {}, {}, []
+        for p, a in zip(params, args):
+            if not isinstance(a, _Var):
+                consts[p] = a
+            elif p in stored:           # the kernel assigns it: a local of its own, bound first
+                names[p] = p + tag
+                pre.append(ast.Assign([ast.Name(p + tag, ast.Store())], ast.Name(a.name, ast.Load())))
+            else:
+                names[p] = a.name
+        for v in _locals(f) - set(params):
+            names[v] = v + tag
+        self._globals(fn, reads(f.body) - _locals(f))
+        fold = Fold(consts, UNROLL)
+        body = fold._with(fold.env, pre + [_Rename(names).visit(s) for s in f.body])
+        for i, st in enumerate(body):
+            if isinstance(st, ast.Return):
+                del body[i:]
+                if result is not None and st.value is not None:
+                    body.append(ast.Assign([ast.Name(result, ast.Store())], st.value))
+                break
+        if any(isinstance(n, ast.Return) for st in body for n in ast.walk(st)):
+            raise SpecialiseError("%s returns before its end" % fn.__name__)
+        self.body += body
+
+    def _globals(self, fn, free):
+        space = vars(sys.modules[fn.__module__])
+        for name in free:
+            if name in self.own:
+                raise SpecialiseError("%s reads a global %s, a name of the function" % (fn.__name__, name))
+            if name in space:
+                if name in self.glob and self.glob[name] is not space[name]:
+                    raise SpecialiseError("%s means two things in the kernels" % name)
+                self.glob[name] = space[name]
+            elif not hasattr(builtins, name):
+                raise SpecialiseError("%s reads %s, which its module does not have" % (fn.__name__, name))
+
+    def function(self, name, args, returns):
+        fn = ast.FunctionDef(name, ast.arguments([], [ast.arg(a) for a in args], None, [], [], None, []),
+                             self.body + [ast.Return(ast.Name(returns, ast.Load()))], [], None)
+        return ast.fix_missing_locations(ast.Module([fn], []))
+
+
+def _buffers(net):
+    """The names the functions give a network's buffers, and the buffers."""
+    out = {"_x": net._x, "_xd": net._xd, "_t": net._t, "_net": net}
+    for l, L in enumerate(net.layers):
+        out.update({"_W%d" % l: L.W, "_b%d" % l: L.b, "_o%d" % l: L.out, "_d%d" % l: L.delta})
+    return out
+
+
+def _key(net, what):
+    return (what, net.dtype, tuple((L.n_in, L.n_out, L.has_b, L.activation)
+                                                           for L in net.layers))
+
+
+def _forward_layers(w, net):
+    inp = _Var("_x")
+    for l, L in enumerate(net.layers):
+        out = _Var("_o%d" % l)
+        w.call(rows.dense_forward, [inp, _Var("_W%d" % l), _Var("_b%d" % l), L.has_b, L.n_in, L.n_out, out])
+        w.call(activations.get(L.activation)[0], [out, L.n_out])
+        inp = out
+
+
+def _sgd_tree(net, loss):
+    """step(xsrc, xoff, ysrc, yoff, s, lr): Network._sample's float path for online SGD (the
+    sample's targets and inputs loaded, rounded to the network's type, scaled, forward, the
+    loss's delta, backward with the step); returns the sample's loss term."""
+    own = ["xsrc", "xoff", "ysrc", "yoff", "s", "lr"] + list(_buffers(net))
+    w = _Writer(own)
+    layers = net.layers
+    n_in, n_out, last = net.sizes[0], net.sizes[-1], len(layers) - 1
+    w.call(rows.load_row, [_Var("ysrc"), _Var("yoff"), _Var("_t"), n_out])
+    w.call(rows.load_row, [_Var("xsrc"), _Var("xoff"), _Var("_xd"), n_in])
+    w.call(rows.load_row, [_Var("_xd"), 0, _Var("_x"), n_in])
+    w.body += ast.parse(_SCALE).body
+    _forward_layers(w, net)
+    top, dtop = _Var("_o%d" % last), _Var("_d%d" % last)
+    w.call(losses.output_delta, [loss, top, _Var("_t"), 0, n_out, dtop, _Var("s")], result="value_")
+    if not losses.combined(loss):
+        w.call(activations.get(layers[last].activation)[1], [dtop, top, n_out])
+    for l in range(last, -1, -1):
+        L = layers[l]
+        if l:
+            inp, dprev = _Var("_o%d" % (l - 1)), _Var("_d%d" % (l - 1))
+            w.call(rows.dense_backward_sgd, [inp, _Var("_W%d" % l), _Var("_b%d" % l), L.has_b, L.n_in, L.n_out,
+                                             _Var("_d%d" % l), dprev, 1, _Var("lr")])
+            w.call(activations.get(layers[l - 1].activation)[1], [dprev, inp, L.n_in])
+        else:
+            w.call(rows.dense_backward_sgd, [_Var("_x"), _Var("_W0"), _Var("_b0"), L.has_b, L.n_in, L.n_out,
+                                             _Var("_d0"), None, 0, _Var("lr")])
+    return w.function("step", own[:6], "value_"), w.glob
+
+
+def _predict_tree(net):
+    """predict(x): Network.predict's float path for a sample x of the right length (its values
+    checked and copied into the input buffer by data.copy_row, scaled, the layers' forward
+    pass); returns the last layer's outputs."""
+    w = _Writer(["x"] + list(_buffers(net)))
+    w.call(data.copy_row, [_Var("x"), 0, net.sizes[0], _Var("_x"), 0, "input", None])
+    w.body += ast.parse(_SCALE).body
+    _forward_layers(w, net)
+    w.body.append(ast.Assign([ast.Name("out_", ast.Store())], ast.Name("_o%d" % (len(net.layers) - 1), ast.Load())))
+    return w.function("predict", ["x"], "out_"), w.glob
+
+
+def _made(net, key, tree):
+    """The function of the tree for this network's buffers, or None if it cannot be written."""
+    got = _codes.get(key)
+    if got is None:
+        try:
+            mod, glob = tree()
+            got = (compile(mod, "<micronn.fuse %s>" % key[0], "exec"), glob)
+        except (OSError, TypeError, SyntaxError, SpecialiseError):     # no source to read, or not written out
+            got = (None, None)
+        _codes[key] = got
+    code, glob = got
+    if code is None:
+        return None
+    space = dict(glob)
+    space.update(_buffers(net))
+    exec(code, space)
+    return space[key[0]]
+
+
+def sgd_step(net, loss):
+    """The network's online SGD step (see _sgd_tree), or None."""
+    return _made(net, _key(net, "step") + (loss,), lambda: _sgd_tree(net, loss))
+
+
+def predict(net):
+    """The network's predict for a sample of the right length (see _predict_tree), or None."""
+    return _made(net, _key(net, "predict"), lambda: _predict_tree(net))
