@@ -1,7 +1,8 @@
-"""fuse.py on CPython: the online SGD step and predict written out as one function each give the
-kernels' results bit for bit (the same weights, losses and outputs as `written = False`, which
-calls the kernels one by one), for every activation, loss, bias flag and dtype, small networks
-(loops written out) and larger ones (loops kept), scaled inputs, and the same one-line errors."""
+"""fuse.py on CPython: a sample's training step (online SGD, or a batch's gradient sums) and
+predict written out as one function each give the kernels' results bit for bit (the same
+weights, losses and outputs as `written = False`, which calls the kernels one by one), for every
+activation, loss, bias flag, dtype and optimizer, small networks (loops written out) and larger
+ones (loops kept), scaled inputs, and the same one-line errors."""
 import json
 import random
 import sys
@@ -41,22 +42,24 @@ def _data(sizes, out, n=12, seed=3):
     return X, Y
 
 
-def _run(micronn, written, sizes, hidden, out, loss, bias, dtype, scale=None):
+def _run(micronn, written, sizes, hidden, out, loss, bias, dtype, scale=None, batch=(1, "sgd")):
     net = micronn.Network(sizes, activation=hidden, output=out, bias=bias, seed=7, dtype=dtype)
     net.written = written
     X, Y = _data(sizes, out)
-    losses = [net.fit(X, Y, epochs=3, lr=0.05, loss=loss, batch_size=1, scale=scale) for _ in range(2)]
+    losses = [net.fit(X, Y, epochs=3, lr=0.05, loss=loss, batch_size=batch[0], optimizer=batch[1], scale=scale)
+              for _ in range(2)]
     preds = [net.predict(x) for x in X[:5]]
     return net, json.dumps([losses, net.get_weights(), preds])
 
 
+@pytest.mark.parametrize("batch", [(1, "sgd"), (None, "sgd"), (5, "momentum"), (4, "adam")], ids=str)
 @pytest.mark.parametrize("case", CASES, ids=lambda c: "-".join(map(str, c[0])) + "-" + c[1] + "-" + c[3] + "-" + c[5])
-def test_written_functions_are_the_kernels_bit_for_bit(case):
+def test_written_functions_are_the_kernels_bit_for_bit(case, batch):
     micronn = _micronn()
     got = {}
     for written in (False, True):
-        net, got[written] = _run(micronn, written, *case)
-        fns = (net._sgd[1], net._fwd) if written else (None, None)
+        net, got[written] = _run(micronn, written, *case, batch=batch)
+        fns = (net._step[3], net._fwd) if written else (None, None)
         assert all(callable(f) for f in fns) == written, fns      # used when allowed, and only then
     assert got[True] == got[False]
 
@@ -88,7 +91,8 @@ def test_new_weights_are_read_after_set_weights():
     net.fit(X, Y, epochs=1, batch_size=1)
     other.fit(X, Y, epochs=1, batch_size=1)
     net.set_weights(other.get_weights())
-    assert net.fit(X, Y, epochs=2, batch_size=1, shuffle=False) == other.fit(X, Y, epochs=2, batch_size=1, shuffle=False)
+    again = [m.fit(X, Y, epochs=2, batch_size=1, shuffle=False) for m in (net, other)]
+    assert again[0] == again[1]
     assert net.get_weights() == other.get_weights()
 
 

@@ -1,5 +1,6 @@
-"""CPython: a dense network's online SGD step and forward pass as one function each, written out
-from the kernels' own source for the network at hand.
+"""CPython: a dense network's training step for one sample (online SGD, or adding to the gradient
+sums of a batch) and its predict as one function each, written out from the kernels' own source
+for the network at hand.
 
 On CPython a small network's time goes to calls, not arithmetic: the 3-4-1 network's online step
 makes eleven kernel calls (the layers' products, activations, the loss, the updates), which cost
@@ -134,13 +135,13 @@ def _buffers(net):
     """The names the functions give a network's buffers, and the buffers."""
     out = {"_x": net._x, "_xd": net._xd, "_t": net._t, "_net": net}
     for l, L in enumerate(net.layers):
-        out.update({"_W%d" % l: L.W, "_b%d" % l: L.b, "_o%d" % l: L.out, "_d%d" % l: L.delta})
+        out.update({"_W%d" % l: L.W, "_b%d" % l: L.b, "_o%d" % l: L.out, "_d%d" % l: L.delta,
+                    "_GW%d" % l: L.GW, "_Gb%d" % l: L.Gb})
     return out
 
 
 def _key(net, what):
-    return (what, net.dtype, tuple((L.n_in, L.n_out, L.has_b, L.activation)
-                                                           for L in net.layers))
+    return (what, net.dtype, tuple((L.n_in, L.n_out, L.has_b, L.activation) for L in net.layers))
 
 
 def _forward_layers(w, net):
@@ -152,10 +153,11 @@ def _forward_layers(w, net):
         inp = out
 
 
-def _sgd_tree(net, loss):
-    """step(xsrc, xoff, ysrc, yoff, s, lr): Network._sample's float path for online SGD (the
-    sample's targets and inputs loaded, rounded to the network's type, scaled, forward, the
-    loss's delta, backward with the step); returns the sample's loss term."""
+def _step_tree(net, loss, online):
+    """step(xsrc, xoff, ysrc, yoff, s, lr): Network._sample's float path (the sample's targets
+    and inputs loaded, rounded to the network's type, scaled; forward; the loss's delta;
+    backward, with the step of online SGD, or adding the sample's gradient to the layers' sums
+    when not online: lr is not read then); returns the sample's loss term."""
     own = ["xsrc", "xoff", "ysrc", "yoff", "s", "lr"] + list(_buffers(net))
     w = _Writer(own)
     layers = net.layers
@@ -171,14 +173,15 @@ def _sgd_tree(net, loss):
         w.call(activations.get(layers[last].activation)[1], [dtop, top, n_out])
     for l in range(last, -1, -1):
         L = layers[l]
-        if l:
-            inp, dprev = _Var("_o%d" % (l - 1)), _Var("_d%d" % (l - 1))
+        inp, dprev, has_prev = (_Var("_o%d" % (l - 1)), _Var("_d%d" % (l - 1)), 1) if l else (_Var("_x"), None, 0)
+        if online:
             w.call(rows.dense_backward_sgd, [inp, _Var("_W%d" % l), _Var("_b%d" % l), L.has_b, L.n_in, L.n_out,
-                                             _Var("_d%d" % l), dprev, 1, _Var("lr")])
-            w.call(activations.get(layers[l - 1].activation)[1], [dprev, inp, L.n_in])
+                                             _Var("_d%d" % l), dprev, has_prev, _Var("lr")])
         else:
-            w.call(rows.dense_backward_sgd, [_Var("_x"), _Var("_W0"), _Var("_b0"), L.has_b, L.n_in, L.n_out,
-                                             _Var("_d0"), None, 0, _Var("lr")])
+            w.call(rows.dense_backward_acc, [inp, _Var("_W%d" % l), _Var("_GW%d" % l), _Var("_Gb%d" % l), L.has_b,
+                                             L.n_in, L.n_out, _Var("_d%d" % l), dprev, has_prev])
+        if l:
+            w.call(activations.get(layers[l - 1].activation)[1], [dprev, inp, L.n_in])
     return w.function("step", own[:6], "value_"), w.glob
 
 
@@ -213,9 +216,10 @@ def _made(net, key, tree):
     return space[key[0]]
 
 
-def sgd_step(net, loss):
-    """The network's online SGD step (see _sgd_tree), or None."""
-    return _made(net, _key(net, "step") + (loss,), lambda: _sgd_tree(net, loss))
+def step(net, loss, online):
+    """The network's step for one sample: online SGD, or adding to the gradient sums (see
+    _step_tree); or None."""
+    return _made(net, _key(net, "step") + (loss, online), lambda: _step_tree(net, loss, online))
 
 
 def predict(net):

@@ -87,7 +87,7 @@ class Network(Meta):
     # fuse.py, or the kernels' way), made on first use; `written = False` keeps to the kernel
     # calls (what tests compare with)
     _fwd = None
-    _sgd = None             # (loss, the online SGD step written out for it)
+    _step = None            # (loss, online, first gradient sums, the step written out for them)
     written = True
 
     def __init__(self, layers, activation="sigmoid", output=None, bias=True, init=None, seed=None,
@@ -245,8 +245,8 @@ class Network(Meta):
         for L, (W, b) in zip(self.layers, staged):
             L.W, L.b = W, b
         self._opt = None
-        if self._fwd is not None or self._sgd is not None:
-            self._fwd = self._sgd = None    # they read the arrays that are gone
+        if self._fwd is not None or self._step is not None:
+            self._fwd = self._step = None   # they read the arrays that are gone
 
     # -- inference -----------------------------------------------------------------------------
 
@@ -285,18 +285,19 @@ class Network(Meta):
                 L.prepare_training()
         return True
 
-    def _written_step(self, loss):
-        """_sample's online SGD step for this loss written out (fuse.py), or None."""
-        made = self._sgd
-        if made is not None and made[0] == loss:
-            return made[1]
+    def _written_step(self, loss, online):
+        """_sample written out for this loss (fuse.py): online SGD, or adding to the gradient
+        sums (made first: the function reads them); None when it cannot be."""
+        made = self._step
+        G = self.layers[0].GW
+        if made is not None and made[0] == loss and made[1] == online and made[2] is G:
+            return made[3]
         step = None
         if self._written():
             from . import fuse
-            step = fuse.sgd_step(self, loss)
-        self._sgd = (loss, step)
+            step = fuse.step(self, loss, online)
+        self._step = (loss, online, G, step)
         return step
-
 
     def _layer_outputs(self):
         """Each layer's outputs of the last _forward()."""
@@ -533,7 +534,7 @@ class Network(Meta):
             opt = self._optimizer(optimizer, momentum, beta1, beta2, eps)
         n_out = self.sizes[-1]
         order = Order(n) if shuffle and bs < n else range(n)
-        step = self._written_step(loss) if online_sgd and eng is None else None
+        step = self._written_step(loss, online_sgd) if eng is None else None
         rng = self.rng
         self.loss = loss
         value = None
@@ -544,7 +545,7 @@ class Network(Meta):
             if online_sgd:
                 s = losses.scale(loss, n_out, 1)
                 if step is not None:
-                    total = _written_epoch(step, X, Y, order, xflat, yflat, self.sizes[0], n_out, s, lr)
+                    total = _run_written(step, X, Y, order, 0, n, xflat, yflat, self.sizes[0], n_out, s, lr)
                 else:
                     for i in order:
                         total += self._sample(eng, X, Y, i, xflat, yflat, words, loss, s, lr)
@@ -554,8 +555,12 @@ class Network(Meta):
                     self._grad_buffers()
                     s = losses.scale(loss, n_out, stop - start)
                     batch = 0.0
-                    for p in range(start, stop):
-                        batch += self._sample(eng, X, Y, order[p], xflat, yflat, words, loss, s, None)
+                    if step is not None:
+                        batch = _run_written(step, X, Y, order, start, stop, xflat, yflat, self.sizes[0], n_out,
+                                             s, None)
+                    else:
+                        for p in range(start, stop):
+                            batch += self._sample(eng, X, Y, order[p], xflat, yflat, words, loss, s, None)
                     total += batch
                     opt.step(lr, None if eng is None else exact.fma)
             value = losses.mean(loss, total, n, n_out)
@@ -624,16 +629,18 @@ class Network(Meta):
 
 
 
-def _written_epoch(step, X, Y, order, xflat, yflat, n_in, n_out, s, lr):
-    """The sum of the loss terms of an online epoch run by a step fuse.py wrote (as Network._sample
-    reads the rows: flat, or a list of rows)."""
+def _run_written(step, X, Y, order, start, stop, xflat, yflat, n_in, n_out, s, lr):
+    """The sum of the loss terms of samples order[start:stop] run by a step fuse.py wrote (which
+    reads the rows as Network._sample does: flat, or a list of rows)."""
     total = 0.0
     if xflat or yflat:
-        for i in order:
+        for p in range(start, stop):
+            i = order[p]
             total += step(X if xflat else X[i], i * n_in if xflat else 0, Y if yflat else Y[i],
                           i * n_out if yflat else 0, s, lr)
     else:
-        for i in order:
+        for p in range(start, stop):
+            i = order[p]
             total += step(X[i], 0, Y[i], 0, s, lr)
     return total
 
