@@ -5,8 +5,8 @@ for the network at hand.
 On CPython a small network's time goes to calls, not arithmetic: the 3-4-1 network's online step
 makes eleven kernel calls (the layers' products, activations, the loss, the updates), which cost
 more than the 16 multiply-adds they do.  So Network asks this module for a function that does
-the same work without them: the kernels of rows.py, kernels.py and losses.py, parsed from their
-source (inspect), written out one after the other with the network's sizes, bias flags, loss and
+the same work without them: the kernels of rows.py, kernels.py, losses.py and data.py, parsed from their
+source files (ast), written out one after the other with the network's sizes, bias flags, loss and
 activations as constants (fold.Fold: the branches on them go; loops of at most UNROLL items
 become straight code; the others stay loops), their locals renamed apart.  Nothing of the math
 is written here: the function is the kernels' code, and tests/test_fuse.py checks that it gives
@@ -19,9 +19,8 @@ network's buffers (weights, outputs, deltas), so Network makes a new one when th
 """
 import ast
 import builtins
-import inspect
+import copy
 import sys
-import textwrap
 
 from . import activations, data, losses, rows
 from .fold import Fold, SpecialiseError, locals_of, reads
@@ -39,9 +38,25 @@ class _Var:
         self.name = name
 
 
-def _source(fn):
-    """fn's definition as a tree: no decorators, annotations or docstring."""
-    f = ast.parse(textwrap.dedent(inspect.getsource(fn))).body[0]
+def _source(fn, defs):
+    """fn's definition as a tree (found in its module's file by its first line, so that a
+    function defined in one branch of an `if` is the one that runs): no decorators,
+    annotations or docstring.  defs: the definitions found so far ((file, first line) -> tree),
+    kept only while one function is written (the trees take hundreds of KB; not
+    inspect.getsource either: importing inspect takes a megabyte)."""
+    key = (fn.__code__.co_filename, fn.__code__.co_firstlineno)
+    f = defs.get(key)
+    if f is None:
+        with open(key[0]) as src:
+            tree = ast.parse(src.read())
+        for f in ast.walk(tree):
+            if isinstance(f, ast.FunctionDef) and f.name == fn.__name__ and key[1] in [f.lineno] + [
+                    d.lineno for d in f.decorator_list]:
+                break
+        else:
+            raise SpecialiseError("%s is not in %s" % (fn.__name__, key[0]))
+        defs[key] = f
+    f = copy.deepcopy(f)
     f.decorator_list = []
     for a in f.args.args:
         a.annotation = None
@@ -78,11 +93,12 @@ class _Writer:
         self.glob = {}          # the kernels' module-level names the body reads
         self.own = set(own)     # the function's own names (arguments and buffers)
         self.calls = 0
+        self.defs = {}
 
     def call(self, fn, args, result=None):
         """Write fn(*args) out; args are _Vars or constants.  result: the name its return value
         (a return at its end, the only one left once folded) is assigned to."""
-        f = _source(fn)
+        f = _source(fn, self.defs)
         self.calls += 1
         tag = "_%d" % self.calls
         params = [a.arg for a in f.args.args]
