@@ -410,39 +410,37 @@ def test_micronn_not_deployed(bare, xor):
     assert d["micronn"] is None
 
 
-def test_a_training_larger_than_the_free_heap_is_refused_with_the_numbers(board, tmp_path):
+def refuse_wide(board, tmp_path, rows):
+    """`train` of 3-200-200-1 (160 KB of weights in one block) on `rows` rows: its one-line
+    refusal, checked for the numbers it gives; returns the finished process."""
     data = tmp_path / "wide.csv"
-    data.write_text("".join("%d,%d,%d,%d\n" % (i % 2, i % 3, 1, i % 2) for i in range(8)))
-    before = board.names("/models")
-    msg = one_error_line(cli("train", data, "--layers", "3,200,200,1", "--epochs", 1, "--overwrite",
-                             port=board.port))
-    m = re.search(r"not enough memory on the board: training 3-200-200-1 \(41201 parameters; 8 rows read from the "
+    data.write_text("".join("%d,%d,%d,%d\n" % (i % 2, i % 3, 1, i % 2) for i in range(rows)))
+    p = cli("train", data, "--layers", "3,200,200,1", "--epochs", 1, "--overwrite", port=board.port)
+    msg = one_error_line(p)
+    m = re.search(r"not enough memory on the board: training 3-200-200-1 \(41201 parameters; %d rows read from the "
                   r"flash as it goes\) needs about (\d+) bytes of heap, 160000 of them in one block; the board has "
-                  r"(\d+) bytes free, the largest free block (\d+) bytes$", msg)
+                  r"(\d+) bytes free, the largest free block (\d+) bytes$" % rows, msg)
     assert m, msg
     need_, free, largest = (int(g) for g in m.groups())
     assert need_ > free and 160000 > largest
+    return p
+
+
+def test_a_training_larger_than_the_free_heap_is_refused_with_the_numbers(board, tmp_path):
+    before = board.names("/models")
+    refuse_wide(board, tmp_path, 8)
     assert board.names("/models") == before
 
 
 def test_a_training_too_large_for_the_heap_is_refused_before_its_data_is_sent(board, tmp_path):
     """Data that takes a while to send (600 rows: 9.6 KB) is not sent for a training the heap
     cannot hold: the board is asked first, and says the same numbers train would."""
-    data = tmp_path / "many.csv"
-    data.write_text("".join("%d,%d,%d,%d\n" % (i % 2, i % 3, 1, i % 2) for i in range(600)))
     before = board.read("/data/train.mnd")
-    p = cli("train", data, "--layers", "3,200,200,1", "--epochs", 1, "--overwrite", port=board.port)
-    msg = one_error_line(p)
-    m = re.search(r"not enough memory on the board: training 3-200-200-1 \(41201 parameters; 600 rows read from "
-                  r"the flash as it goes\) needs about (\d+) bytes of heap, 160000 of them in one block; the board "
-                  r"has (\d+) bytes free, the largest free block (\d+) bytes$", msg)
-    assert m, msg
-    need_, free, largest = (int(g) for g in m.groups())
-    assert need_ > free and 160000 > largest
+    p = refuse_wide(board, tmp_path, 600)
     assert "sent 600 samples" not in p.stdout, p.stdout
     assert board.read("/data/train.mnd") == before     # nothing was sent
     # a job that fits, with the same data, is checked, sent and trained
-    out = cli("train", data, "--layers", "3,4,1", "--epochs", 2, "--model", "checked", "--overwrite",
+    out = cli("train", tmp_path / "wide.csv", "--layers", "3,4,1", "--epochs", 2, "--model", "checked", "--overwrite",
               port=board.port, check=True).stdout
     assert "sent 600 samples" in out and "trained 2 epochs" in out, out
     assert len(board.read("/data/train.mnd")) == 12 + 4 * 600 * 4
