@@ -4,10 +4,11 @@ model read through and CRC-checked), clean (what cut-short saves and uploads lef
 pushed model, only once it loads) and describe (one model's header).  Kept apart from mnn_agent
 so that a training job does not hold this code in the heap."""
 import gc
+import json
 import os
 import sys
 
-from mnn_agent import VERSION, _exists, _free, _guard, _result, _size, load_model
+from mnn_agent import VERSION, _exists, _free, _guard, _line, _result, _size, load_model
 
 
 def info():
@@ -21,7 +22,7 @@ def _info():
         d["flash_free"] = st[0] * st[3]
     except (OSError, AttributeError):
         pass
-    d["models"] = models()
+    models(_say)        # a line each, as it is read: 40 models' names would not fit in a small heap at once
     d["leftovers"] = leftovers()
     try:
         import micronn
@@ -32,15 +33,18 @@ def _info():
     _result(d)
 
 
-def models():
-    """[{name, size, state, layers, ...}] for the .mnn files in /models: each read through
-    (its CRC checked, never loaded), state "ok", "truncated", "CRC mismatch" or "unreadable"
-    (with "error" saying why)."""
-    out = []
+def _say(m):
+    _line("@M " + json.dumps(m))
+
+
+def models(each):
+    """each({name, size, state, layers, ...}) for every .mnn file in /models, in name order:
+    each read through (its CRC checked, never loaded), state "ok", "truncated", "CRC mismatch"
+    or "unreadable" (with "error" saying why), and let go before the next."""
     try:
         names = sorted(os.listdir("/models"))
     except OSError:
-        return out
+        return
     for name in names:
         if not name.endswith(".mnn"):
             continue
@@ -50,7 +54,7 @@ def models():
             from micronn.store import check
         except ImportError:
             m["state"] = "unchecked"
-            out.append(m)
+            each(m)
             continue
         try:
             with open(path, "rb") as f:
@@ -65,8 +69,9 @@ def models():
         except (ValueError, OSError) as e:
             m["state"] = "unreadable"
             m["error"] = str(e)
-        out.append(m)
-    return out
+        each(m)
+        m = info = None
+        gc.collect()
 
 
 # where micronn writes, and the names of what a save or an upload cut short leaves there:

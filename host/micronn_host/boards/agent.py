@@ -121,7 +121,7 @@ class AgentBoard(Board):
     def info(self):
         mpy, native = self.probe()
         try:
-            d = self.call("info()", module="mnn_admin")
+            d = self._admin_info()
         except NotDeployed:            # the agent is missing: ask the board directly
             d = {"micronn": None, "agent": None, "models": [], "leftovers": None,
                  "free": int(self.exec("import gc\ngc.collect()\nprint(gc.mem_free())").decode())}
@@ -129,6 +129,18 @@ class AgentBoard(Board):
         if d["virtual"] and "flash_free" in d:      # its files are in a directory here
             d["host_disk_free"] = d.pop("flash_free")
         d.update(port=self.port, mpy=mpy, native=native)
+        return d
+
+    def _admin_info(self):
+        """mnn_admin.info()'s result, with the models it sends a line each ("@M") as "models"
+        (an agent before version 4 puts them in the result)."""
+        found = []
+
+        def on_line(tag, text):
+            if tag == "@M":
+                found.append(json.loads(text))
+        d = self.call("info()", module="mnn_admin", on_line=on_line)
+        d.setdefault("models", found)
         return d
 
     def clean(self):
@@ -242,7 +254,7 @@ class AgentBoard(Board):
 
     def inputs(self, model):
         path = self.where(model)
-        models = self.call("info()", module="mnn_admin")["models"]
+        models = self._admin_info()["models"]
         for m in models:
             if "/models/%s.mnn" % m["name"] == path:
                 if "layers" not in m or m.get("state", "ok") != "ok":
