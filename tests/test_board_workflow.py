@@ -475,10 +475,39 @@ def test_data_larger_than_the_boards_flash_is_refused_before_it_is_sent(board, t
     before = board.names("/data")
     msg = one_error_line(cli("train", data, "--layers", "64,8,1", "--epochs", 1, "--model", "toobig",
                              port=board.port))
-    m = re.search(r"/data/train\.mnd: (\d+) bytes do not fit on the board's flash \((\d+) bytes free\)$", msg)
+    m = re.search(r"/data/train\.mnd: (\d+) bytes do not fit on the board's flash \((\d+) bytes free\); at 260 "
+                  r"bytes a row, about (\d+) rows would fit$", msg)
     assert m, msg
-    assert int(m.group(1)) >= 4 * 65 * 3000 > int(m.group(2))
-    assert board.names("/data") == before and "toobig.mnn" not in board.names("/models")
+    size, free, rows = (int(g) for g in m.groups())
+    assert size >= 4 * 65 * 3000 > free and 0.8 * free < 260 * rows < free
+    assert "toobig.mnn" not in board.names("/models")
+    assert board.names("/data") in (before, [n for n in before if n != "train.mnd"])   # the old rows may go
+
+
+def test_new_rows_replace_old_ones_the_flash_could_not_hold_beside_them(board, tmp_path):
+    """A data file takes the place of the last one: two of them need not fit at once."""
+    need_small_flash(board)
+    repl = board._repl()
+    try:
+        room = repl.flash_free() + max(0, repl.size("/data/train.mnd"))
+    finally:
+        repl.close()
+    rows = int(0.6 * room) // (4 * 17)              # 16 inputs and a target: 68 bytes a row
+    try:
+        for k in (1, 2):
+            data = tmp_path / ("rows%d.csv" % k)
+            data.write_text("".join(",".join(["%d" % ((i + k) % 3)] * 16) + ",%d\n" % (i % 2) for i in range(rows)))
+            out = cli("train", data, "--layers", "16,2,1", "--epochs", 1, "--model", "replaced", "--overwrite",
+                      port=board.port, check=True).stdout
+            assert "sent %d samples" % rows in out, out
+        assert len(board.read("/data/train.mnd")) == 12 + 68 * rows
+    finally:                                        # the flash as the other tests expect it
+        repl = board._repl()
+        try:
+            repl.remove("/data/train.mnd")
+            repl.remove("/models/replaced.mnn")
+        finally:
+            repl.close()
 
 
 def test_a_write_that_runs_out_of_flash_says_so_and_leaves_nothing_behind(board):

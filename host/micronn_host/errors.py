@@ -41,3 +41,11 @@ class DataError(MicronnError):
 
 class Interrupted(MicronnError):
     status = 130
+
+
+class NoRoom(MicronnError):
+    """A file that does not fit on the board's flash; free: the bytes it had free (-1: unknown)."""
+
+    def __init__(self, message, free=-1):
+        MicronnError.__init__(self, message)
+        self.free = free

@@ -8,7 +8,7 @@ import array
 import base64
 import json
 
-from ..errors import BoardError, MicronnError, NotDeployed
+from ..errors import BoardError, MicronnError, NoRoom, NotDeployed
 from .base import Board, Capabilities
 from .lines import STOP_BYTE, Lines
 
@@ -160,12 +160,12 @@ class AgentBoard(Board):
         blob = dataset.pack(X, Y)
         if len(blob) >= HEAP_CHECK_BYTES:
             self.check_heap(job, len(X), 0 if Xv is None else len(Xv))
-        self.repl.put(DATA_PATH, blob)
+        self.send_rows(DATA_PATH, blob, len(X))
         sent = "sent %d samples (%d bytes) to %s:%s" % (len(X), len(blob), self.port, DATA_PATH)
         val = None
         if Xv is not None:
             vblob = dataset.pack(Xv, Yv)
-            self.repl.put(VAL_PATH, vblob)
+            self.send_rows(VAL_PATH, vblob, len(Xv))
             val = VAL_PATH
             sent += " and %d validation rows (%d bytes) to %s" % (len(Xv), len(vblob), VAL_PATH)
         out(sent)
@@ -195,6 +195,18 @@ class AgentBoard(Board):
         return self.call(call, on_line=on_line, timeout=None, interruptible=True,
                          stop_byte=STOP_BYTE, on_stop=ev.stop_wait)
 
+    def send_rows(self, path, blob, rows):
+        """Send a data file of `rows` rows in place of the last one of its name, which goes first
+        when the flash cannot hold both (it is only the rows of an earlier job); when it does not
+        fit at all, say how many rows would."""
+        try:
+            self.repl.put(path, blob, disposable=True)
+        except NoRoom as e:
+            per = max(1, len(blob) // rows)
+            if e.free < 0:
+                raise
+            raise NoRoom("%s; at %d bytes a row, about %d rows would fit" % (e, per, e.free * 9 // 10 // per), e.free)
+
     def check_heap(self, job, n, nv):
         """Refuse, before the rows are sent, a training job of n rows (nv hold-out rows) that the
         board's heap cannot hold (the same check and message as train's)."""
@@ -218,7 +230,7 @@ class AgentBoard(Board):
         the board has), computed on the board, which reads the rows from its flash in chunks."""
         from .. import dataset
         self.where(model)
-        self.repl.put(EVAL_PATH, dataset.pack(X, Y))
+        self.send_rows(EVAL_PATH, dataset.pack(X, Y), len(X))
         self.repl.enter(soft_reset=True)    # a whole heap, not the one the upload left in pieces
         return self.call("evaluate(%r, %r)" % (model, EVAL_PATH), timeout=None, interruptible=True,
                          module="mnn_rows")
@@ -266,7 +278,7 @@ class AgentBoard(Board):
     def predict(self, model, X):
         from .. import dataset
         self.where(model)
-        self.repl.put(PREDICT_PATH, dataset.pack(X))
+        self.send_rows(PREDICT_PATH, dataset.pack(X), len(X))
         self.repl.enter(soft_reset=True)    # a whole heap, not the one the upload left in pieces
         rows = []
         self.call("predict(%r, %r)" % (model, PREDICT_PATH), module="mnn_rows",

@@ -24,7 +24,7 @@ import binascii
 import zlib
 
 from .. import libsource
-from ..errors import BoardError, MicronnError, TransferError
+from ..errors import BoardError, MicronnError, NoRoom, TransferError
 
 
 class FlashFull(MicronnError):
@@ -158,19 +158,25 @@ class Files:
         """Bytes free on the board's filesystem that holds path; -1 when it does not say."""
         return int(self._run("print(_ff(%r))" % path, "_ff").decode().strip())
 
-    def put(self, path, data, on_progress=None):
+    def put(self, path, data, on_progress=None, disposable=False):
         """Write bytes to a board file; it replaces the old one only once checked (see above).
         The board asks for each chunk ("@"), so no more than one chunk is ever in flight: a
-        micro:bit's 63-byte receive buffer drops what does not fit."""
+        micro:bit's 63-byte receive buffer drops what does not fit.  disposable: the old file
+        (a data file the new one replaces) may go first when the flash cannot hold both."""
         self._helper("_fr")
         tmp = path + ".part" if self.can_rename else path
         # asked only for more than a chunk (one round trip fewer for each of deploy's small
         # files: a write that fills the flash is said all the same, below); a board without
         # os.rename, the micro:bit, has no statvfs either: boards/tiny.py counts its flash itself
         free = self.flash_free() if self.can_rename and len(data) > PUT_CHUNK else -1
+        if 0 <= free < len(data) and disposable:
+            old = self.size(path)
+            if old > 0 and free + old >= len(data):
+                self.remove(path)
+                free += old
         if 0 <= free < len(data):
-            raise MicronnError("%s: %d bytes do not fit on the board's flash (%d bytes free)"
-                               % (path, len(data), free))
+            raise NoRoom("%s: %d bytes do not fit on the board's flash (%d bytes free)"
+                         % (path, len(data), free), free)
         if path.rfind("/") > 0:
             self._run("q = ''\nfor s in %r.split('/')[1:-1]:\n q += '/' + s\n try:\n  os.mkdir(q)\n"
                       " except OSError:\n  pass" % path)
@@ -198,9 +204,9 @@ class Files:
         except FlashFull:           # the filesystem's own blocks took more than it said was free
             self.remove(tmp)
             if free < 0:
-                raise MicronnError("%s: %d bytes do not fit on the board's flash" % (path, len(data)))
-            raise MicronnError("%s: %d bytes do not fit on the board's flash (%d bytes were free; the "
-                               "filesystem needs some of them for itself)" % (path, len(data), free))
+                raise NoRoom("%s: %d bytes do not fit on the board's flash" % (path, len(data)))
+            raise NoRoom("%s: %d bytes do not fit on the board's flash (%d bytes were free; the "
+                         "filesystem needs some of them for itself)" % (path, len(data), free), free)
         got = ast.literal_eval(lines.decode().strip())
         if got != (zlib.crc32(data), len(data)):
             self.remove(tmp)
