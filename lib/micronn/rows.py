@@ -31,11 +31,13 @@ else:
         """out[j] = b[j] + sum_i x[i] * W[j*n_in + i]   (pre-activation)."""
         if len(x) != n_in:
             x = x[:n_in]
-        w = iter(W)
+        m = W.tolist()      # (a list's items are read without making a float each)
+        k = 0
         for j in range(n_out):
             s = b[j] if has_b else 0.0
-            for p in map(mul, x, w):
-                s += p
+            for v in x:
+                s += v * m[k]
+                k += 1
             out[j] = s
 
 
