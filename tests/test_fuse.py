@@ -123,3 +123,18 @@ def test_whole_numbers_as_inputs_and_flat_data():
         loss2 = net.fit(flat, array.array("f", [0, 1, 1, 0]), epochs=5, lr=1.0, loss="sse", batch_size=1)
         got.append(json.dumps([loss, loss2, net.get_weights(), [net.predict(x) for x in X]]))
     assert got[0] == got[1]
+
+
+def test_written_false_after_use_goes_back_to_the_kernel_calls():
+    micronn = _micronn()
+    net = micronn.Network([3, 4, 1], seed=1)
+    X, Y = _data([3, 4, 1], "sigmoid")
+    net.fit(X, Y, epochs=1, batch_size=1)
+    net.predict(X[0])
+    net.written = False
+    calls = []
+    real = net._forward
+    net._forward = lambda x: calls.append(1) or real(x)
+    net.predict(X[0])
+    assert calls, "predict did not go through the kernels' way"
+    assert net._written_step("mse", True) is None

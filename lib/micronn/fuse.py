@@ -70,6 +70,13 @@ def _locals(f):
     return locals_of(f) | {n.name for n in ast.walk(f) if isinstance(n, ast.ExceptHandler) and n.name}
 
 
+def _bound(stmts):
+    """The names statements bind (assignments, loop targets, `except ... as`)."""
+    nodes = [n for st in stmts for n in ast.walk(st)]
+    return ({n.id for n in nodes if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load)}
+            | {n.name for n in nodes if isinstance(n, ast.ExceptHandler) and n.name})
+
+
 class _Rename(ast.NodeTransformer):
     def __init__(self, names):
         self.names = names
@@ -108,6 +115,8 @@ class _Writer:
         names, consts, pre = {}, {}, []
         for p, a in zip(params, args):
             if not isinstance(a, _Var):
+                if p in stored:
+                    raise SpecialiseError("%s assigns %s, which is given as a constant" % (fn.__name__, p))
                 consts[p] = a
             elif p in stored:           # the kernel assigns it: a local of its own, bound first
                 names[p] = p + tag
@@ -127,6 +136,9 @@ class _Writer:
                 break
         if any(isinstance(n, ast.Return) for st in body for n in ast.walk(st)):
             raise SpecialiseError("%s returns before its end" % fn.__name__)
+        unbound = reads(body) - _bound(body) - self.own - set(self.glob) - set(dir(builtins))
+        if unbound:         # (a loop variable read after its loop was written out, say)
+            raise SpecialiseError("%s, written out, reads %s" % (fn.__name__, ", ".join(sorted(unbound))))
         self.body += body
 
     def _globals(self, fn, free):

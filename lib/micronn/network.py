@@ -288,6 +288,8 @@ class Network(Meta):
     def _written_step(self, loss, online):
         """_sample written out for this loss (fuse.py): online SGD, or adding to the gradient
         sums (made first: the function reads them); None when it cannot be."""
+        if not self.written:
+            return None
         made = self._step
         G = self.layers[0].GW
         if made is not None and made[0] == loss and made[1] == online and made[2] is G:
@@ -335,7 +337,7 @@ class Network(Meta):
 
     def predict(self, x):
         """Outputs (a list) for one sample."""
-        if _WRITES and not self.fast and length(x) == self.sizes[0]:   # CPython: one function (fuse.py)
+        if _WRITES and self.written and not self.fast and length(x) == self.sizes[0]:  # CPython: fuse.py
             return list((self._fwd or self._predictor())(x))
         return list(self._forward(self._load_input(x)))
 

@@ -70,7 +70,7 @@ def dense_backward_sgd(x, W, b, has_b, n_in, n_out, delta, dprev, has_prev, lr):
                     b[j] = b[j] - g
                 else:
                     bl[j] = bl[j] - g
-            if fused:
+            if has_prev and fused:      # (has_prev first: a constant where fuse.py writes this out)
                 i = 0
                 for v in x:
                     w = m[k]
