@@ -129,3 +129,12 @@ def test_ctrl_c_does_not_interrupt_running_code_on_this_firmware(repl):
     out = repl.exec("import sys\nprint('running')\nprint(repr(sys.stdin.buffer.read(1)))", timeout=30)
     timer.join()
     assert out.split() == [b"running", b"b'\\x03'"]
+
+
+def test_the_banner_is_asked_for_when_the_boot_was_missed():
+    """A board that booted before its pty was read has printed its banner already: Ctrl-B at the
+    prompt prints it again (this is what a second wait for the prompt sees)."""
+    with qemu.Emulator("m4f", firmware=need_m4f()) as emu:
+        emu.banner = ""
+        emu._wait_for_prompt(20.0)
+        assert emu.banner.startswith("MicroPython v"), emu.banner

@@ -193,16 +193,20 @@ class Emulator:
             tty.setraw(fd)
             seen = b""
             end = time.monotonic() + timeout
+            key = b"\r"
             while time.monotonic() < end:
-                os.write(fd, b"\r")
+                os.write(fd, key)
                 t = time.monotonic() + 0.1
                 while time.monotonic() < t:
                     if select.select([fd], [], [], 0.02)[0]:
                         seen += os.read(fd, 1024)
                         if b">>> " in seen:
                             m = re.search(rb"MicroPython [^\r\n]*", seen)
-                            self.banner = m.group(0).decode(errors="replace") if m else ""
-                            return
+                            if m or key == b"\x02":
+                                self.banner = m.group(0).decode(errors="replace") if m else ""
+                                return
+                            # it booted before the pty was open: Ctrl-B prints the banner again
+                            seen, key, t = b"", b"\x02", 0.0
                 if self.proc.poll() is not None:
                     raise EmulatorError("%s exited with status %d: %s"
                                         % (QEMU, self.proc.returncode, self.log().strip()))
