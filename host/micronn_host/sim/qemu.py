@@ -187,29 +187,33 @@ class Emulator:
         raise EmulatorError("%s did not open a pty within %.0f s" % (QEMU, timeout))
 
     def _wait_for_prompt(self, timeout):
-        """Press Enter until MicroPython prints its prompt (the boards boot in about 0.1 s)."""
+        """Press Enter until MicroPython prints its prompt (the boards boot in about 0.1 s), and
+        keep the banner it printed before it.  A board that booted before its pty was read has
+        printed that already: Ctrl-B at the prompt prints it again."""
         fd = os.open(self.port, os.O_RDWR | os.O_NOCTTY)
         try:
             tty.setraw(fd)
             seen = b""
-            end = time.monotonic() + timeout
             key = b"\r"
+            end = time.monotonic() + timeout
             while time.monotonic() < end:
                 os.write(fd, key)
                 t = time.monotonic() + 0.1
                 while time.monotonic() < t:
                     if select.select([fd], [], [], 0.02)[0]:
                         seen += os.read(fd, 1024)
-                        if b">>> " in seen:
-                            m = re.search(rb"MicroPython [^\r\n]*", seen)
-                            if m or key == b"\x02":
-                                self.banner = m.group(0).decode(errors="replace") if m else ""
-                                return
-                            # it booted before the pty was open: Ctrl-B prints the banner again
-                            seen, key, t = b"", b"\x02", 0.0
+                        m = re.search(rb"(MicroPython [^\r\n]*)[\s\S]*>>> ", seen)
+                        if m:
+                            self.banner = m.group(1).decode(errors="replace")
+                            return
+                        if b">>> " in seen and key != b"\x02":
+                            key, seen, t = b"\x02", b"", 0.0
                 if self.proc.poll() is not None:
                     raise EmulatorError("%s exited with status %d: %s"
                                         % (QEMU, self.proc.returncode, self.log().strip()))
+            if key == b"\x02":         # it answers, but never said what it is
+                self.banner = ""
+                return
             raise EmulatorError("the %s board did not answer on %s within %.0f s"
                                 % (self.machine.name, self.port, timeout))
         finally:
