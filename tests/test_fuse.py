@@ -138,3 +138,24 @@ def test_written_false_after_use_goes_back_to_the_kernel_calls():
     net.predict(X[0])
     assert calls, "predict did not go through the kernels' way"
     assert net._written_step("mse", True) is None
+
+
+@pytest.mark.parametrize("written", [False, True])
+@pytest.mark.parametrize("dtype", ["f", "d"])
+def test_predict_rounds_its_input_to_the_dtype_as_predict_many_does(written, dtype):
+    """A float32 network sees its inputs as float32, as on a float32 board: predict(x) equals
+    predict of x rounded to float32 by struct, and predict_many's row (float64 keeps x as it is)."""
+    import struct
+    micronn = _micronn()
+    net = micronn.Network([3, 5, 2], activation="tanh", output="sigmoid", seed=4, dtype=dtype)
+    net.written = written
+    r = random.Random(11)
+    X = [[r.uniform(-3, 3) for _ in range(3)] for _ in range(20)]
+    f32 = [list(struct.unpack("3f", struct.pack("3f", *x))) for x in X]
+    assert any(a != b for x, y in zip(X, f32) for a, b in zip(x, y))      # the rounding matters
+    got = [net.predict(x) for x in X]
+    assert got == net.predict_many(X)
+    if dtype == "f":
+        assert got == [net.predict(x) for x in f32]
+    else:
+        assert got != [net.predict(x) for x in f32]

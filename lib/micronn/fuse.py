@@ -215,10 +215,11 @@ def _step_tree(net, loss, online):
 
 def _predict_tree(net):
     """predict(x): Network.predict's float path for a sample x of the right length (its values
-    checked and copied into the input buffer by data.copy_row, scaled, the layers' forward
-    pass); returns the last layer's outputs."""
+    checked and rounded to the network's dtype by data.copy_row, copied into the input buffer,
+    scaled, the layers' forward pass); returns the last layer's outputs."""
     w = _Writer(["x"] + list(_buffers(net)))
-    w.call(data.copy_row, [_Var("x"), 0, net.sizes[0], _Var("_x"), 0, "input", None])
+    w.call(data.copy_row, [_Var("x"), 0, net.sizes[0], _Var("_xd"), 0, "input", None])
+    w.call(rows.load_row, [_Var("_xd"), 0, _Var("_x"), net.sizes[0]])
     w.body += ast.parse(_SCALE).body
     _forward_layers(w, net)
     w.body.append(ast.Assign([ast.Name("out_", ast.Store())], ast.Name("_o%d" % (len(net.layers) - 1), ast.Load())))

@@ -276,9 +276,8 @@ class Network(Meta):
             return False
         for L in self.layers:
             L.outputs()
+        self._rounded_input()
         if training:
-            if self._xd is None:
-                self._xd = zeros(self.dtype, self.sizes[0])
             if self._t is None:
                 self._t = zeros(self.dtype, self.sizes[-1])
             for L in self.layers:
@@ -323,11 +322,20 @@ class Network(Meta):
             raise ValueError("predict needs one sample of %d numbers, got %r" % (n, x))
         if m != n:
             raise ValueError("sample has %d values, expected %d (the network has %d inputs)" % (m, n, n))
-        x0 = self._x
-        copy_row(x, 0, n, x0, 0, "input")
+        x0, xd = self._x, self._rounded_input()
+        copy_row(x, 0, n, xd, 0, "input")
+        dense.load_row(xd, 0, x0, n)
         if self.scaler is not None:
             x0 = self._scaled(x0)
         return x0
+
+    def _rounded_input(self):
+        """The buffer a sample is rounded to the network's dtype in, as the weights are (fit,
+        evaluate and every predict round the same way)."""
+        xd = self._xd
+        if xd is None:
+            xd = self._xd = zeros(self.dtype, self.sizes[0])
+        return xd
 
     def _scaled(self, x):
         """x (a scratch buffer of the network's), scaled in place when the model scales its inputs."""
@@ -398,9 +406,7 @@ class Network(Meta):
         if eng is not None:
             eng.load(src, off, words)
             return self._scaled(eng.x)
-        xd, x = self._xd, self._x
-        if xd is None:
-            xd = self._xd = zeros(self.dtype, n)
+        xd, x = self._rounded_input(), self._x
         dense.load_row(src, off, xd, n)
         dense.load_row(xd, 0, x, n)
         if self.scaler is not None:
