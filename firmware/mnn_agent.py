@@ -243,7 +243,7 @@ def load_model(path):
         info = store.describe(f, path)
     what = "the model %s (%d parameters)" % (path, info["n_params"])
     need = info["nbytes"] + 2 * FLOAT * sum(info["layers"]) + MARGIN
-    pieces = _pieces(info["layers"], info["bias"], info["dtype"])
+    pieces = _pieces(info.get("spec") or info["layers"], info["bias"], info["dtype"])  # a CNN: its filters
     info = None                 # its names and scaling: they would sit in the free blocks the model needs
     _need(what, need, pieces)
     return model.load(path)

@@ -98,3 +98,36 @@ def test_on_cpython_there_is_no_heap_to_check():
             "A._need('anything', 10 ** 12, [10 ** 11])\nprint('passed')" % (str(FIRMWARE), str(ROOT / "lib")))
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert p.stdout.strip() == "passed", p.stderr
+
+
+LOAD = r"""
+import json
+import mnn_agent as A
+out = {}
+for name in ("float", "int8"):
+    try:
+        net = A.load_model(%r + "/" + name + ".mnn")
+        out[name] = net.predict(%r)
+    except MemoryError as e:
+        out[name] = str(e)
+print(json.dumps(out))
+"""
+
+
+def test_a_model_with_convolutions_is_checked_against_its_own_buffers(tmp_path):
+    """The check before a model loads asks for the blocks its buffers take: a convolution's
+    filters, not a dense layer between its flat widths.  The bench's CNN (3139 parameters,
+    12.6 KB of float32 weights) loads on a 256 KB heap; read as a dense network of its widths
+    150-368-184-16-3 its second layer alone would be a block of 270,848 bytes."""
+    sys.path.insert(0, str(ROOT / "lib"))
+    import micronn
+    net = micronn.Network(["50x3", "conv8k5", "maxpool2", 16, 3], activation="relu", output="softmax", seed=3)
+    X = [[((i * 7 + j) % 11) / 10 - 0.5 for j in range(150)] for i in range(8)]
+    net.save(str(tmp_path / "float.mnn"))
+    q = micronn.quantize(net, X=X)
+    q.save(str(tmp_path / "int8.mnn"))
+    got = run_micropython(LOAD % (str(tmp_path), X[0]), "256k")
+    want = micronn.load(str(tmp_path / "float.mnn")).predict(X[0])
+    assert isinstance(got["float"], list), got["float"]
+    assert max(abs(a - b) for a, b in zip(got["float"], want)) < 1e-6
+    assert got["int8"] == q.predict(X[0]), got["int8"]
