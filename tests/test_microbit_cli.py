@@ -269,6 +269,25 @@ def test_options_the_board_cannot_do_are_refused(mb, xor, option, words):
     assert words in msg
 
 
+def test_convolutions_are_refused_in_one_line(mb, tmp_path):
+    """The board runs a program made for dense networks: a training job with layer specs and a
+    model file with convolutions, float or int8, are refused before anything is sent."""
+    data = tmp_path / "windows.csv"
+    data.write_text("a0,b0,a1,b1,a2,b2,a3,b3,label\n" + "".join(
+        ",".join("%.2f" % ((i * 7 + j) % 10 / 10) for j in range(8)) + ",%d\n" % (i % 2) for i in range(12)))
+    before = board_files(mb.port)
+    for layers in ("4x2,conv2k2,gap", "4x2,maxpool2,3"):
+        msg = one_error_line(cli("train", data, "--layers", layers, "--epochs", 1, port=mb.port))
+        assert "this board runs a program made for each model, with dense layers only, not convolutions" in msg, msg
+    net = micronn.Network(["4x2", "conv2k2", "maxpool2", 2], seed=1)
+    net.save(str(tmp_path / "cnn.mnn"))
+    micronn.quantize(net).save(str(tmp_path / "cnn8.mnn"))
+    for name in ("cnn", "cnn8"):
+        msg = one_error_line(cli("push", tmp_path / (name + ".mnn"), "--model", name, port=mb.port))
+        assert "the model 4x2-conv2k2-maxpool2-2: this board runs a program made for each model" in msg, msg
+    assert board_files(mb.port) == before
+
+
 def test_a_missing_model_is_named(mb):
     msg = one_error_line(cli("fetch", "--model", "nothing", port=mb.port))
     assert "no model 'nothing' on the board (models there:" in msg
