@@ -372,3 +372,7 @@ def test_other_opsets(tmp_path, opset):
     close(ort_run(tmp_path / "m.onnx", X)[0], net.predict_many(X.tolist()))
     assert "opset 13 or newer" in one_error_line(cli("export", tmp_path / "m.mnn", "-o", tmp_path / "o.onnx",
                                                      "--opset", 12))
+    newest = onnx.defs.onnx_opset_version()
+    line = one_error_line(cli("export", tmp_path / "m.mnn", "-o", tmp_path / "o.onnx", "--opset", newest + 1))
+    assert "opset %d" % (newest + 1) in line and str(newest) in line
+    assert not (tmp_path / "o.onnx").exists()

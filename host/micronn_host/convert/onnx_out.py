@@ -40,6 +40,9 @@ def to_onnx(model, path=None, opset=17):
     from onnx import TensorProto, helper, numpy_helper
     if opset < 13:
         raise ConvertError("opset %d: micronn writes opset 13 or newer (17 by default)" % opset)
+    if opset > onnx.defs.onnx_opset_version():
+        raise ConvertError("opset %d: the onnx package here (%s) knows opsets up to %d"
+                           % (opset, onnx.__version__, onnx.defs.onnx_opset_version()))
     doc = "micronn %s model %s" % (micronn.__version__, "-".join(map(str, model.sizes)))
     if getattr(model, "dtype", "f") == "b":
         from .int8 import dequantize
