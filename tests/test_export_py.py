@@ -187,6 +187,8 @@ def test_a_bad_module_name_is_refused_in_one_line(tmp_path):
     net.save(str(tmp_path / "m.mnn"))
     line = one_error_line(cli("export", tmp_path / "m.mnn", "-o", tmp_path / "my-model.py"))
     assert "not a Python module name" in line and not (tmp_path / "my-model.py").exists()
+    line = one_error_line(cli("export", tmp_path / "m.mnn", "-o", tmp_path / "class.py"))   # `import class`: a SyntaxError
+    assert "not a Python module name" in line and not (tmp_path / "class.py").exists()
 
 
 @pytest.mark.parametrize("kind", ["softmax-scaled-classes", "int8-softmax-scaled-classes"])

@@ -40,8 +40,9 @@ def run(args, out=print):
         else:
             from pathlib import Path
             from ..convert import to_python
+            import keyword
             name = Path(dest).stem
-            if not name.isidentifier():
+            if not name.isidentifier() or keyword.iskeyword(name):
                 raise MicronnError("%s: %r is not a Python module name" % (dest, name))
             src = to_python(model, dest, name)
             out("exported %s (%s) to %s: a standalone module, %d bytes; import %s, then %s.predict(x)"
