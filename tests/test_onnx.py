@@ -247,7 +247,19 @@ def _computed_weights():
     return m
 
 
+def _sub_head():
+    """5 - p as the graph's only output: not skl2onnx's [1 - p, p], so not to be dropped."""
+    m = torch_sequential([4, 3, 1], ["relu", "sigmoid"], flatten=False, dropout=False)
+    g = m.graph
+    out = next(n for n in g.node if n.op_type == "Identity")
+    g.initializer.append(numpy_helper.from_array(np.array([5.0], np.float32), "five"))
+    g.node.insert(len(g.node) - 1, helper.make_node("Sub", ["five", out.input[0]], ["five_minus_p"], name="sub5"))
+    out.input[0] = "five_minus_p"
+    return m
+
+
 REFUSED = {
+    "sub-after-output": (_sub_head, "'sub5' (Sub): a subtraction after the last layer"),
     "conv": (_conv_graph, "'/conv' (Conv)"),
     "leaky-alpha": (lambda: _leaky(0.2), "LeakyRelu alpha=0.2"),
     "softmax-axis-0": (lambda: _edit(torch_sequential([4, 3, 2], ["relu", "linear"]), "Gemm") and

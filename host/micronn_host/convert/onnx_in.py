@@ -541,7 +541,8 @@ class _Reader:
                 if len(node.input) != 2 or b != end or not one or self.attr(node, "axis") not in (1, -1):
                     self.refuse(node, "a Concat that is not skl2onnx's [1 - p, p] for a binary classifier")
                 probs.add(node.output[0])
-            elif node.op_type == "Sub" and not (node.input[1] == end and n_out == 1):
+            elif node.op_type == "Sub" and not (node.input[1] == end and n_out == 1 and _one_minus(
+                    self, node, rest)):
                 self.refuse(node, "a subtraction after the last layer")
             elif node.op_type == "Concat":
                 self.refuse(node, "a Concat after the last layer")
@@ -558,6 +559,19 @@ class _Reader:
                     self.refuse(node, "class labels %s differ from %s" % (found, classes))
                 classes = found
         return classes
+
+
+def _one_minus(reader, node, rest):
+    """node is skl2onnx's 1 - p: a Sub from the constant 1 whose result only a Concat reads (which
+    head() checks is [1 - p, p]); anything else would change the outputs micronn drops."""
+    import numpy as np
+    c = reader.const.get(node.input[0])
+    if c is None or np.asarray(c).size != 1 or float(np.asarray(c).reshape(-1)[0]) != 1.0:
+        return False
+    if node.output[0] in reader.outputs:
+        return False
+    users = [n for n in rest if node.output[0] in n.input]
+    return bool(users) and all(n.op_type == "Concat" for n in users)
 
 
 def _shape(tt):
