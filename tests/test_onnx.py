@@ -127,6 +127,9 @@ def sklearn_cases():
         "regressor": (_fit(MLPRegressor(hidden_layer_sizes=(6,), max_iter=200, random_state=0), X, X[:, 0] * 2 + X[:, 2]), X),
         "pipeline-scaler-regressor": (_fit(make_pipeline(StandardScaler(), MLPRegressor(
             hidden_layer_sizes=(5, 3), activation="relu", max_iter=200, random_state=0)), X, X[:, 1]), X),
+        # the scaler keeps mean_ but does not subtract it
+        "pipeline-scaler-without-mean": (_fit(make_pipeline(StandardScaler(with_mean=False), MLPRegressor(
+            hidden_layer_sizes=(5,), max_iter=200, random_state=0)), X, X[:, 1]), X),
         # (skl2onnx reshapes a multi-target regressor's outputs to [-1, 1], which micronn refuses:
         # from_sklearn only)
         "regressor-2-targets": (_fit(MLPRegressor(hidden_layer_sizes=(5, 3), activation="tanh", max_iter=200,
@@ -142,7 +145,7 @@ def sk_cases():
 
 
 @pytest.mark.parametrize("case", ["classifier-int-labels", "binary-str-labels", "pipeline-scaler-classifier",
-                                  "regressor", "pipeline-scaler-regressor"])
+                                  "regressor", "pipeline-scaler-regressor", "pipeline-scaler-without-mean"])
 def test_skl2onnx_graphs(tmp_path, sk_cases, case):
     """skl2onnx's default outputs (a label and a ZipMap of probabilities); micronn takes the
     probabilities, the class labels and the scaler."""
@@ -170,7 +173,8 @@ def test_skl2onnx_graphs(tmp_path, sk_cases, case):
 
 
 @pytest.mark.parametrize("case", ["classifier-int-labels", "binary-str-labels", "pipeline-scaler-classifier",
-                                  "regressor", "pipeline-scaler-regressor", "regressor-2-targets"])
+                                  "regressor", "pipeline-scaler-regressor", "pipeline-scaler-without-mean",
+                                  "regressor-2-targets"])
 def test_from_sklearn_equals_sklearn(sk_cases, case):
     """from_sklearn reads the estimator itself (no ONNX, no pickle)."""
     est, X = sk_cases[case]

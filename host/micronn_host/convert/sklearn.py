@@ -66,8 +66,11 @@ def _scaling(sc, n):
     if kind == "StandardScaler":
         if not hasattr(sc, "n_features_in_"):
             raise ConvertError("the StandardScaler is not fitted")
-        mean = np.zeros(n) if getattr(sc, "mean_", None) is None else np.asarray(sc.mean_, dtype=np.float64)
-        scale = np.ones(n) if getattr(sc, "scale_", None) is None else np.asarray(sc.scale_, dtype=np.float64)
+        # with_mean=False still sets mean_ (with_std=False leaves scale_ None): neither is applied then
+        mean = np.zeros(n) if getattr(sc, "mean_", None) is None or not getattr(sc, "with_mean", True) \
+            else np.asarray(sc.mean_, dtype=np.float64)
+        scale = np.ones(n) if getattr(sc, "scale_", None) is None or not getattr(sc, "with_std", True) \
+            else np.asarray(sc.scale_, dtype=np.float64)
         return ("standard", mean, 1.0 / scale)
     if kind == "MinMaxScaler":
         if not hasattr(sc, "scale_"):
