@@ -22,6 +22,18 @@ def need(tool, what, reason):
     pytest.skip(msg)
 
 
+def need_module(name, reason):
+    """pytest.importorskip, except in CI, where a missing module is a failure (as in need())."""
+    import importlib
+    try:
+        return importlib.import_module(name)
+    except ImportError:
+        msg = "%s cannot be imported: %s" % (name, reason)
+        if IN_CI:
+            pytest.fail(msg + " (CI=true: missing tools are failures)", pytrace=False)
+        pytest.skip(msg, allow_module_level=True)
+
+
 def runtime(name):
     """The runtime `name`: skipped (failed in CI) when micropython is missing; the optional
     float32 build is skipped whenever MICRONN_MP32F is not set."""

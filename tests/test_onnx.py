@@ -4,17 +4,21 @@
 Tolerance: 1e-5 absolute on outputs of order 1 (micronn computes with float32 weights in the
 runtime's floats, onnxruntime in float32; the differences measured are below 2e-7)."""
 import json
+import os
 import subprocess
 import sys
 
 import numpy as np
 import pytest
 
-onnx = pytest.importorskip("onnx", reason="the onnx extra: pip install -e '.[dev,onnx]' (make test does it)")
-ort = pytest.importorskip("onnxruntime", reason="onnxruntime: pip install -e '.[dev,onnx]'")
+from conftest import need_module  # noqa: E402
+
+onnx = need_module("onnx", "the onnx extra: pip install -e '.[dev,onnx]' (make test does it)")
+ort = need_module("onnxruntime", "onnxruntime: pip install -e '.[dev,onnx]'")
 
 import micronn
 from boards import cli, one_error_line
+from conftest import ROOT
 from micronn_host.convert import ConvertError, from_onnx, from_sklearn, to_onnx
 from onnx import TensorProto, helper, numpy_helper
 from onnx_graphs import keras_sequential, torch_sequential, weights
@@ -139,8 +143,8 @@ def sklearn_cases():
 
 @pytest.fixture(scope="module")
 def sk_cases():
-    pytest.importorskip("sklearn")
-    pytest.importorskip("skl2onnx")
+    need_module("sklearn", "the dev extra: pip install -e '.[dev,onnx]'")
+    need_module("skl2onnx", "the dev extra: pip install -e '.[dev,onnx]'")
     return sklearn_cases()
 
 
@@ -392,3 +396,15 @@ def test_other_opsets(tmp_path, opset):
     line = one_error_line(cli("export", tmp_path / "m.mnn", "-o", tmp_path / "o.onnx", "--opset", newest + 1))
     assert "opset %d" % (newest + 1) in line and str(newest) in line
     assert not (tmp_path / "o.onnx").exists()
+
+
+def test_in_ci_a_missing_onnx_fails_the_onnx_tests():
+    """CI=true: these tests fail without the onnx extra (as need() does for missing tools), rather
+    than skipping themselves and passing."""
+    code = ("import sys\nsys.modules['onnx'] = None\nimport pytest\n"
+            "sys.exit(pytest.main(['-q', '-p', 'no:cacheprovider', '--collect-only', 'tests/test_onnx.py', "
+            "'tests/test_onnx_conv.py']))\n")
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=str(ROOT),
+                       env=dict(os.environ, CI="true"), timeout=120)
+    assert p.returncode not in (0, 5), p.stdout + p.stderr
+    assert "CI=true" in p.stdout + p.stderr

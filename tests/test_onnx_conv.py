@@ -7,8 +7,10 @@ kernels in float64 here, onnxruntime in float32)."""
 import numpy as np
 import pytest
 
-onnx = pytest.importorskip("onnx", reason="the onnx extra: pip install -e '.[dev,onnx]' (make test does it)")
-ort = pytest.importorskip("onnxruntime", reason="onnxruntime: pip install -e '.[dev,onnx]'")
+from conftest import need_module  # noqa: E402
+
+onnx = need_module("onnx", "the onnx extra: pip install -e '.[dev,onnx]' (make test does it)")
+ort = need_module("onnxruntime", "onnxruntime: pip install -e '.[dev,onnx]'")
 
 import micronn
 from boards import cli, one_error_line
