@@ -266,7 +266,21 @@ def _sub_head():
     return m
 
 
+def _gather_head():
+    """The graph's output is one column of the network's: micronn would predict all three."""
+    m = torch_sequential([4, 3, 3], ["relu", "softmax"], flatten=False, dropout=False)
+    g = m.graph
+    out = next(n for n in g.node if n.op_type == "Identity")
+    g.initializer.append(numpy_helper.from_array(np.array([2], np.int64), "column"))
+    g.node.insert(len(g.node) - 1, helper.make_node("Gather", [out.input[0], "column"], ["picked"], name="pick",
+                                                    axis=1))
+    out.input[0] = "picked"
+    g.output[0].CopyFrom(helper.make_tensor_value_info("output", TensorProto.FLOAT, ["batch", 1]))
+    return m
+
+
 REFUSED = {
+    "gather-after-output": (_gather_head, "'pick' (Gather): it selects from the last layer's outputs"),
     "sub-after-output": (_sub_head, "'sub5' (Sub): a subtraction after the last layer"),
     "conv": (_conv_graph, "'/conv' (Conv)"),
     "leaky-alpha": (lambda: _leaky(0.2), "LeakyRelu alpha=0.2"),

@@ -518,6 +518,9 @@ class _Reader:
         for node in rest:
             if node.op_type not in HEAD or node.domain not in ("", "ai.onnx", "ai.onnx.ml"):
                 self.refuse(node, "not part of a dense network")
+            if node.op_type in ("Gather", "ArrayFeatureExtractor") and node.input[0] not in self.const:
+                # skl2onnx's and micronn's own pick a class label (a constant) by an index
+                self.refuse(node, "it selects from the last layer's outputs (micronn keeps them all)")
         # every head node must work on the network's output or constants only
         known = {end} | set(self.const)
         todo = list(rest)
