@@ -38,10 +38,11 @@ VERSION = 4
 FLOAT = 32              # bytes a boxed float may take (16 on ESP32/RP2040, 32 on 64-bit unix)
 MARGIN = 3072           # working room for the interpreter during a call
 COLLECT_EVERY = 4096    # bytes allocated between two garbage collections while a call sets up
-STORE_CODE = 11264      # what importing micronn.store (to save a model) takes: 10.9 KB on the 64-bit
-                        # unix port, less on a 32-bit board
-SAVE_WORK = 5120        # what saving a model builds (its header, with the names of 64 inputs: about 5 KB
-                        # on the 64-bit unix port)
+STORE_CODE = 14400      # what importing micronn.store (to save a model) takes: 14.1 KB as .mpy on the
+                        # 64-bit unix port (with its sections: scaling, names, layer specs), less on a
+                        # 32-bit board
+SAVE_WORK = 2560        # what saving a model builds besides its inputs' part (its header, and the copies
+SAVE_PER_INPUT = 40     # of each input's scaling and name it joins): 5 KB with 64 inputs, 8.4 KB with 150
 
 
 def _result(obj):
@@ -416,9 +417,12 @@ def _setup(layers, fit):
     per = 2 * FLOAT                 # each layer's outputs and deltas: lists of floats
     if n_in != layers[0]:           # layer specs with convolutions: the width of each layer's outputs
         from micronn.shapes import widths
+        from micronn import conv    # noqa: F401  (the network's layers are made by it)
         widths = widths(layers)
         if micronn.kernels.VIPER:   # float32 arrays on the integer path (the float path makes lists)
-            per = 8
+            per = 16                # their outputs and deltas, the engine's scratch and the
+                                    # convolutions' windows: 17 B a unit measured for
+                                    # 50x3-conv8k5-maxpool2-16-3 on the 64-bit unix port
     if not (fit["optimizer"] == "sgd" and fit["batch_size"] == 1):
         from micronn import optim   # noqa: F401  (fit() imports it)
     return n_in, n_out, widths, per
@@ -463,7 +467,7 @@ def _plan(layers, bias, fit, widths, per, n, nv, resume):
     order = 0
     if fit.get("shuffle", True) and bs is not None and bs < n:
         order = (2 if n <= 0x10000 else 4) * n + 2 * FLOAT * ((n + 127) // 128)
-    end = SAVE_WORK + (0 if "micronn.store" in sys.modules else STORE_CODE)
+    end = SAVE_WORK + SAVE_PER_INPUT * widths[0] + (0 if "micronn.store" in sys.modules else STORE_CODE)
     return ("training %s (%d parameters; %d rows%s read from the flash as it goes)"
             % ("-".join(str(s) for s in layers), params, n, " and %d validation rows" % nv if nv else ""),
             (0 if resume else 4 * params) + per * sum(widths) + MARGIN + max(4 * params * state + order, end),

@@ -144,3 +144,27 @@ def test_the_int8_cnn_predicts_on_the_board_with_the_hosts_classes(board, data, 
         assert labels[i] == net.classes[int(np.argmax(floats[i]))], i
     rep = json.loads(cli("evaluate", path, "--model", "cnn8", "--json", port=board.port, check=True).stdout)
     assert rep["accuracy"] == pytest.approx(int8_acc / 100, abs=1e-9)
+
+
+def test_a_cnn_too_large_for_the_heap_is_refused_before_it_trains(board, tmp_path):
+    """The bench's 50x3-conv8k5-maxpool2-16-3 (3,139 parameters, 150 inputs with their names
+    and scaling to save) on 150 rows: on this virtual ESP32 it either trains and is saved, or it
+    is refused before its first epoch with the heap's numbers; never trained and then lost for
+    want of the heap its save needs (which it was, once, with the check counting too little)."""
+    import random
+    r = random.Random(5)
+    data = tmp_path / "win50.csv"
+    head = ",".join("%s_%d" % (c, i) for i in range(50) for c in "xyz")
+    data.write_text(head + ",label\n" + "".join(
+        ",".join("%.3f" % r.uniform(-1, 1) for _ in range(150)) + ",%s\n" % GESTURES[i % 3] for i in range(150)))
+    before = board.names("/models")
+    p = cli("train", data, "--target", "label", "--layers", "50x3,conv8k5,pool2,16", "--activation", "relu",
+            "--batch-size", "1", "--epochs", "2", "--model", "win50", port=board.port, timeout=300)
+    if p.returncode == 0:
+        assert "model saved to /models/win50.mnn" in p.stdout, p.stdout
+    else:
+        msg = p.stderr.strip().splitlines()
+        assert len(msg) == 1 and msg[0].startswith("micronn: not enough memory on the board: training "
+                                                   "50x3-conv8k5-maxpool2-16-3"), p.stderr
+        assert "(3139 parameters) on the board" not in p.stdout, p.stdout     # training never started
+        assert board.names("/models") == before
