@@ -528,8 +528,8 @@ def _train(data, model, job, save_s, stop, val, meta, resume, replace):
         epochs = fit["epochs"]
         save_ms = max(1, int(save_s * 1000)) if save_s else 0
         prog = _Progress(path, before + epochs, save_ms, stop, nv or net.classes or fit["loss"] in ("cce", "bce"))
-        trainer = Trainer(net, d.X, d.Y, dv.X if dv else None, dv.Y if dv else None, fit, run.get("val"),
-                          run.get("patience"), fit["every"], prog.report, prog.tick, before)
+        trainer = Trainer(net, d.X, d.Y, dv.X if dv else None, dv.Y if dv else None, fit, every=fit["every"],
+                          report=prog.report, tick=prog.tick, before=before, **run)
         prog.trainer = trainer
         print("@S", json.dumps({"params": params, "samples": n, "val": nv, "free": _free(), "before": before,
                                 "stoppable": prog.stop.poller is not None}))

@@ -85,9 +85,8 @@ def run(args, out=print):
 
     with CtrlC(raise_at=2) as ctrl_c:
         try:
-            t = Trainer(net, prep.X, prep.Y, prep.Xv, prep.Yv, job["fit"], job["run"]["val"],
-                        job["run"]["patience"], job["fit"]["every"], report, lambda e: not ctrl_c.count,
-                        before)
+            t = Trainer(net, prep.X, prep.Y, prep.Xv, prep.Yv, job["fit"], every=job["fit"]["every"], report=report,
+                        tick=lambda e: not ctrl_c.count, before=before, **job["run"])
             t.run()
         except ValueError as e:
             raise MicronnError(str(e))
