@@ -17,6 +17,9 @@ ARTICLE = ["--layers", "3,4,1", "--lr", "1", "--loss", "sse", "--no-bias", "--in
 
 
 EMULATED = ("microbit", "m4f")        # boards QEMU emulates: their files are inside the emulator
+#: the test being set up or run (conftest sets it): a virtual board may start only in a test
+#: marked `board`, so that `-m "not board"` starts none
+RUNNING = [None]
 
 
 class Sim:
@@ -25,6 +28,9 @@ class Sim:
     (.dir, file()), on an emulated one inside QEMU, reached through the raw REPL."""
 
     def __init__(self, tmp, board="esp32", firmware=None):
+        item = RUNNING[0]
+        if item is not None and item.get_closest_marker("board") is None:
+            raise AssertionError("%s starts a virtual board but is not marked `board`" % item.nodeid)
         tmp = Path(tmp)
         self.board = board
         self.dir = None

@@ -126,3 +126,15 @@ def pytest_collection_modifyitems(config, items):
         if item.module.__name__.rpartition(".")[2] in LIB_TESTS:
             item.add_marker(pytest.mark.lib)
 
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    """Tell boards.Sim which test is starting (before the test's fixtures start any board)."""
+    import boards
+    boards.RUNNING[0] = item
+
+
+def pytest_runtest_teardown(item):
+    import boards
+    boards.RUNNING[0] = None

@@ -8,6 +8,8 @@ import pytest
 from boards import ARTICLE, article_epochs, cli, deployed
 from conftest import find_micropython, need
 from micronn import job as jobs
+
+pytestmark = pytest.mark.board
 from micronn_host import dataset
 from micronn_host.boards import connect
 from micronn_host.boards.lines import STOP_BYTE

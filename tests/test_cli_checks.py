@@ -48,6 +48,7 @@ def board_state(board):
     return board.file("/models/model.mnn").read_bytes(), board.file("/data/train.mnd").read_bytes()
 
 
+@pytest.mark.board
 @pytest.mark.parametrize("options, expected", REFUSED + TRAIN_ONLY, ids=lambda v: " ".join(v) if isinstance(v, list) else "")
 def test_train_refuses_a_bad_option_in_one_line_and_the_board_keeps_its_model(board, xor, options, expected):
     before = board_state(board)
@@ -78,6 +79,7 @@ def test_fit_refuses_the_same_options_and_leaves_the_model_file_alone(tmp_path, 
     assert sorted(p.name for p in models.iterdir()) == ["old.mnn"]
 
 
+@pytest.mark.board
 def test_train_epochs_0_leaves_the_boards_model_as_it_was(board, xor):
     before = board_state(board)
     p = cli("train", xor, *ARTICLE, "--epochs", 0, port=board.port)
@@ -96,6 +98,7 @@ def test_a_large_learning_rate_has_no_hidden_upper_limit(tmp_path, xor):
     assert "no device at" in msg                # the checks passed; only then is the port opened
 
 
+@pytest.mark.board
 def test_checkpoint_0_means_only_at_the_end(board, xor):
     p = cli("train", xor, *ARTICLE, "--epochs", 20, "--checkpoint", 0, "--model", "end", port=board.port,
             check=True)

@@ -9,6 +9,8 @@ import micronn
 from boards import Sim, cli, deployed, one_error_line
 from conftest import find_micropython, need
 
+pytestmark = pytest.mark.board
+
 
 @pytest.fixture(scope="module")
 def board(tmp_path_factory):

