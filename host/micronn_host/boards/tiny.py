@@ -1,7 +1,7 @@
 """micronn on a board too small for lib/micronn: the BBC micro:bit (emulated or real).
 
-board.connect() returns a TinyBoard when the board says it is a micro:bit (or has less heap
-than lib/micronn needs); the commands then drive it as they drive a Board: info, deploy,
+boards.connect() returns a TinyBoard when the board has less free heap than lib/micronn needs
+(TINY_HEAP), whatever its platform; the commands then drive it as they drive a Board: info, deploy,
 train, fetch, push, inputs, predict.  It speaks through the same raw-REPL transport, which
 keeps the micro:bit's commands short enough for its receive buffer (transport/rawrepl.py).
 
