@@ -363,3 +363,22 @@ def test_a_second_ctrl_c_interrupts_at_once_and_a_whole_checkpoint_stays(mb, xor
         epoch += EVERY
         assert epoch <= int(m.group(1)) + 200 * EVERY, "not the article after any epoch the board reached"
     assert_article_after(tmp_path / "t.mnn", epoch, EVERY)
+
+
+def test_a_training_option_the_program_does_not_take_is_refused_not_ignored(monkeypatch):
+    """A training option added to micronn.job.FIELDS later (here min_delta, of fit) reaches lib's
+    boards through the job unchanged; the micro:bit's program would drop it, so a job that sets
+    it is refused in one line before anything is sent, and one that leaves it at its default runs."""
+    from micronn import job as jobs
+    from micronn_host.boards.base import Capabilities
+    from micronn_host.boards.tiny import TAKES, TinyBoard
+    from micronn_host.errors import MicronnError
+    monkeypatch.setattr(jobs, "FIELDS", jobs.FIELDS + (("min_delta", "fit", 0.0, "float", "test"),))
+    tiny = TinyBoard.__new__(TinyBoard)         # no board needed: check_job reads only caps
+    tiny.caps = Capabilities("microbit", 9000, 62, runs_lib=False, optimizers=("sgd",), scales=False, int8=False,
+                             renames=False, conv=False, takes=TAKES)
+    job = {"net": {"layers": [3, 4, 1]}, "fit": {"optimizer": "sgd", "scale": None, "min_delta": 0.5}, "run": {}}
+    with pytest.raises(MicronnError, match=r"^--min-delta: this board's training program does not take it"):
+        tiny.check_job(job)
+    job["fit"]["min_delta"] = 0.0
+    tiny.check_job(job)

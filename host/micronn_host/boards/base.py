@@ -19,14 +19,17 @@ class Capabilities:
     generated per model); optimizers: those a training job may use; scales: whether a model
     there can scale its inputs; int8: whether int8 models run there; renames: whether its
     filesystem has os.rename (else models are kept as generations of files); conv: whether
-    networks with convolutions and pooling (layer specs) train and run there.
+    networks with convolutions and pooling (layer specs) train and run there; takes: the
+    training options (micronn.job.FIELDS) a job there honours (None: every one, as lib/micronn
+    runs the job itself), so that an option added later is refused there, not ignored.
     """
 
     def __init__(self, platform, heap, max_command=None, runs_lib=True, optimizers=OPTIMIZERS,
-                 scales=True, int8=True, renames=True, conv=True):
+                 scales=True, int8=True, renames=True, conv=True, takes=None):
         self.platform, self.heap, self.max_command = platform, heap, max_command
         self.runs_lib, self.optimizers, self.scales = runs_lib, tuple(optimizers), scales
         self.int8, self.renames, self.conv = int8, renames, conv
+        self.takes = None if takes is None else tuple(takes)
 
     def as_dict(self):
         return dict(self.__dict__)
@@ -76,6 +79,13 @@ class Board:
         if job["fit"]["scale"] not in (None, "none") and not self.caps.scales:
             raise MicronnError("--scale %s: models on this board do not scale their inputs; scale the "
                                "data before training, or leave --scale out" % job["fit"]["scale"])
+        if self.caps.takes is not None:
+            from micronn.job import FIELDS
+            for name, part, default, _, _ in FIELDS:
+                if name not in self.caps.takes and job.get(part, {}).get(name, default) != default:
+                    raise MicronnError("--%s: this board's training program does not take it; leave it out, or "
+                                       "train with `micronn fit` here and `micronn push` the model"
+                                       % name.replace("_", "-"))
 
     # -- the jobs (each subclass implements them all) ------------------------------------------
 

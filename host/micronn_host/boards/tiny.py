@@ -51,6 +51,11 @@ START = "mnn.ini"   # the weights a training job starts from
 NAME = re.compile(r"^[A-Za-z0-9_-]{1,24}$")
 GENERATION = re.compile(r"^(.+)\.(\d+)\.mnn$")
 OPTIMIZERS = ("sgd",)   # what the program trains with (no momentum or Adam state on the board)
+# the training options (micronn.job.FIELDS) a job here honours: the network's are made into its
+# first weights on this computer, the program runs fit's; check_job refuses any other one that
+# is set (validation and early stopping, and options added to lib/micronn later)
+TAKES = ("layers", "activation", "output", "bias", "init", "seed", "loss", "epochs", "lr", "batch_size",
+         "optimizer", "scale")
 CHECKPOINT_BYTE = b"\x1c"  # asks a training job for a checkpoint (the host keeps the clock)
 #: by sys.platform: the command that binds `uart` on the board, an object whose any() and
 #: read(1) let a training job take a byte from the host without waiting.  The micro:bit's UART
@@ -120,7 +125,7 @@ class TinyBoard(Board):
         self.repl = repl
         self.port = repl.port
         self.caps = Capabilities(platform, heap, repl.max_command, runs_lib=False, optimizers=OPTIMIZERS,
-                                 scales=False, int8=False, renames=False, conv=False)
+                                 scales=False, int8=False, renames=False, conv=False, takes=TAKES)
         self.heap = heap if fresh else None     # after a soft reset, without the program
         self.free = None            # after a soft reset with the program imported
         self._models = {}           # name: (bytes, generation, Network) read in this session
