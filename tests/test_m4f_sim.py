@@ -58,6 +58,21 @@ def test_without_qemu_it_names_the_package(tmp_path):
     assert "qemu-system-arm (the QEMU ARM emulator) not found" in one_error_line(p)
 
 
+def test_a_file_that_is_no_firmware_for_the_board_is_one_line(tmp_path):
+    """QEMU starts, opens its pty and dies on the file (a CPU lockup): one line, no traceback."""
+    from conftest import need
+    import shutil
+    need(shutil.which(qemu.QEMU), qemu.QEMU, "install the Debian package qemu-system-arm")
+    fw = tmp_path / "not-a-firmware.elf"
+    fw.write_bytes(b"this is not a firmware for mps2-an386\n" * 100)
+    link = tmp_path / "m4f"
+    p = subprocess.run(MICRONN + ["sim", "--board", "m4f", "--firmware", str(fw), "--link", str(link)],
+                       capture_output=True, text=True, env=env_without_firmware(), timeout=60)
+    msg = one_error_line(p)
+    assert "%s exited" % qemu.QEMU in msg and str(fw) in msg and "docs/boards.md" in msg, msg
+    assert not os.path.lexists(link)
+
+
 def test_sim_takes_the_firmware_from_the_environment_and_runs_until_ctrl_c(tmp_path):
     path = need_m4f()
     link = tmp_path / "m4f"

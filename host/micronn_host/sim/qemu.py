@@ -156,19 +156,42 @@ class Emulator:
             start_new_session=True)     # a Ctrl-C in the terminal is for serve(), which stops it
         log.close()
         try:
-            self.port = self._wait_for_pty(timeout)
-            # keep the pty open: QEMU drops the board's output while no program holds its pty,
-            # and notices one opening it only on a one-second timer (a board's port is always there)
-            self._held = os.open(self.port, os.O_RDWR | os.O_NOCTTY)
-            if self.link:
-                if os.path.lexists(self.link):
-                    os.remove(self.link)
-                os.symlink(self.port, self.link)
-            self._wait_for_prompt(timeout)
+            try:
+                self.port = self._wait_for_pty(timeout)
+                # keep the pty open: QEMU drops the board's output while no program holds its pty,
+                # and notices one opening it only on a one-second timer (a board's port is always there)
+                self._held = os.open(self.port, os.O_RDWR | os.O_NOCTTY)
+                if self.link:
+                    if os.path.lexists(self.link):
+                        os.remove(self.link)
+                    os.symlink(self.port, self.link)
+                self._wait_for_prompt(timeout)
+            except (OSError, EmulatorError):
+                # QEMU opens its pty before it runs the firmware: one that is no firmware for the
+                # machine (a CPU lockup) ends it, and its pty with it, a moment later
+                if self._exited(1.0):
+                    raise EmulatorError(self._died(firmware))
+                raise
         except BaseException:
             self.stop()
             raise
         return self.port
+
+    def _exited(self, wait):
+        try:
+            self.proc.wait(wait)
+        except subprocess.TimeoutExpired:
+            return False
+        return True
+
+    def _died(self, firmware):
+        """One line for a QEMU that ended while the board started: its status, its first
+        message (not the register dump of a lockup), and what the firmware should be."""
+        said = [l.strip() for l in self.log().splitlines()
+                if l.strip() and not l.startswith("char device redirected")]
+        return ("%s exited with status %d running %s (%s): is it a MicroPython firmware for the %s board? %s"
+                % (QEMU, self.proc.returncode, firmware, said[0] if said else "no message",
+                   self.machine.name, getattr(self.machine, "BUILD", "see docs/microbit.md")))
 
     def log(self):
         """What QEMU printed (its own messages; the board's output goes to the pty)."""
