@@ -73,6 +73,21 @@ def test_a_file_that_is_no_firmware_for_the_board_is_one_line(tmp_path):
     assert not os.path.lexists(link)
 
 
+@pytest.mark.parametrize("board", ["pico", "m4f"])
+def test_a_link_that_cannot_be_made_is_one_line_and_a_file_there_is_kept(tmp_path, board):
+    """--link over a file that is not a symlink is refused (the emulated boards removed it), and
+    one in a directory that does not exist is one line, for the unix-port boards as for QEMU's."""
+    extra = ["--firmware", need_m4f()] if board == "m4f" else []
+    kept = tmp_path / "data.csv"
+    kept.write_text("x,y\n1,2\n")
+    for link, said in ((kept, "exists and is not a symlink"), (tmp_path / "no" / "port", "no directory")):
+        p = subprocess.run(MICRONN + ["sim", "--board", board, "--link", str(link)] + extra,
+                           capture_output=True, text=True, timeout=60)
+        msg = one_error_line(p)
+        assert msg.startswith("micronn: --link %s" % link) and said in msg, msg
+    assert kept.read_text() == "x,y\n1,2\n"
+
+
 def test_sim_takes_the_firmware_from_the_environment_and_runs_until_ctrl_c(tmp_path):
     path = need_m4f()
     link = tmp_path / "m4f"

@@ -1,4 +1,6 @@
 """`micronn sim`: a virtual board on a pseudo-terminal, for trying micronn without hardware."""
+import os
+
 from ..errors import MicronnError
 
 EMULATED = ("microbit", "m4f")
@@ -26,7 +28,19 @@ def arguments(p):
     p.add_argument("--link", help="make this path a symlink to the board's port")
 
 
+def check_link(link):
+    """--link must not replace a file of the user's, and needs a directory to be made in."""
+    if not link:
+        return
+    if os.path.lexists(link) and not os.path.islink(link):
+        raise MicronnError("--link %s exists and is not a symlink" % link)
+    where = os.path.dirname(os.path.abspath(link))
+    if not os.path.isdir(where):
+        raise MicronnError("--link %s: no directory %s" % (link, where))
+
+
 def run(args, out=print):
+    check_link(args.link)
     if args.board in EMULATED:
         from ..sim import qemu
         if args.dir:

@@ -145,6 +145,8 @@ class Emulator:
         why = self.machine.missing(self.firmware)
         if why:
             raise EmulatorError(why)
+        if self.link and os.path.lexists(self.link) and not os.path.islink(self.link):
+            raise EmulatorError("--link %s exists and is not a symlink" % self.link)
         firmware = os.path.abspath(self.machine.firmware(self.firmware))
         self.dir = tempfile.mkdtemp(prefix="micronn-%s-" % self.machine.name)
         self.qmp = os.path.join(self.dir, "qmp.sock")
