@@ -217,6 +217,32 @@ def test_push_converts_to_float32_and_replaces_the_model_once_it_loads(mb, tmp_p
     assert "an int8 model does not run on this board" in msg
 
 
+def test_a_model_fit_here_is_pushed_without_what_the_board_cannot_read(mb, tmp_path):
+    """`micronn fit` on a CSV with a header writes a version-2 file (column names, a training
+    summary), which the board's program does not read: push sends the weights alone; a model
+    that scales its inputs is refused in one line, before anything is sent."""
+    data = tmp_path / "named.csv"
+    data.write_text("a,b,y\n0,0,0\n0,1,1\n1,0,1\n1,1,0\n")
+    cli("fit", data, "--layers", "2,3,1", "--epochs", 5, "--seed", 1, "-o", tmp_path / "fit.mnn", check=True)
+    net = micronn.load(str(tmp_path / "fit.mnn"))
+    assert net.dtype == "f" and net.summary and net.inputs == ["a", "b"]
+    cli("push", tmp_path / "fit.mnn", "--model", "fitted", port=mb.port, check=True)
+    got = json.loads(cli("predict", "--model", "fitted", "0.25", "0.75", "--json", port=mb.port,
+                         check=True).stdout)
+    np.testing.assert_allclose(got, [net.predict([0.25, 0.75])], rtol=0, atol=PRED_TOL)
+
+    cli("fit", data, "--layers", "2,3,1", "--epochs", 5, "--seed", 1, "--scale", "minmax",
+        "-o", tmp_path / "scaled.mnn", check=True)
+    before = board_files(mb.port)
+    msg = one_error_line(cli("push", tmp_path / "scaled.mnn", "--model", "scaled", port=mb.port))
+    assert "this model scales its inputs" in msg
+    assert board_files(mb.port) == before
+    from micronn_host.boards import connect
+    with connect(mb.port) as board:     # the flash as the tests after this one expect it
+        board.fresh()
+        board.remove("fitted.1.mnn")
+
+
 @pytest.mark.slow
 def test_a_damaged_newest_generation_is_skipped(mb, tmp_path):
     from micronn_host.boards import connect

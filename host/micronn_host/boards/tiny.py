@@ -89,17 +89,19 @@ def mnn_bytes(net):
 
 
 def as_float32(net):
-    """net itself when its weights are float32, else a float32 copy (what the board holds)."""
+    """net itself when its weights are float32 and it carries nothing else, else a float32 copy
+    of its weights alone (what the board holds: its program reads version-1 files, without
+    names or a training summary).  A model that scales its inputs is refused."""
     if getattr(net, "spec", None):
         from .base import conv_refusal
         raise MicronnError(conv_refusal("the model %s" % "-".join(map(str, net.spec))))
-    if net.dtype == "f":
-        return net
     if net.dtype not in ITEMSIZE:
         raise MicronnError("an int8 model does not run on this board; push the float model it was made from")
     if net.scaler is not None:
         raise MicronnError("this model scales its inputs, which models on this board cannot do; train it "
                            "without --scale (on data scaled beforehand) to run it here")
+    if net.dtype == "f" and not net.meta():
+        return net
     copy = network.Network(net.sizes, net.activations[:-1], net.activations[-1], net.bias,
                            init=False, dtype="f")
     copy.set_weights(net.get_weights())
