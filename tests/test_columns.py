@@ -70,6 +70,11 @@ def test_layers_are_completed_from_the_data(tmp_path):
     assert msg == "micronn: --outputs 1, but the layers end with 5 outputs (6-5)"
     out = cli("fit", p, "--layers", "3,6,1", "--epochs", 2, "-o", tmp_path / "b.mnn", check=True).stdout
     assert out.startswith("network 3-6-1 ")
+    # with --target: a list with one end the data's and the other not is a full list gone wrong
+    for given, wrong in (("4,6,1", "starts with 4, not its 3 inputs"), ("3,6,2", "ends with 2, not its 1 outputs")):
+        msg = one_error_line(cli("fit", p, "--target", "t", "--layers", given, "-o", tmp_path / "e.mnn"))
+        assert msg.startswith("micronn: --layers %s: %s has 3 inputs and 1 outputs, and the list %s; " % (given, p, wrong))
+        assert not (tmp_path / "e.mnn").exists()
 
 
 def test_evaluate_a_regression_model_here_against_numpy(tmp_path):

@@ -37,9 +37,10 @@ class Prepared:
 
 def layers(given, n_in, n_out, table, outputs, plain):
     """The full layer sizes from --layers: all of them when the list starts with the data's inputs
-    and ends with its outputs; else the hidden layers only.  plain (a numeric CSV whose last
-    --outputs columns are the targets, as before there were class names): a list of two or more
-    sizes is all of them and checked against the data.  Layer specs with convolutions start with
+    and ends with its outputs; the hidden layers only when it does neither (a list with one end
+    the data's and the other not is refused: a full list with a wrong size, most likely).
+    plain (a numeric CSV whose last --outputs columns are the targets, as before there were
+    class names): a list of two or more sizes is all of them and checked against the data.  Layer specs with convolutions start with
     the input's LENGTHxCHANNELS, whose product must be the data's inputs; they end with the
     outputs when their last entry is the data's number of outputs, else the outputs are added."""
     from micronn.layers import Spec, is_spec
@@ -58,6 +59,14 @@ def layers(given, n_in, n_out, table, outputs, plain):
         return list(given)
     if plain and len(given) >= 2:
         dataset.check_width(table, given, outputs)
+    elif len(given) >= 2 and (given[0] == n_in or given[-1] == n_out):
+        # one end is the data's and the other is not: a full list with a wrong size, most likely
+        text = ",".join(map(str, given))
+        wrong = ("starts with %d, not its %d inputs" % (given[0], n_in) if given[-1] == n_out else
+                 "ends with %d, not its %d outputs" % (given[-1], n_out))
+        raise DataError("--layers %s: %s has %d inputs and %d outputs, and the list %s; give all the sizes, "
+                        "from %d to %d, or only the hidden ones (%s as hidden layers: %d,%s,%d)"
+                        % (text, table.path, n_in, n_out, wrong, n_in, n_out, text, n_in, text, n_out))
     return [n_in] + list(given) + [n_out]
 
 
