@@ -237,10 +237,18 @@ def test_a_model_fit_here_is_pushed_without_what_the_board_cannot_read(mb, tmp_p
     msg = one_error_line(cli("push", tmp_path / "scaled.mnn", "--model", "scaled", port=mb.port))
     assert "this model scales its inputs" in msg
     assert board_files(mb.port) == before
+    # a classifier: its weights go, and push says the class names stay here, in output order
+    labelled = tmp_path / "labelled.csv"
+    labelled.write_text("a,b,y\n0,0,off\n0,1,on\n1,0,on\n1,1,off\n")
+    cli("fit", labelled, "--target", "y", "--layers", "3", "--scale", "none", "--epochs", 5, "--seed", 1,
+        "-o", tmp_path / "cls.mnn", check=True)
+    out = cli("push", tmp_path / "cls.mnn", "--model", "cls", port=mb.port, check=True).stdout
+    assert "this board keeps the weights only, not the class names: its outputs are, in order, off, on" in out, out
     from micronn_host.boards import connect
     with connect(mb.port) as board:     # the flash as the tests after this one expect it
         board.fresh()
         board.remove("fitted.1.mnn")
+        board.remove("cls.1.mnn")
 
 
 @pytest.mark.slow
@@ -408,3 +416,25 @@ def test_a_training_option_the_program_does_not_take_is_refused_not_ignored(monk
         tiny.check_job(job)
     job["fit"]["min_delta"] = 0.0
     tiny.check_job(job)
+
+
+@pytest.mark.parametrize("run, kw, what", [
+    ({"val": 0.2}, {}, "--val or --val-data"),
+    ({}, {"validation": True}, "--val or --val-data"),
+    ({"patience": 5}, {}, "--patience"),
+    ({}, {"resume": True}, "--resume"),
+    ({}, {"meta": {"classes": ["off", "on"]}}, "class names"),
+])
+def test_what_only_lib_micronn_runs_is_refused_with_what_to_do_instead(run, kw, what):
+    from micronn_host.boards.base import Capabilities
+    from micronn_host.boards.tiny import TAKES, TinyBoard
+    from micronn_host.errors import MicronnError
+    tiny = TinyBoard.__new__(TinyBoard)
+    tiny.caps = Capabilities("microbit", 9000, 62, runs_lib=False, optimizers=("sgd",), scales=False, int8=False,
+                             renames=False, conv=False, takes=TAKES)
+    job = {"net": {"layers": [2, 3, 1]}, "fit": {"optimizer": "sgd", "scale": None}, "run": run}
+    with pytest.raises(MicronnError) as e:
+        tiny.check_job(job, **kw)
+    msg = str(e.value)
+    assert msg.startswith(what + ": this board runs a program made for each model"), msg
+    assert ("`micronn fit --scale none` here" in msg) == (what == "class names"), msg

@@ -70,8 +70,9 @@ class Board:
                     "class names" if meta and meta.get("classes") else None)
             if what:
                 raise MicronnError("%s: this board runs a program made for each model, without lib/micronn's "
-                                   "training runs; train with `micronn fit` here and `micronn push` the model%s"
-                                   % (what, ", or train on numeric targets" if what == "class names" else ""))
+                                   "training runs; train with `micronn fit%s` here and `micronn push` the model%s"
+                                   % (what, " --scale none" if what == "class names" else "",
+                                      ", or train on numeric targets" if what == "class names" else ""))
         opt = job["fit"]["optimizer"]
         if opt not in self.caps.optimizers:
             raise MicronnError("--optimizer %s: this board trains with %s only; leave --optimizer out"

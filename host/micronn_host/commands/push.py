@@ -33,3 +33,6 @@ def run(args, out=print):
         path = board.push(args.model, data, net)
     out("pushed %s (%s, %d bytes) to %s:%s; it loads on the board"
         % (args.file, options.shape(net), len(data), board.port, path))
+    if not board.caps.runs_lib and net.classes:
+        out("this board keeps the weights only, not the class names: its outputs are, in order, %s"
+            % ", ".join(net.classes))
