@@ -105,6 +105,13 @@ def test_fit_keeps_an_existing_model_unless_told_and_resumes_it(tmp_path):
     out = cli("fit", p, "--resume", "--epochs", 7, "-o", m, check=True).stdout
     assert out.startswith("continuing 2-4-2 sigmoid-softmax, loss cce; 2 classes: even, odd")
     assert micronn.load(str(m)).summary["epochs"] == 12
+    before = m.read_bytes()
+    for other in ("minmax", "none"):      # the model scales (standard, a classifier's default) and keeps it
+        msg = one_error_line(cli("fit", p, "--resume", "--scale", other, "-o", m))
+        assert msg == ("micronn: --resume --scale %s: the model scales its inputs (standard), and a resumed model "
+                       "keeps its scaling; leave --scale out, or train a new model" % other)
+    assert m.read_bytes() == before
+    cli("fit", p, "--resume", "--scale", "standard", "--epochs", 1, "-o", m, check=True)
     q = tmp_path / "other.csv"
     q.write_text("a,c,kind\n1,2,odd\n2,3,even\n")
     msg = one_error_line(cli("fit", q, "--resume", "-o", m))

@@ -124,9 +124,13 @@ def _resume_options(opts, base, args):
     for name in ("activation", "output", "init", "scale"):
         if name in opts and name != "scale":
             raise MicronnError("--resume: --%s belongs to a new model; the resumed model keeps its own" % name)
-    if "scale" in opts and opts["scale"] != "none" and not _scaling(base):
-        raise MicronnError("--resume --scale %s: the model was trained on unscaled inputs; train a new model "
-                           "to scale them" % opts["scale"])
+    have = _scaling(base)
+    if "scale" in opts and opts["scale"] != (have or "none"):
+        if have is None:
+            raise MicronnError("--resume --scale %s: the model was trained on unscaled inputs; train a new model "
+                               "to scale them" % opts["scale"])
+        raise MicronnError("--resume --scale %s: the model scales its inputs (%s), and a resumed model keeps its "
+                           "scaling; leave --scale out, or train a new model" % (opts["scale"], have))
     opts.pop("scale", None)
     opts["layers"] = sizes
     acts = list(base.activations)
@@ -142,7 +146,9 @@ def _resume_options(opts, base, args):
 
 
 def _scaling(base):
-    return getattr(base, "scaler", None) is not None or getattr(base, "scaling", None) is not None
+    """The kind of input scaling of the model (a Network, or a Described one on a board), or None."""
+    scaler = getattr(base, "scaler", None)
+    return scaler.kind if scaler is not None else getattr(base, "scaling", None)
 
 
 def describe(job, data, n_train, n_val, base):
