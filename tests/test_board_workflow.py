@@ -133,6 +133,10 @@ def test_train_on_the_board_fetch_and_predict_match_the_host(board, xor, tmp_pat
     assert dest.read_bytes() == board.read("/models/model.mnn")
     net = micronn.load(str(dest))
     assert net.sizes == [3, 4, 1] and not net.bias
+    readable = tmp_path / "xor.json"            # a .json name: the same model, readable
+    cli("fetch", "-o", readable, port=board.port, check=True)
+    assert json.loads(readable.read_text())["layers"] == [3, 4, 1]
+    assert micronn.load(str(readable)).get_weights() == net.get_weights()
 
     p = cli("predict", "--csv", xor, "--json", port=board.port, check=True)
     on_board = json.loads(p.stdout)

@@ -133,3 +133,19 @@ def test_plot_of_a_classifier_draws_loss_accuracy_and_the_confusion_matrix(tmp_p
     import matplotlib.image
     h, w = matplotlib.image.imread(str(tmp_path / "p.png")).shape[:2]
     assert w > 2.5 * h                  # three panels side by side: loss, accuracy, confusion matrix
+
+
+def test_a_json_name_gets_the_readable_form(tmp_path):
+    """-o NAME.json writes the JSON twin (it wrote the binary .mnn under a .json name): the same
+    model as -o NAME.mnn from the same seed; an int8 model, which has no JSON form, is one line."""
+    p = tmp_path / "c.csv"
+    p.write_text("a,b,kind\n" + "".join("%d,%d,%s\n" % (i, i % 4, "odd" if i % 2 else "even") for i in range(30)))
+    for name in ("m.json", "m.mnn"):
+        cli("fit", p, "--layers", "4", "--epochs", 5, "--seed", "1", "-o", tmp_path / name, check=True)
+    doc = json.loads((tmp_path / "m.json").read_text())
+    assert doc["format"] == "micronn" and doc["classes"] == ["even", "odd"]
+    a, b = micronn.load(str(tmp_path / "m.json")), micronn.load(str(tmp_path / "m.mnn"))
+    assert a.get_weights() == b.get_weights() and a.classes == b.classes
+    msg = one_error_line(cli("quantize", tmp_path / "m.mnn", "-o", tmp_path / "q.json", "--data", p))
+    assert msg == "micronn: %s: quantized models are saved as .mnn only, not 'json'" % (tmp_path / "q.json")
+    assert not (tmp_path / "q.json").exists()

@@ -12,7 +12,7 @@ EXAMPLE = "micronn fetch --model model -o model.mnn"
 def arguments(p):
     options.port(p)
     options.model(p)
-    p.add_argument("-o", dest="output_file", help="file to write (default: NAME.mnn)")
+    p.add_argument("-o", dest="output_file", help="file to write (default: NAME.mnn; a .json name gets the readable form)")
 
 
 def read_model(data, name):
@@ -31,6 +31,9 @@ def run(args, out=print):
     with connect(args.port) as board:
         data, path = board.fetch(args.model)
     net = read_model(data, "%s from the board" % path)
-    write_atomic(dest, data)
+    if dest.lower().endswith(".json"):     # the readable form of the same model
+        options.save_model(net, dest)
+    else:
+        write_atomic(dest, data)
     out("fetched %s (%s, %d parameters, %d bytes, CRC ok) to %s"
         % (path, options.shape(net), net.n_params, len(data), dest))

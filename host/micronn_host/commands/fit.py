@@ -17,7 +17,7 @@ EXAMPLE = "micronn fit wine.csv --target class --layers 16 --val 0.2 --patience 
 
 def arguments(p):
     options.training(p)
-    p.add_argument("-o", dest="output_file", required=True, help="model file to write (.mnn); with --resume, "
+    p.add_argument("-o", dest="output_file", required=True, help="model file to write (.mnn, or .json for the readable form); with --resume, "
                    "the model to continue, rewritten at the end")
 
 
@@ -97,7 +97,7 @@ def run(args, out=print):
         finally:
             bar.close()
         s = net.summary
-        net.save(args.output_file)
+        options.save_model(net, args.output_file)
         curve.save(args.history)
     if ctrl_c.count:
         raise Interrupted("training stopped by Ctrl-C after epoch %d (loss %.6g)%s; model saved to %s"

@@ -1,5 +1,4 @@
 """`micronn import`: a network trained elsewhere, as an ONNX graph, into a micronn model file."""
-from ..errors import MicronnError
 from . import options
 
 HELP = "turn an ONNX model (PyTorch, Keras/TF, scikit-learn) into a micronn model file"
@@ -20,11 +19,7 @@ def arguments(p):
 def run(args, out=print):
     from ..convert import from_onnx
     net = from_onnx(args.file)
-    fmt = "json" if args.output_file.lower().endswith(".json") else "mnn"
-    try:
-        net.save(args.output_file, format=fmt)
-    except (OSError, ValueError) as e:
-        raise MicronnError("%s: %s" % (args.output_file, getattr(e, "strerror", None) or e))
+    options.save_model(net, args.output_file)
     extra = ""
     if net.scaler is not None:
         extra += ", %s input scaling" % net.scaler.kind

@@ -152,3 +152,12 @@ def shape(model):
     else:
         spec, sizes = getattr(model, "spec", None), model.sizes
     return "-".join(map(str, spec or sizes))
+
+
+def save_model(net, path):
+    """Write a model to -o PATH atomically: the readable JSON form for a .json name, else .mnn."""
+    fmt = "json" if str(path).lower().endswith(".json") else "mnn"
+    try:
+        net.save(path, format=fmt)
+    except (OSError, ValueError) as e:
+        raise MicronnError("%s: %s" % (path, getattr(e, "strerror", None) or e))

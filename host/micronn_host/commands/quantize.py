@@ -41,7 +41,7 @@ def run(args, out=print):
         q = micronn.quantize(net, X=data.X if data else None)
     except ValueError as e:
         raise MicronnError(str(e))
-    q.save(args.output_file)
+    options.save_model(q, args.output_file)
     out("wrote %s: int8, %s, %d bytes (the float model: %d)" % (args.output_file, options.shape(q),
                                                                os.path.getsize(args.output_file),
                                                                os.path.getsize(args.file)))
