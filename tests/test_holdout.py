@@ -37,11 +37,19 @@ for f in (0.01, 0.99, 1.5):
         out.append("no error")
     except ValueError as e:
         out.append(str(e))
+for names in (None, ["off", "on"]):     # a class of one row, all of it held out
+    try:
+        classes.split([[1.0, 0.0]] * 5 + [[0.0, 1.0]], 0.5, names=names)
+        out.append("no error")
+    except ValueError as e:
+        out.append(str(e))
 print(json.dumps(out))
 """)
     assert "leaves no validation rows" in got[0]
     assert "leaves no training rows" in got[1]
     assert "val must be a fraction between 0 and 1" in got[2]
+    assert got[3].startswith("val 0.5 leaves no training rows of class 1 (its 1 row would all be validation rows)")
+    assert got[4].startswith("val 0.5 leaves no training rows of class 'on' (its 1 row")
 
 
 def test_early_stopping_keeps_the_weights_of_the_best_epoch(rt):

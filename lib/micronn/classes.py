@@ -62,14 +62,15 @@ def encode(labels, classes=None):
     return list(classes), Y
 
 
-def split(Y, fraction, seed=0, stratify=True, width=None):
+def split(Y, fraction, seed=0, stratify=True, width=None, names=None):
     """(train, val): row numbers of a hold-out split, each list in ascending order.
 
     fraction of the rows (rounded, per class) go to val, drawn with micronn's own generator
     from seed, so the split is the same on every platform.  stratify: split each class (the
     largest value of a one-hot row, or a 0/1 target) in the same proportion.  Y: a list of rows
     (or of single targets), or a flat array of rows of `width` values.  ValueError when either
-    side would be empty.
+    side would be empty, or a class would have no training rows (names: the class names it
+    says then).
     """
     if isinstance(fraction, bool) or not isinstance(fraction, (int, float)) or not 0 < fraction < 1:
         raise ValueError("val must be a fraction between 0 and 1 (e.g. 0.2), got %r" % (fraction,))
@@ -87,16 +88,23 @@ def split(Y, fraction, seed=0, stratify=True, width=None):
         groups.setdefault(key, []).append(r)
     rng = Random(seed)
     train, val = [], []
+    lost = None                 # a class whose rows would all be validation rows: (class, rows)
     for key in sorted(groups):
         rows = groups[key]
         rng.shuffle(rows)
         v = int(fraction * len(rows) + 0.5)
+        if v == len(rows) and lost is None:
+            lost = (key, v)
         val += rows[:v]
         train += rows[v:]
     if not val or not train:
         raise ValueError("val %s of %d rows leaves %s; use %s"
                          % (fraction, n, "no validation rows" if not val else "no training rows",
                             "a larger fraction or more data" if not val else "a smaller fraction"))
+    if lost is not None:
+        raise ValueError("val %s leaves no training rows of class %s (its %d row%s would all be validation "
+                         "rows); use a smaller fraction or more rows of it"
+                         % (fraction, repr(names[lost[0]]) if names else lost[0], lost[1], "s" if lost[1] > 1 else ""))
     train.sort()
     val.sort()
     return train, val

@@ -101,7 +101,7 @@ def prepare(args, base=None):
     elif job["run"]["val"] is not None:
         seed = job["net"]["seed"] if job["net"]["seed"] is not None else 0
         try:
-            tr, va = split(Y, job["run"]["val"], seed, cls)
+            tr, va = split(Y, job["run"]["val"], seed, cls, names=data.classes)
         except ValueError as e:
             raise DataError("--%s (%s)" % (str(e), args.data))
         Xv, Yv = [X[i] for i in va], [Y[i] for i in va]
