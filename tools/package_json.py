@@ -1,5 +1,7 @@
 """Write package.json, the file `mpremote mip install` (and mip on a board) reads, from
-pyproject.toml's version and the files in lib/micronn.
+pyproject.toml's version and the files in lib/micronn; and put that version into the two
+places that cannot read pyproject.toml (lib/micronn/__init__.py's __version__, which a board
+reports, and manifest.py's metadata), so pyproject.toml is the one place it is changed.
 
     python tools/package_json.py          # or: make package.json
 
@@ -41,6 +43,25 @@ def text():
         urls, json.dumps(pkg["deps"]), json.dumps(pkg["version"]))
 
 
+# (file, the version literal in it)
+STAMPED = (("lib/micronn/__init__.py", r'(?m)^(__version__ = ")([^"]+)(")'),
+           ("manifest.py", r'(metadata\([^)]*version=")([^"]+)(")'))
+
+
+def stamp():
+    """Put pyproject.toml's version into the files of STAMPED (unchanged files are not written)."""
+    v = version()
+    for name, pattern in STAMPED:
+        path = ROOT / name
+        old = path.read_text()
+        new, n = re.subn(pattern, lambda m: m.group(1) + v + m.group(3), old)
+        if n != 1:
+            sys.exit("%s: no version literal to set" % name)
+        if new != old:
+            path.write_text(new)
+
+
 if __name__ == "__main__":
+    stamp()
     (ROOT / "package.json").write_text(text())
     print("package.json: micronn %s, %d files" % (version(), len(package()["urls"])))
