@@ -255,27 +255,30 @@ def _computed_weights():
     return m
 
 
-def _sub_head():
-    """5 - p as the graph's only output: not skl2onnx's [1 - p, p], so not to be dropped."""
-    m = torch_sequential([4, 3, 1], ["relu", "sigmoid"], flatten=False, dropout=False)
+def _with_head(sizes, acts, name, value, node):
+    """A PyTorch-style graph whose output goes through `node` first, which reads the network's
+    output (the input named "p") and the constant `name` (= value)."""
+    m = torch_sequential(sizes, acts, flatten=False, dropout=False)
     g = m.graph
     out = next(n for n in g.node if n.op_type == "Identity")
-    g.initializer.append(numpy_helper.from_array(np.array([5.0], np.float32), "five"))
-    g.node.insert(len(g.node) - 1, helper.make_node("Sub", ["five", out.input[0]], ["five_minus_p"], name="sub5"))
-    out.input[0] = "five_minus_p"
+    g.initializer.append(numpy_helper.from_array(value, name))
+    node.input[:] = [out.input[0] if i == "p" else i for i in node.input]
+    g.node.insert(len(g.node) - 1, node)
+    out.input[0] = node.output[0]
     return m
+
+
+def _sub_head():
+    """5 - p as the graph's only output: not skl2onnx's [1 - p, p], so not to be dropped."""
+    return _with_head([4, 3, 1], ["relu", "sigmoid"], "five", np.array([5.0], np.float32),
+                      helper.make_node("Sub", ["five", "p"], ["five_minus_p"], name="sub5"))
 
 
 def _gather_head():
     """The graph's output is one column of the network's: micronn would predict all three."""
-    m = torch_sequential([4, 3, 3], ["relu", "softmax"], flatten=False, dropout=False)
-    g = m.graph
-    out = next(n for n in g.node if n.op_type == "Identity")
-    g.initializer.append(numpy_helper.from_array(np.array([2], np.int64), "column"))
-    g.node.insert(len(g.node) - 1, helper.make_node("Gather", [out.input[0], "column"], ["picked"], name="pick",
-                                                    axis=1))
-    out.input[0] = "picked"
-    g.output[0].CopyFrom(helper.make_tensor_value_info("output", TensorProto.FLOAT, ["batch", 1]))
+    m = _with_head([4, 3, 3], ["relu", "softmax"], "column", np.array([2], np.int64),
+                   helper.make_node("Gather", ["p", "column"], ["picked"], name="pick", axis=1))
+    m.graph.output[0].CopyFrom(helper.make_tensor_value_info("output", TensorProto.FLOAT, ["batch", 1]))
     return m
 
 
