@@ -2,7 +2,7 @@
 WASI port, builds without MICROPY_EMIT_*): compiling a viper function is a SyntaxError there,
 and loading a native .mpy for another architecture a ValueError.  micronn/__init__.py catches
 either and imports the plain twins (lib/micronn/_plain_*.py) under the modules' names; the
-library must still train and predict with int8 models.
+library must still train and predict with int8 models, dense and with convolutions.
 
 Three ways to get such a firmware here:
 - /work/rt/mp-nonative (or $MICRONN_MP_NONATIVE): a unix port built without native emitters,
@@ -45,8 +45,13 @@ adam = deep.fit(X, [[1, 0], [0, 1], [0, 1], [1, 0]], epochs=50, lr=0.05, loss='c
 q = micronn.quantize(deep, X=X)
 q.save('q.mnn')
 again = micronn.load('q.mnn')
+W = [[((i * 7 + k * 3) % 11) / 10.0 - 0.5 for k in range(24)] for i in range(6)]     # windows 8x3
+cnn = micronn.Network(['8x3', 'conv4k3', 'maxpool2', 5, 2], activation='tanh', output='softmax', seed=2)
+cnn_loss = cnn.fit(W, [[1, 0], [0, 1]] * 3, epochs=20, lr=0.05, loss='cce', optimizer='momentum', batch_size=3)
+qc = micronn.quantize(cnn, X=W)
 print(json.dumps({'article': article, 'adam': adam, 'predict': net.predict_many(X),
                   'int8': q.predict_many(X), 'int8_loaded': again.predict_many(X),
+                  'cnn': cnn_loss, 'cnn_predict': cnn.predict_many(W), 'cnn_int8': qc.predict_many(W),
                   'viper': micronn.kernels.VIPER, 'names': names, 'kernels': micronn.kernels.__name__,
                   'quant': type(again).__module__ if hasattr(type(again), '__module__') else '?'}))
 """
@@ -70,8 +75,10 @@ def same(got, ref, exe=None):
     assert abs(got["article"] - ref["article"]) < (1e-9 if f64 else 1e-3 * ref["article"])
     assert abs(got["adam"] - ref["adam"]) < (1e-9 if f64 else 1e-3 * ref["adam"])
     assert got["article"] < 0.05
+    assert abs(got["cnn"] - ref["cnn"]) < (1e-9 if f64 else 1e-3 * ref["cnn"])
     for key, tol in (("predict", 1e-9 if f64 else 1e-4), ("int8", 1e-12 if f64 else 1e-6),
-                     ("int8_loaded", 1e-12 if f64 else 1e-6)):
+                     ("int8_loaded", 1e-12 if f64 else 1e-6), ("cnn_predict", 1e-9 if f64 else 1e-4),
+                     ("cnn_int8", 1e-12 if f64 else 1e-6)):
         for a, b in zip(got[key], ref[key]):
             assert max(abs(u - v) for u, v in zip(a, b)) <= tol, (key, a, b)
     assert got["int8"] == got["int8_loaded"]
