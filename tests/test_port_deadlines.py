@@ -171,3 +171,22 @@ def test_quotes_are_short_and_say_how_much_came():
     q = quote(GPS_LINE * 50)
     assert q.startswith("at least ") and "the last line '$GPGGA,123519" in q and len(q) < 120
     assert "the last line 'two'" in quote(b"one\r\ntwo\r\nthr")
+
+
+def test_a_silent_port_is_refused_with_the_time_it_was_really_given(device):
+    # three attempts of `timeout` seconds each (and a drain): the message must not say less
+    import re
+    import time
+    quiet = device(line=None)
+    repl = RawRepl(quiet.port)
+    try:
+        start = time.monotonic()
+        with pytest.raises(PortError) as e:
+            within_guard(lambda: repl.enter(timeout=1.0))
+        waited = time.monotonic() - start
+    finally:
+        repl.close()
+    msg = str(e.value)
+    said = re.search(r"no answer from .* within ([0-9.]+)s", msg)
+    assert said, msg
+    assert waited - 0.5 <= float(said.group(1)) <= waited + 0.5, (msg, waited)

@@ -148,6 +148,7 @@ class RawRepl(Files):
         """Interrupt whatever runs, enter the raw REPL (optionally soft-resetting for a clean heap).
         The Ctrl-C goes again with each later attempt: one can be lost (CTRL_C_AGAIN), and a
         program that reads its stdin can take the bytes of an attempt for its own."""
+        start = time.monotonic()
         self.write(b"\r\x03")
         time.sleep(0.1)
         self.write(b"\x03")
@@ -161,8 +162,8 @@ class RawRepl(Files):
             heard = (heard + got)[-QUOTE_KEEP:]
         else:
             if not heard.strip():
-                raise PortError("no answer from %s within %gs: is a MicroPython board connected "
-                                "there (and not busy)?" % (self.port, timeout))
+                raise PortError("no answer from %s within %.1fs: is a MicroPython board connected "
+                                "there (and not busy)?" % (self.port, time.monotonic() - start))
             raise PortError("%s answers, but not like a MicroPython REPL (it sent %s)"
                             % (self.port, quote(heard)))
         if soft_reset:
