@@ -24,10 +24,15 @@ REFUSED = [
     (["--outputs", "-1"], "--outputs must be a whole number >= 1, got -1"),
     (["--seed", "x"], "argument --seed: invalid int value: 'x'"),
 ]
+REFUSED += [   # what a float32 board would read as inf or 0: refused here, with the limit
+    (["--lr", "1e39"], "--lr must be a number that float32 can hold, 1.4e-45 to 3.4e+38"),
+    (["--lr", "1e-50"], "--lr must be a number that float32 can hold, 1.4e-45 to 3.4e+38"),
+]
 TRAIN_ONLY = [
     (["--checkpoint", "-1"], "--checkpoint must be a finite number of seconds >= 0 (0: only at the end), got -1.0"),
     (["--checkpoint", "nan"], "--checkpoint must be a finite number of seconds >= 0 (0: only at the end), got nan"),
     (["--checkpoint", "inf"], "--checkpoint must be a finite number of seconds >= 0 (0: only at the end), got inf"),
+    (["--checkpoint", "1e39"], "--checkpoint must be at most 3.4e+38 seconds, the most float32 can hold"),
 ]
 
 

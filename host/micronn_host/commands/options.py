@@ -8,6 +8,10 @@ from micronn.data import whole_number
 
 from ..errors import MicronnError
 
+# what a float32 board reads a number as: beyond F32_MAX it is inf, below F32_TINY it is 0
+F32_MAX = 3.4028234663852886e38
+F32_TINY = 1.401298464324817e-45
+
 ARGPARSE_TYPES = {"int": int, "float": float, "name": str}
 SHORT = {"layers": "-l"}        # short spellings kept from the first versions of the command
 
@@ -108,6 +112,9 @@ def check_early(args):
         check_run(d["val"], d["patience"], d["val"] is not None or bool(args.val_data))
     except (ValueError, TypeError) as e:
         raise MicronnError(flag_names(str(e).strip("'")))
+    if not F32_TINY <= d["lr"] <= F32_MAX:
+        raise MicronnError("--lr must be a number that float32 can hold, %.2g to %.3g (the weights are float32, "
+                           "on a board the arithmetic too), got %r" % (F32_TINY, F32_MAX, d["lr"]))
     if d["layers"] is None and not args.resume:
         raise MicronnError("%s: the following arguments are required: --layers/-l (see `micronn %s --help`)"
                            % (args.command, args.command))
@@ -127,10 +134,14 @@ def flag_names(message):
 
 
 def seconds(value, flag, meaning_of_zero):
-    """A number of seconds from the command line: finite and >= 0 (MicronnError otherwise)."""
+    """A number of seconds from the command line: finite, >= 0 and one that a float32 board
+    can hold (MicronnError otherwise)."""
     if not 0 <= value < float("inf"):       # also false for nan
         raise MicronnError("%s must be a finite number of seconds >= 0 (0: %s), got %s"
                            % (flag, meaning_of_zero, value))
+    if value > F32_MAX:
+        raise MicronnError("%s must be at most %.3g seconds, the most float32 can hold (a board would read "
+                           "it as inf), got %s" % (flag, F32_MAX, value))
     return value
 
 
