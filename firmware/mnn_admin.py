@@ -74,23 +74,35 @@ def models(each):
         gc.collect()
 
 
-# where micronn writes, and the names of what a save or an upload cut short leaves there:
-# NAME.tmp (store.atomic), NAME.part (the host's put), NAME.new (a pushed model not installed)
-TEMP_DIRS = ("/", "/lib", "/lib/micronn", "/models", "/data")
+# where micronn writes, the kinds of file it writes there, and the names of what a save or an
+# upload cut short leaves: NAME.tmp (store.atomic), NAME.part (the host's put), NAME.new (a pushed
+# model not installed), one after another (m.mnn.new.part).  A user's own files (settings.new,
+# log.tmp) are not micronn's to remove.
+TEMP_DIRS = (("/", (".py", ".mpy")), ("/lib", (".py", ".mpy")), ("/lib/micronn", (".py", ".mpy")),
+             ("/models", (".mnn", ".json")), ("/data", (".mnd",)))
 TEMP_ENDS = (".tmp", ".part", ".new")
+
+
+def _ours(name, kinds):
+    """Whether name is a temporary file of one of micronn's files of these kinds."""
+    if not name.endswith(TEMP_ENDS):
+        return False
+    while name.endswith(TEMP_ENDS):
+        name = name[:name.rindex(".")]
+    return name.endswith(kinds)
 
 
 def leftovers():
     """[{path, size}] of the temporary files cut-short saves and uploads left; "only_copy" marks
     a model's NAME.mnn.tmp when NAME.mnn is missing (a rename cut short: micronn.load uses it)."""
     out = []
-    for d in TEMP_DIRS:
+    for d, kinds in TEMP_DIRS:
         try:
             names = sorted(os.listdir(d))
         except OSError:
             continue
         for name in names:
-            if not name.endswith(TEMP_ENDS):
+            if not _ours(name, kinds):
                 continue
             path = d.rstrip("/") + "/" + name
             e = {"path": path, "size": _size(path)}

@@ -88,6 +88,9 @@ def test_leftovers_are_listed_and_deploy_removes_them(board):
     board.file("/data").mkdir(exist_ok=True)
     board.file("/data/train.mnd.part").write_bytes(b"MND\x01")
     board.file("/lib/micronn/network.mpy.part").write_bytes(b"x" * 7)
+    mine = {"/settings.new": b"user", "/data/log.tmp": b"kept"}     # the user's own: not micronn's
+    for path, data in mine.items():
+        board.file(path).write_bytes(data)
     expected = {"/models/kept.mnn.tmp": 50, "/models/lone.mnn.tmp": len(whole), "/models/bad.mnn.tmp": 40,
                 "/models/pushed.mnn.new": len(whole), "/models/pushed.mnn.new.part": 10,
                 "/data/train.mnd.part": 4, "/lib/micronn/network.mpy.part": 7}
@@ -111,6 +114,9 @@ def test_leftovers_are_listed_and_deploy_removes_them(board):
     assert not board.file("/models/bad.mnn").exists()
     assert info(board)["leftovers"] == []
     assert "leftovers:" not in cli("info", port=board.port, check=True).stdout
+    for path, data in mine.items():
+        assert board.file(path).read_bytes() == data
+        board.file(path).unlink()
 
 
 def test_info_names_micropython_the_machine_and_its_architecture(board):
