@@ -81,8 +81,10 @@ def test_the_loss_history_keeps_a_point_every_every_epochs(board, xor, tmp_path)
 
 
 def test_the_board_refuses_checkpoint_seconds_it_cannot_keep(board):
+    from micronn.job import make
+    job = make({"layers": [3, 4, 1], "epochs": 5})     # a job the board would run, but for the seconds
     with connect(board.port) as b:
         for bad in ("float('nan')", "-1", "float('inf')"):
             with pytest.raises(MicronnError) as e:
-                b.call("train('/data/train.mnd', 'x', None, %s)" % bad)
+                b.call("train('/data/train.mnd', 'x', %r, %s)" % (job, bad))
             assert "checkpoint seconds must be a finite number >= 0" in str(e.value)

@@ -171,6 +171,7 @@ def test_quotes_are_short_and_say_how_much_came():
     q = quote(GPS_LINE * 50)
     assert q.startswith("at least ") and "the last line '$GPGGA,123519" in q and len(q) < 120
     assert "the last line 'two'" in quote(b"one\r\ntwo\r\nthr")
+    assert quote(b"\x9a\xa1ok\x00") == "'\\x9a\\xa1ok\\x00'"      # each byte escaped once
 
 
 def test_a_silent_port_is_refused_with_the_time_it_was_really_given(device):

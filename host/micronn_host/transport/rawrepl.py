@@ -411,13 +411,15 @@ def quote(data, n=60):
     data = bytes(data)
     if not data.strip():
         return "nothing" if not data else "only %r" % data[-n:]
-    text = data.decode("ascii", "backslashreplace").replace("\r", "\n")
+    # each byte that is not printable ASCII written once as \xNN (repr of a text that already
+    # held "\x9a" doubled its backslash)
+    text = "".join(chr(b) if 32 <= b < 127 else "\n" if b in (10, 13) else "\\x%02x" % b for b in data)
     whole = [l.strip() for l in text[:text.rfind("\n") + 1].split("\n") if l.strip()]
     last = whole[-1] if whole else text.strip()[-n:]
-    short = last if len(last) <= n else last[:n - 3] + "..."
-    if short == text.strip():
-        return repr(short)
-    return "%s%d bytes, %s %r" % ("" if len(data) < QUOTE_KEEP else "at least ", len(data),
+    short = "'%s'" % (last if len(last) <= n else last[:n - 3] + "...")
+    if short[1:-1] == text.strip():
+        return short
+    return "%s%d bytes, %s %s" % ("" if len(data) < QUOTE_KEEP else "at least ", len(data),
                                   "the last line" if whole else "ending", short)
 
 
