@@ -9,8 +9,15 @@ net.save(%(path)r)
 whole = open(%(path)r, 'rb').read()
 flipped = bytearray(whole)
 flipped[40] ^= 1
+named = micronn.Network([3, 5, 2], seed=1)
+named.set_meta({'inputs': ['a', 'b', 'c'], 'summary': {'epochs': 5}})
+named.save(%(path)r)
+sections = open(%(path)r, 'rb').read()
+broken = bytearray(sections)
+broken[sections.find(b'{"epochs"')] = ord('x')     # a changed byte that leaves a section unreadable
 cases = {'ok': whole, 'cut': whole[:50], 'nocrc': whole[:-4], 'header': whole[:9],
-         'flip': bytes(flipped), 'long': whole + b'x', 'junk': b'hello world'}
+         'flip': bytes(flipped), 'long': whole + b'x', 'junk': b'hello world', 'section': bytes(broken),
+         'sections': sections}
 out = {}
 for name, data in cases.items():
     with open(%(path)r, 'wb') as f:
@@ -33,6 +40,10 @@ def test_check_tells_whole_truncated_and_corrupted_models_apart(rt, tmp_path):
     assert got["cut"][2] == size
     assert got["nocrc"][0] == "truncated" and "the CRC at the end is missing" in got["nocrc"][1]
     assert got["flip"][0] == "CRC mismatch" and "corrupted: CRC mismatch" in got["flip"][1]
+    assert got["sections"][0] == "ok"
+    # its CRC tells that the file changed, whatever part of it no longer reads
+    assert got["section"][:2] == ["CRC mismatch", "section: corrupted: CRC mismatch (corrupted: the training "
+                                                  "summary is not JSON)"], got["section"]
     assert got["header"][:3] == ["truncated", "header: truncated: the header stops inside the layer table", None]
     for name, words in (("long", "unexpected data after the end"), ("junk", "not a micronn model")):
         assert got[name][0] == "ValueError" and words in got[name][1], got[name]

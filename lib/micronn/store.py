@@ -458,11 +458,16 @@ def check(f, name="model"):
     "CRC mismatch", with message saying more (None when ok).  A file that is not a whole
     readable .mnn in any other way (not a model, another version, data after the end) raises
     ValueError, as read() does."""
+    head = f.read(HEAD)
     try:
-        info, crc = read_header(f, f.read(HEAD), name)
+        info, crc = read_header(f, head, name)
     except ValueError as e:
         if ": truncated:" in str(e):
             return {}, "truncated", str(e)
+        if head[:3] == MAGIC and not _crc_holds(f):     # a model whose bytes changed (in a section)
+            why = str(e)
+            return {}, "CRC mismatch", "%s: corrupted: CRC mismatch (%s)" % (
+                name, why[len(name) + 2:] if why.startswith(name + ": ") else why)
         raise
     info["file_size"] = f.tell() + info["nbytes"] + 4
     left = info["nbytes"]
@@ -483,6 +488,19 @@ def check(f, name="model"):
     if f.read(1):
         raise ValueError("%s: unexpected data after the end of the model" % name)
     return info, "ok", None
+
+
+def _crc_holds(f):
+    """Whether the CRC-32 at the end of the file f is that of the bytes before it."""
+    f.seek(0)
+    crc, last = 0, b""
+    while True:
+        b = f.read(256)
+        if not b:
+            break
+        b = last + b
+        crc, last = crc32(b[:-4], crc), b[-4:]
+    return len(last) == 4 and struct.unpack("<I", last)[0] == crc
 
 
 def read_body(f, info, bufs, crc, name):
