@@ -4,7 +4,8 @@ The module needs no micronn on the board.  It holds:
 
 - the kernels predict() needs, copied out of lib/micronn's source by libsource (so the
   arithmetic is the library's, with the native decorators removed): kernels.dense_forward and
-  the layers' activation kernels, data.copy_row (the input check), scale.Scaler.apply when the
+  the layers' activation kernels, data.copy_row (the input check, into the sample rounded to
+  the weights' type) and kernels.load_row, scale.Scaler.apply when the
   model scales its inputs, meta.Meta.classify when it has class names;
 - the weights as bytes literals (float32 or float64, little-endian), which mpy-cross keeps in
   flash when the module is frozen into firmware; they are read in place through uctypes on
@@ -191,7 +192,7 @@ def _float(model, name):
     net = model
     tc = net.dtype
     sizes, acts, bias = net.sizes, net.activations, net.bias
-    names = ["dense_forward", "copy_row"]
+    names = ["dense_forward", "copy_row", "load_row"]
     kern = {}
     for a in dict.fromkeys(acts):
         fwd = micronn.activations.get(a)[0].__name__
@@ -205,8 +206,8 @@ def _float(model, name):
         names.append("Meta")
         methods["Meta"] = ("classify", "class_index")
     kernels = _extract(names, known={"has_b": 1 if bias else 0}, methods=methods)
-    out = _head(name, net, names, "") + [kernels.rstrip("\n"), _VIEW.rstrip("\n"), ""] + _meta_lines(net) + [
-        "DTYPE = %r" % tc]
+    out = _head(name, net, names, "") + ["import array", kernels.rstrip("\n"), _VIEW.rstrip("\n"), ""] + \
+        _meta_lines(net) + ["DTYPE = %r" % tc]
     for l, L in enumerate(net.layers):
         out.append("_W%d = _view(%s, %r)" % (l, _bytes_literal(_buf(L.W)), tc))
         if bias:
@@ -217,10 +218,13 @@ def _float(model, name):
             sc.kind, _bytes_literal(_buf(sc.offset)), _bytes_literal(_buf(sc.factor))))
     n_in = sizes[0]
     out.append("_x = [0.0] * %d" % n_in)
+    out.append("_xd = array.array(%r, bytearray(%d))   # the sample rounded to the weights' type, as micronn does"
+               % (tc, n_in * (4 if tc == "f" else 8)))
     for l in range(len(sizes) - 1):
         out.append("_y%d = [0.0] * %d" % (l, sizes[l + 1]))
     out += ["", "", "def predict(x):"] + _check_lines(n_in) + [
-            "    copy_row(x, 0, %d, _x, 0, 'input')" % n_in]
+            "    copy_row(x, 0, %d, _xd, 0, 'input')" % n_in,
+            "    load_row(_xd, 0, _x, %d)" % n_in]
     if net.scaler is not None:
         out.append("    _scaler.apply(_x)")
     prev = "_x"
