@@ -105,6 +105,7 @@ def test_fit_keeps_an_existing_model_unless_told_and_resumes_it(tmp_path):
     out = cli("fit", p, "--resume", "--epochs", 7, "-o", m, check=True).stdout
     assert out.startswith("continuing 2-4-2 sigmoid-softmax, loss cce; 2 classes: even, odd")
     assert micronn.load(str(m)).summary["epochs"] == 12
+    assert "trained 7 epochs (12 in all) in " in out, out
     before = m.read_bytes()
     for other in ("minmax", "none"):      # the model scales (standard, a classifier's default) and keeps it
         msg = one_error_line(cli("fit", p, "--resume", "--scale", other, "-o", m))

@@ -130,6 +130,8 @@ def test_resume_continues_the_models_epochs_with_its_classes_and_scaling(board, 
             "--optimizer", "adam", port=board.port, check=True)
     after = micronn.load(str(board.file("/models/again.mnn")))
     assert after.summary["epochs"] == before.summary["epochs"] + 5, p.stdout
+    # the run's epochs, then the model's in all (as `micronn fit --resume` says them)
+    assert "trained 5 epochs (%d in all) in " % after.summary["epochs"] in p.stdout, p.stdout
     assert after.classes == before.classes and list(after.scaler.offset) == list(before.scaler.offset)
     assert after.get_weights() != before.get_weights()
 

@@ -102,7 +102,8 @@ def run(args, out=print):
     if ctrl_c.count:
         raise Interrupted("training stopped by Ctrl-C after epoch %d (loss %.6g)%s; model saved to %s"
                           % (before + t.epoch, t.last_loss, summary_text(s), args.output_file))
-    out("trained %d epochs in %.1fs on this computer: loss %.6g%s; model saved to %s"
-        % (t.epoch, time.monotonic() - t0, t.last_loss, summary_text(s), args.output_file))
+    out("trained %d epochs%s in %.1fs on this computer: loss %.6g%s; model saved to %s"
+        % (t.epoch, options.in_all(before, before + t.epoch), time.monotonic() - t0, t.last_loss,
+           summary_text(s), args.output_file))
     if args.history:
         out("loss curve written to %s" % args.history)

@@ -172,3 +172,8 @@ def save_model(net, path):
         net.save(path, format=fmt)
     except (OSError, ValueError) as e:
         raise MicronnError("%s: %s" % (path, getattr(e, "strerror", None) or e))
+
+
+def in_all(before, total):
+    """What a resumed run adds to "trained N epochs": the model's epochs in all."""
+    return " (%d in all)" % total if before else ""

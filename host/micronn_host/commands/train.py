@@ -155,7 +155,9 @@ def run(args, out=print):
         raise Interrupted("training stopped by Ctrl-C after epoch %d (loss %.6g)%s; the board saved the "
                           "model to %s" % (res["epochs"], res["loss"] or float("nan"), summary_text(s),
                                            res["model"]))
-    out("trained %d epochs in %.1fs on the board: loss %.6g%s; model saved to %s"
-        % (res["epochs"], res["ms"] / 1000.0, res["loss"], summary_text(s), res["model"]))
+    before = ev.curve.before
+    out("trained %d epochs%s in %.1fs on the board: loss %.6g%s; model saved to %s"
+        % (res["epochs"] - before, options.in_all(before, res["epochs"]), res["ms"] / 1000.0, res["loss"],
+           summary_text(s), res["model"]))
     if args.history:
         out("loss curve written to %s" % args.history)
