@@ -12,7 +12,8 @@ EXAMPLE = "micronn fetch --model model -o model.mnn"
 def arguments(p):
     options.port(p)
     options.model(p)
-    p.add_argument("-o", dest="output_file", help="file to write (default: NAME.mnn; a .json name gets the readable form)")
+    p.add_argument("-o", dest="output_file",
+                   help="file to write (default: NAME.mnn; a .json name gets the readable form)")
 
 
 def read_model(data, name):

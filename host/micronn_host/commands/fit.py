@@ -17,8 +17,9 @@ EXAMPLE = "micronn fit wine.csv --target class --layers 16 --val 0.2 --patience 
 
 def arguments(p):
     options.training(p)
-    p.add_argument("-o", dest="output_file", required=True, help="model file to write (.mnn, or .json for the readable form); with --resume, "
-                   "the model to continue, rewritten at the end")
+    p.add_argument("-o", dest="output_file", required=True,
+                   help="model file to write (.mnn, or .json for the readable form); with --resume, the model to "
+                   "continue, rewritten at the end")
 
 
 def scores_text(scores):

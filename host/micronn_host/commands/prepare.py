@@ -40,9 +40,10 @@ def layers(given, n_in, n_out, table, outputs, plain):
     and ends with its outputs; the hidden layers only when it does neither (a list with one end
     the data's and the other not is refused: a full list with a wrong size, most likely).
     plain (a numeric CSV whose last --outputs columns are the targets, as before there were
-    class names): a list of two or more sizes is all of them and checked against the data.  Layer specs with convolutions start with
-    the input's LENGTHxCHANNELS, whose product must be the data's inputs; they end with the
-    outputs when their last entry is the data's number of outputs, else the outputs are added."""
+    class names): a list of two or more sizes is all of them and checked against the data.
+    Layer specs with convolutions start with the input's LENGTHxCHANNELS, whose product must be
+    the data's inputs; they end with the outputs when their last entry is the data's number of
+    outputs, else the outputs are added."""
     from micronn.layers import Spec, is_spec
     if is_spec(given):
         try:
